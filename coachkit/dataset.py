@@ -1,0 +1,156 @@
+"""SalesData: one canonical dataset in memory (activities, reps, deals and the playbook)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import schema
+from .files import atomic_path, write_text
+from .playbook import Playbook
+
+__all__ = ["SalesData"]
+
+FORMATS = ("parquet", "csv")
+
+
+@dataclass
+class SalesData:
+    """A canonical dataset.
+
+    ``activities``, ``reps`` and ``deals`` have the canonical columns, order and
+    dtypes of :mod:`coachkit.schema`; a table a source did not have is an empty
+    frame with those columns. Timestamps are tz-naive local wall time in
+    ``playbook.timezone``. ``warnings`` lists the non-fatal findings of loading
+    (:class:`coachkit.load.Issue` objects).
+    """
+
+    activities: pd.DataFrame
+    reps: pd.DataFrame
+    deals: pd.DataFrame = field(default_factory=lambda: schema.empty("deals"))
+    playbook: Playbook = field(default_factory=Playbook.default)
+    warnings: list[Any] = field(default_factory=list)
+    source: str = ""
+
+    @classmethod
+    def from_frames(
+        cls,
+        activities: pd.DataFrame,
+        reps: pd.DataFrame,
+        deals: pd.DataFrame | None = None,
+        playbook: Playbook | None = None,
+        *,
+        source: str = "",
+    ) -> SalesData:
+        """Build a dataset from already-parsed frames, setting canonical columns and dtypes."""
+        return cls(
+            activities=schema.conform(activities, "activities"),
+            reps=schema.conform(reps, "reps"),
+            deals=schema.conform(deals if deals is not None else schema.empty("deals"), "deals"),
+            playbook=playbook or Playbook.default(),
+            source=source,
+        )
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The table called ``name`` (activities, reps or deals)."""
+        return {"activities": self.activities, "reps": self.reps, "deals": self.deals}[name]
+
+    def save(self, folder: str | Path, format: str = "parquet") -> Path:
+        """Write the dataset as a folder (``activities``, ``reps``, ``deals`` and ``playbook.toml``).
+
+        ``format`` is ``parquet`` or ``csv``. CSV timestamps are ISO 8601 local
+        wall time; empty cells are missing values. Each file is written atomically;
+        files of the other format for the same table are removed so that the
+        folder stays one unambiguous dataset.
+        """
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in schema.TABLES:
+            frame = self.table(name)
+            target = folder / f"{name}.{format}"
+            with atomic_path(target) as tmp:
+                if format == "parquet":
+                    frame.to_parquet(tmp, index=False, engine="pyarrow")
+                else:
+                    _to_csv(frame, name, tmp)
+            other = folder / f"{name}.{'csv' if format == 'parquet' else 'parquet'}"
+            other.unlink(missing_ok=True)
+        text = self.playbook.text
+        if text is not None:
+            write_text(folder / "playbook.toml", text)
+        return folder
+
+    def for_rep(self, rep_id: str) -> SalesData:
+        """The same dataset restricted to one rep's activities, deals and reps row."""
+        a = self.activities[self.activities["rep_id"] == rep_id].reset_index(drop=True)
+        d = self.deals[self.deals["rep_id"] == rep_id].reset_index(drop=True)
+        r = self.reps[self.reps["rep_id"] == rep_id].reset_index(drop=True)
+        return replace(self, activities=a, deals=d, reps=r)
+
+    def between(self, start: Any = None, end: Any = None) -> SalesData:
+        """Activities with ``start <= occurred_at <= end``; deals created or closed in that span.
+
+        A date, or a timestamp at midnight, as ``end`` includes that whole day.
+        ``None`` leaves that side open. Reps are kept.
+        """
+        lo = pd.Timestamp(start) if start is not None else None
+        hi = _end_exclusive(end)
+        a = self.activities
+        mask = pd.Series(True, index=a.index)
+        if lo is not None:
+            mask &= a["occurred_at"] >= lo
+        if hi is not None:
+            mask &= a["occurred_at"] < hi
+        d = self.deals
+
+        def inside(col: pd.Series) -> pd.Series:
+            m = col.notna()
+            if lo is not None:
+                m &= col >= lo
+            if hi is not None:
+                m &= col < hi
+            return m
+
+        dmask = inside(d["created_at"]) | inside(d["closed_at"])
+        return replace(
+            self,
+            activities=a[mask].reset_index(drop=True),
+            deals=d[dmask].reset_index(drop=True),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"SalesData({len(self.activities):,} activities, {len(self.reps):,} reps, "
+            f"{len(self.deals):,} deals, timezone={self.playbook.timezone!r}, source={self.source!r})"
+        )
+
+
+def _end_exclusive(end: Any) -> pd.Timestamp | None:
+    if end is None:
+        return None
+    ts = pd.Timestamp(end)
+    if isinstance(end, dt.date) and not isinstance(end, dt.datetime):
+        return ts + pd.Timedelta(days=1)
+    if ts == ts.normalize() and not (isinstance(end, str) and ("T" in end or ":" in end)):
+        return ts + pd.Timedelta(days=1)
+    return ts + pd.Timedelta(1, "ns")
+
+
+def _to_csv(frame: pd.DataFrame, table: str, path: Path) -> None:
+    out = frame.copy()
+    for col in schema.TABLES[table]:
+        s = out[col.name]
+        if col.kind == "timestamp":
+            out[col.name] = s.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.replace(r"\.?0+$", "", regex=True)
+            out[col.name] = out[col.name].str.replace(r"\.$", "", regex=True)
+        elif col.kind == "date":
+            out[col.name] = s.dt.strftime("%Y-%m-%d")
+        elif col.kind == "boolean":
+            out[col.name] = s.map({True: "true", False: "false"}).astype(schema.STRING)
+    out.to_csv(path, index=False, lineterminator="\n")

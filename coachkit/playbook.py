@@ -1,0 +1,384 @@
+"""The playbook: a team's sales process written down as configuration.
+
+A playbook is read from TOML. Any subset of keys may be given; missing keys take
+the defaults of ``default_playbook.toml`` shipped inside this package (print it
+with ``coachkit playbook``). Unknown keys and bad values raise
+:class:`PlaybookError` with a message naming the key and what would be right.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import re
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .schema import DEFAULT_OUTCOMES
+
+__all__ = ["Playbook", "PlaybookError", "Stage", "Theme", "DEFAULT_PLAYBOOK_TEXT", "normalize_label"]
+
+DEFAULT_PLAYBOOK_TEXT: str = (
+    resources.files("coachkit").joinpath("default_playbook.toml").read_text(encoding="utf-8")
+)
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+#: The shape of a playbook: key -> type, or a nested dict of the same. ``None`` = free-form table.
+_SCHEMA: dict[str, Any] = {
+    "timezone": str,
+    "calendar": {"working_days": list, "holidays": list},
+    "activities": {"types": list},
+    "outcomes": {"extra": dict, "labels": dict},
+    "stages": list,
+    "targets": None,
+    "ramp": {"factors": list},
+    "score": {"weights": dict},
+    "themes": None,
+    "coaching": {"min_n": int, "max_focus": int, "benchmarks": dict, "actions": dict},
+    "kpis": {"modules": list},
+}
+
+
+class PlaybookError(ValueError):
+    """A playbook has an unknown key or a bad value. The message says which, where and what is right."""
+
+
+def normalize_label(label: object) -> str:
+    """Canonical form of a raw label: lower case, runs of spaces, ``-`` and ``_`` become one ``_``."""
+    return re.sub(r"[\s_\-]+", "_", str(label).strip().lower())
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage, in order."""
+
+    name: str
+    is_closed: bool = False
+    is_won: bool = False
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A feedback theme: notes matching any keyword (whole words, any case) carry it."""
+
+    name: str
+    kind: str  # "objection" or "signal"
+    keywords: tuple[str, ...]
+
+    @property
+    def pattern(self) -> str:
+        """A case-insensitive regular expression matching any keyword as whole words."""
+        words = sorted(self.keywords, key=len, reverse=True)
+        alts = "|".join(r"\s+".join(map(re.escape, w.split())) for w in words)
+        return rf"(?i)(?<!\w)(?:{alts})(?!\w)"
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A validated playbook. Build one with :meth:`default`, :meth:`from_toml` or :meth:`from_dict`."""
+
+    timezone: str = "UTC"
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    holidays: tuple[dt.date, ...] = ()
+    activity_types: tuple[str, ...] = ()
+    outcomes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
+    targets: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    ramp_factors: tuple[float, ...] = ()
+    weights: dict[str, float] = field(default_factory=dict)
+    themes: tuple[Theme, ...] = ()
+    min_n: int = 8
+    max_focus: int = 3
+    benchmarks: dict[str, float] = field(default_factory=dict)
+    actions: dict[str, str] = field(default_factory=dict)
+    kpi_modules: tuple[str, ...] = ()
+    source: str = "<default>"
+    #: The TOML text the playbook was read from (None when built from a dict).
+    text: str | None = field(default=None, repr=False, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def default(cls) -> Playbook:
+        """The documented default playbook shipped with coachkit."""
+        return cls.from_text(DEFAULT_PLAYBOOK_TEXT, source="<default>")
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Playbook:
+        """Read and validate a playbook file; missing keys take the defaults."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PlaybookError(f"{path}: cannot read playbook: {exc.strerror or exc}") from exc
+        return cls.from_text(text, source=str(path))
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str = "<string>") -> Playbook:
+        """Parse and validate playbook TOML text."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PlaybookError(f"{source}: not valid TOML: {exc}") from exc
+        pb = cls.from_dict(data, source=source)
+        return dataclasses.replace(pb, text=text)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> Playbook:
+        """Validate a playbook given as a dict (the parsed TOML); missing keys take the defaults."""
+        _check_keys(data, _SCHEMA, source, "")
+        merged = _merge(tomllib.loads(DEFAULT_PLAYBOOK_TEXT), data)
+        return _build(merged, data, source)
+
+    # ---- queries --------------------------------------------------------------------------
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The playbook timezone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def outcomes_for(self, activity_type: str) -> tuple[str, ...]:
+        """Canonical outcomes allowed for ``activity_type`` (including those for any type)."""
+        return self.outcomes.get(activity_type, ()) + self.outcomes.get("*", ())
+
+    @property
+    def all_outcomes(self) -> tuple[str, ...]:
+        """Every canonical outcome of the taxonomy, in order, without repeats."""
+        seen: dict[str, None] = {}
+        for outs in self.outcomes.values():
+            seen.update(dict.fromkeys(outs))
+        return tuple(seen)
+
+    def map_outcome(self, label: object) -> str | None:
+        """Map a raw outcome label to a canonical outcome, or None when it is not known.
+
+        Matching ignores case and spacing. Canonical names map to themselves.
+        """
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            return None
+        key = normalize_label(label)
+        if key in self.labels:
+            return self.labels[key]
+        return key if key in self.all_outcomes else None
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """Pipeline stage names in order."""
+        return tuple(s.name for s in self.stages)
+
+    def targets_for(self, role: object) -> dict[str, tuple[str, float]]:
+        """KPI -> (``"day"`` or ``"week"``, target) for ``role``; empty for a role without targets."""
+        if role is None or (isinstance(role, float) and np.isnan(role)):
+            return {}
+        t = self.targets.get(str(role), {})
+        out: dict[str, tuple[str, float]] = {}
+        for per in ("day", "week"):
+            for k, v in t.get(per, {}).items():
+                out[k] = (per, float(v))
+        return out
+
+    def ramp_factor(self, tenure_week: int) -> float:
+        """Expected share of target in tenure week ``tenure_week`` (1 = the first week)."""
+        if tenure_week < 1:
+            tenure_week = 1
+        if tenure_week <= len(self.ramp_factors):
+            return float(self.ramp_factors[tenure_week - 1])
+        return 1.0
+
+    def working_days_mask(self) -> str:
+        """The working days as a numpy busday weekmask (``"1111100"``)."""
+        return "".join("1" if i in self.working_days else "0" for i in range(7))
+
+    def working_days_between(self, start: Any, end: Any) -> np.ndarray:
+        """Number of working days in ``[start, end)`` (vectorised over arrays of dates)."""
+        s = pd.to_datetime(start).values.astype("datetime64[D]")
+        e = pd.to_datetime(end).values.astype("datetime64[D]")
+        hol = np.array(self.holidays, dtype="datetime64[D]")
+        return np.busday_count(s, e, weekmask=self.working_days_mask(), holidays=hol)
+
+    def action_for(self, kpi: str) -> str:
+        """The suggested coaching action for ``kpi`` (a generic one when none is written)."""
+        return self.actions.get(kpi, f"Review {kpi.replace('_', ' ')} together and agree one change to try next week.")
+
+    def theme(self, name: str) -> Theme:
+        """The theme called ``name``."""
+        for t in self.themes:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+
+# ---- validation helpers ---------------------------------------------------------------------
+
+
+def _check_keys(data: Any, schema: Any, source: str, prefix: str) -> None:
+    if not isinstance(data, dict):
+        raise PlaybookError(f"{source}: `{prefix.rstrip('.') or 'playbook'}` must be a table, got {data!r}")
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in schema:
+            allowed = ", ".join(sorted(schema))
+            raise PlaybookError(f"{source}: unknown key `{path}`; allowed here: {allowed}")
+        expected = schema[key]
+        if isinstance(expected, dict):
+            _check_keys(value, expected, source, path + ".")
+        elif expected is None:
+            if not isinstance(value, dict):
+                raise PlaybookError(f"{source}: `{path}` must be a table, got {value!r}")
+        elif expected is int:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise PlaybookError(f"{source}: `{path}` must be a non-negative integer, got {value!r}")
+        elif not isinstance(value, expected):
+            kind = {str: "a string", list: "a list", dict: "a table"}[expected]
+            raise PlaybookError(f"{source}: `{path}` must be {kind}, got {value!r}")
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``. Lists and free-form tables are replaced."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if key in ("targets", "themes", "stages"):
+            out[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("labels", "extra"):
+            out[key] = _merge(out[key], value)
+        elif key in ("labels", "extra") and isinstance(value, dict):
+            merged = dict(out.get(key, {}))
+            merged.update(value)
+            out[key] = merged
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _number(value: Any, source: str, path: str, *, low: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
+        raise PlaybookError(f"{source}: `{path}` must be a number >= {low:g}, got {value!r}")
+    return float(value)
+
+
+def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
+    tz = d["timezone"]
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise PlaybookError(f"{source}: `timezone` = {tz!r} is not an IANA timezone such as 'Europe/Berlin'") from exc
+
+    cal = d["calendar"]
+    days = []
+    for day in cal["working_days"]:
+        if day not in _WEEKDAYS:
+            raise PlaybookError(
+                f"{source}: `calendar.working_days` has {day!r}; use day names {', '.join(_WEEKDAYS)}"
+            )
+        days.append(_WEEKDAYS.index(day))
+    holidays = []
+    for h in cal["holidays"]:
+        try:
+            holidays.append(h if isinstance(h, dt.date) else dt.date.fromisoformat(str(h)))
+        except ValueError as exc:
+            raise PlaybookError(f"{source}: `calendar.holidays` has {h!r}; use dates like 2026-12-25") from exc
+
+    types = d["activities"]["types"]
+    for t in types:
+        if not isinstance(t, str) or not _NAME.match(t):
+            raise PlaybookError(f"{source}: `activities.types` has {t!r}; use lower-case names like 'call'")
+
+    outcomes = {k: tuple(v) for k, v in DEFAULT_OUTCOMES.items()}
+    for t, extra in d["outcomes"]["extra"].items():
+        if t != "*" and t not in types:
+            raise PlaybookError(
+                f"{source}: `outcomes.extra.{t}` names an unknown activity type; known: {', '.join(types)} or *"
+            )
+        if not isinstance(extra, list) or not all(isinstance(x, str) and _NAME.match(x) for x in extra):
+            raise PlaybookError(f"{source}: `outcomes.extra.{t}` must be a list of lower-case names, got {extra!r}")
+        outcomes[t] = tuple(dict.fromkeys(outcomes.get(t, ()) + tuple(extra)))
+    known = {o for v in outcomes.values() for o in v}
+    labels = {}
+    for raw, canon in d["outcomes"]["labels"].items():
+        if canon not in known:
+            raise PlaybookError(
+                f"{source}: `outcomes.labels.{raw!r}` maps to {canon!r}, which is not a canonical outcome; "
+                f"known: {', '.join(sorted(known))} (add new ones under `outcomes.extra`)"
+            )
+        labels[normalize_label(raw)] = canon
+
+    stages = []
+    for i, s in enumerate(d["stages"]):
+        if not isinstance(s, dict) or "name" not in s or set(s) - {"name", "is_closed", "is_won"}:
+            raise PlaybookError(
+                f"{source}: `stages[{i}]` must be a table with `name` and optional `is_closed`, `is_won`; got {s!r}"
+            )
+        stages.append(Stage(str(s["name"]), bool(s.get("is_closed", False)), bool(s.get("is_won", False))))
+        if stages[-1].is_won and not stages[-1].is_closed:
+            raise PlaybookError(f"{source}: `stages[{i}]` ({s['name']}) is won but not closed; set is_closed = true")
+
+    targets: dict[str, dict[str, dict[str, float]]] = {}
+    for role, per in d["targets"].items():
+        if not isinstance(per, dict) or set(per) - {"per_day", "per_week"}:
+            raise PlaybookError(
+                f"{source}: `targets.{role}` must hold tables `per_day` and/or `per_week`; got {per!r}"
+            )
+        targets[role] = {}
+        for key, unit in (("per_day", "day"), ("per_week", "week")):
+            entries = per.get(key, {})
+            if not isinstance(entries, dict):
+                raise PlaybookError(f"{source}: `targets.{role}.{key}` must be a table of KPI = number")
+            targets[role][unit] = {k: _number(v, source, f"targets.{role}.{key}.{k}") for k, v in entries.items()}
+
+    ramp = tuple(_number(f, source, "ramp.factors[]") for f in d["ramp"]["factors"])
+    weights = {k: _number(v, source, f"score.weights.{k}") for k, v in d["score"]["weights"].items()}
+
+    themes = []
+    for name, th in d["themes"].items():
+        if not isinstance(th, dict) or set(th) - {"kind", "keywords"} or "keywords" not in th:
+            raise PlaybookError(f"{source}: `themes.{name}` must be a table with `keywords` and optional `kind`")
+        kind = th.get("kind", "objection")
+        if kind not in ("objection", "signal"):
+            raise PlaybookError(f"{source}: `themes.{name}.kind` is {kind!r}; use 'objection' or 'signal'")
+        kws = th["keywords"]
+        if not isinstance(kws, list) or not kws or not all(isinstance(k, str) and k.strip() for k in kws):
+            raise PlaybookError(f"{source}: `themes.{name}.keywords` must be a non-empty list of words")
+        themes.append(Theme(name, kind, tuple(k.strip() for k in kws)))
+
+    co = d["coaching"]
+    benchmarks = {k: _number(v, source, f"coaching.benchmarks.{k}") for k, v in co["benchmarks"].items()}
+    actions = {}
+    for k, v in co["actions"].items():
+        if not isinstance(v, str):
+            raise PlaybookError(f"{source}: `coaching.actions.{k}` must be a string")
+        actions[k] = v
+    modules = d["kpis"]["modules"]
+    if not all(isinstance(m, str) and m for m in modules):
+        raise PlaybookError(f"{source}: `kpis.modules` must be a list of import paths like 'mypkg.kpis'")
+
+    return Playbook(
+        timezone=tz,
+        working_days=tuple(sorted(days)),
+        holidays=tuple(holidays),
+        activity_types=tuple(types),
+        outcomes=outcomes,
+        labels=labels,
+        stages=tuple(stages),
+        targets=targets,
+        ramp_factors=ramp,
+        weights=weights,
+        themes=tuple(themes),
+        min_n=int(co["min_n"]),
+        max_focus=int(co["max_focus"]),
+        benchmarks=benchmarks,
+        actions=actions,
+        kpi_modules=tuple(modules),
+        source=source,
+        raw=d,
+    )

@@ -1,0 +1,167 @@
+"""The canonical sales-activity data model: tables, columns, dtypes and taxonomies.
+
+Every loader and importer produces frames shaped by this module, and every KPI
+consumes them. Canonical dtypes are set here, once, by :func:`conform`.
+
+In memory, timestamps are tz-naive *local wall time* in the playbook's timezone,
+so that calendar days and weeks are the rep's days and weeks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "STRING",
+    "Column",
+    "TABLES",
+    "ACTIVITIES",
+    "REPS",
+    "DEALS",
+    "ACTIVITY_TYPES",
+    "DEFAULT_OUTCOMES",
+    "DIRECTIONS",
+    "columns",
+    "required_columns",
+    "empty",
+    "conform",
+]
+
+#: pandas' string dtype (pandas 3 default ``str``: missing values are NaN).
+STRING = pd.StringDtype(na_value=np.nan)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its name, kind and whether a file must provide it.
+
+    ``kind`` is one of ``string``, ``timestamp``, ``date``, ``float``, ``boolean``.
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    meaning: str = ""
+
+
+ACTIVITIES: tuple[Column, ...] = (
+    Column("activity_id", "string", True, "unique id"),
+    Column("rep_id", "string", True, "who did it; must exist in reps"),
+    Column("activity_type", "string", True, "a playbook activity type"),
+    Column("occurred_at", "timestamp", True, "when it happened (start)"),
+    Column("duration_s", "float", False, "seconds, >= 0"),
+    Column("direction", "string", False, "inbound / outbound"),
+    Column("outcome", "string", False, "a canonical outcome from the playbook taxonomy"),
+    Column("notes", "string", False, "free-text feedback heard in the activity"),
+    Column("feedback_score", "float", False, "1-5 rating of the activity"),
+    Column("account_id", "string", False, "account the activity was about"),
+    Column("contact_id", "string", False, "contact the activity was with"),
+    Column("deal_id", "string", False, "deal the activity was about"),
+)
+
+REPS: tuple[Column, ...] = (
+    Column("rep_id", "string", True, ""),
+    Column("name", "string", False, ""),
+    Column("team", "string", False, ""),
+    Column("role", "string", False, "e.g. SDR, AE; targets are set per role"),
+    Column("manager", "string", False, ""),
+    Column("hired_at", "date", False, ""),
+    Column("left_at", "date", False, ""),
+)
+
+DEALS: tuple[Column, ...] = (
+    Column("deal_id", "string", True, ""),
+    Column("rep_id", "string", True, "owner"),
+    Column("account_id", "string", False, ""),
+    Column("created_at", "timestamp", True, ""),
+    Column("closed_at", "timestamp", False, "empty while open"),
+    Column("stage", "string", False, "a playbook stage"),
+    Column("amount", "float", False, ""),
+    Column("is_won", "boolean", False, "empty while open"),
+    Column("is_closed", "boolean", False, ""),
+)
+
+#: table name -> its columns, in canonical order.
+TABLES: dict[str, tuple[Column, ...]] = {
+    "activities": ACTIVITIES,
+    "reps": REPS,
+    "deals": DEALS,
+}
+
+#: The primary key of each table.
+KEYS: dict[str, str] = {"activities": "activity_id", "reps": "rep_id", "deals": "deal_id"}
+
+ACTIVITY_TYPES: tuple[str, ...] = ("call", "meeting", "email", "follow_up", "task", "note")
+
+#: Default outcome taxonomy: activity type -> canonical outcomes. ``*`` applies to any type.
+DEFAULT_OUTCOMES: dict[str, tuple[str, ...]] = {
+    "call": ("connected", "no_answer", "voicemail", "busy", "wrong_number", "gatekeeper"),
+    "meeting": ("held", "no_show", "rescheduled", "canceled", "scheduled"),
+    "email": ("sent", "replied", "bounced"),
+    "task": ("completed",),
+    "follow_up": ("completed",),
+    "*": ("other",),
+}
+
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound")
+
+_DTYPES = {
+    "string": STRING,
+    "timestamp": "datetime64[ns]",
+    "date": "datetime64[ns]",
+    "float": "float64",
+    "boolean": "boolean",
+}
+
+
+def columns(table: str) -> list[str]:
+    """The canonical column names of ``table``, in canonical order."""
+    return [c.name for c in TABLES[table]]
+
+
+def required_columns(table: str) -> list[str]:
+    """The columns a file of ``table`` must contain."""
+    return [c.name for c in TABLES[table] if c.required]
+
+
+def dtypes(table: str) -> dict[str, object]:
+    """Column name -> canonical pandas dtype for ``table``."""
+    return {c.name: _DTYPES[c.kind] for c in TABLES[table]}
+
+
+def empty(table: str) -> pd.DataFrame:
+    """An empty frame of ``table`` with canonical columns and dtypes."""
+    return pd.DataFrame({name: pd.Series(dtype=dt) for name, dt in dtypes(table).items()})
+
+
+def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Return ``frame`` with canonical columns (missing optional ones added), order and dtypes.
+
+    Values must already be parsed (timestamps as datetimes, numbers as numbers);
+    validation with row-level messages happens in :mod:`coachkit.load`.
+    Extra columns are dropped. Date columns are normalised to midnight.
+    """
+    out = {}
+    n = len(frame)
+    for col in TABLES[table]:
+        dt = _DTYPES[col.kind]
+        if col.name in frame.columns:
+            s = frame[col.name]
+        else:
+            s = pd.Series([None] * n, index=frame.index, dtype="object")
+        if col.kind in ("timestamp", "date"):
+            if isinstance(s.dtype, pd.DatetimeTZDtype):
+                s = s.dt.tz_localize(None)
+            s = pd.to_datetime(s).astype("datetime64[ns]")
+            if col.kind == "date":
+                s = s.dt.normalize()
+        elif col.kind == "float":
+            s = pd.to_numeric(s).astype("float64")
+        else:
+            s = s.astype(dt)
+        out[col.name] = s
+    result = pd.DataFrame(out, index=frame.index)
+    return result.reset_index(drop=True)
