@@ -26,9 +26,7 @@ from .schema import DEFAULT_OUTCOMES
 
 __all__ = ["Playbook", "PlaybookError", "Stage", "Theme", "DEFAULT_PLAYBOOK_TEXT", "normalize_label"]
 
-DEFAULT_PLAYBOOK_TEXT: str = (
-    resources.files("coachkit").joinpath("default_playbook.toml").read_text(encoding="utf-8")
-)
+DEFAULT_PLAYBOOK_TEXT: str = resources.files("coachkit").joinpath("default_playbook.toml").read_text(encoding="utf-8")
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -218,7 +216,6 @@ class Playbook:
         raise KeyError(name)
 
 
-
 # ---- validation helpers ---------------------------------------------------------------------
 
 
@@ -278,9 +275,7 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
     days = []
     for day in cal["working_days"]:
         if day not in _WEEKDAYS:
-            raise PlaybookError(
-                f"{source}: `calendar.working_days` has {day!r}; use day names {', '.join(_WEEKDAYS)}"
-            )
+            raise PlaybookError(f"{source}: `calendar.working_days` has {day!r}; use day names {', '.join(_WEEKDAYS)}")
         days.append(_WEEKDAYS.index(day))
     holidays = []
     for h in cal["holidays"]:
@@ -326,9 +321,7 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
     targets: dict[str, dict[str, dict[str, float]]] = {}
     for role, per in d["targets"].items():
         if not isinstance(per, dict) or set(per) - {"per_day", "per_week"}:
-            raise PlaybookError(
-                f"{source}: `targets.{role}` must hold tables `per_day` and/or `per_week`; got {per!r}"
-            )
+            raise PlaybookError(f"{source}: `targets.{role}` must hold tables `per_day` and/or `per_week`; got {per!r}")
         targets[role] = {}
         for key, unit in (("per_day", "day"), ("per_week", "week")):
             entries = per.get(key, {})

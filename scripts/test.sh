@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs, then run the whole suite (unit, notebooks, browser).
+# Used verbatim by the README's Quickstart and by CI (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[dev]"
+
+# Headless Chromium for the browser tests (Debian/Ubuntu). Without it those tests skip with a reason.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "note: chromium not found and cannot be installed here; browser tests will be skipped" >&2
+  fi
+fi
+
+# The notebooks run in the kernel named python3: make it this environment's Python.
+.venv/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (coachkit)" >/dev/null
+
+exec .venv/bin/python -m pytest "$@"
