@@ -1,0 +1,816 @@
+"""KPIs: exact definitions, one long table, and an ``@kpi`` registry analysts can extend.
+
+Every KPI is a function registered with :func:`kpi`. Its docstring is its exact
+definition (``coachkit kpis`` prints it). :func:`kpi_table` computes KPIs per rep
+and calendar period on a grid of every rep x every period they were employed in,
+and adds 95% Wilson intervals to rates.
+
+A KPI function receives a :class:`KpiInput` and returns a DataFrame indexed by
+(``rep_id``, ``period_start``) with either a ``value`` column or ``numerator`` and
+``denominator`` columns (then value = numerator / denominator, NaN when the
+denominator is 0). Rows missing from the result are filled on the grid: 0 for
+count KPIs, numerator = denominator = 0 (value NaN) for ratios, NaN otherwise.
+
+Example of an analyst's KPI module (named in the playbook's ``[kpis] modules``)::
+
+    import coachkit
+
+    @coachkit.kpi("voicemails", label="Voicemails", unit="calls", kind="count")
+    def voicemails(inp):
+        \"\"\"calls with outcome voicemail\"\"\"
+        a = inp.activities
+        hit = a[(a.activity_type == "call") & (a.outcome == "voicemail")]
+        return hit.groupby(["rep_id", "period_start"]).size().to_frame("value")
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .playbook import Playbook
+
+__all__ = [
+    "KINDS",
+    "FREQS",
+    "KpiDef",
+    "KpiInput",
+    "registry",
+    "kpi",
+    "kpi_table",
+    "list_kpis",
+    "period_start",
+    "load_kpi_modules",
+]
+
+#: The kinds of KPI. Only ``rate`` KPIs get a Wilson interval.
+KINDS: tuple[str, ...] = ("count", "rate", "mean", "score")
+#: Period frequencies: day, week (starting Monday), calendar month.
+FREQS: tuple[str, ...] = ("D", "W", "M")
+
+#: Columns of the long table returned by :func:`kpi_table`, in order.
+TABLE_COLUMNS: tuple[str, ...] = (
+    "rep_id",
+    "period_start",
+    "kpi",
+    "value",
+    "numerator",
+    "denominator",
+    "ci_low",
+    "ci_high",
+)
+
+_DAY_NS = np.int64(86_400 * 10**9)
+_Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
+
+
+# ---- registry -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    """A registered KPI: its name, how to show it, its exact definition and the function computing it."""
+
+    name: str
+    label: str
+    unit: str
+    kind: str
+    higher_is_better: bool
+    description: str
+    definition: str
+    func: Callable[[KpiInput], pd.DataFrame | pd.Series]
+
+
+#: KPI name -> :class:`KpiDef`, in registration order (built-ins first).
+registry: dict[str, KpiDef] = {}
+
+
+def kpi(
+    name: str,
+    *,
+    label: str,
+    unit: str,
+    kind: str,
+    higher_is_better: bool = True,
+    description: str = "",
+) -> Callable[[Callable[[KpiInput], Any]], Callable[[KpiInput], Any]]:
+    """Register the decorated function as the KPI ``name``.
+
+    ``kind`` is one of count, rate, mean or score. The function's docstring is
+    the KPI's exact definition and is required. Registering a name again replaces
+    the earlier KPI (so re-running a notebook cell, or an analyst's module
+    overriding a built-in, just works). The function is returned unchanged.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"KPI name must be a Python-identifier-like string such as 'calls', got {name!r}")
+    if kind not in KINDS:
+        raise ValueError(f"KPI {name!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+
+    def register(func: Callable[[KpiInput], Any]) -> Callable[[KpiInput], Any]:
+        doc = inspect.getdoc(func)
+        if not doc or not doc.strip():
+            raise ValueError(f"KPI {name!r}: the function needs a docstring stating the KPI's exact definition")
+        definition = " ".join(doc.split())
+        registry[name] = KpiDef(name, label, unit, kind, bool(higher_is_better), description, definition, func)
+        return func
+
+    return register
+
+
+def list_kpis() -> pd.DataFrame:
+    """The registered KPIs: name, label, unit, kind, higher_is_better and definition (one row each)."""
+    rows = [(d.name, d.label, d.unit, d.kind, d.higher_is_better, d.definition) for d in registry.values()]
+    out = pd.DataFrame(rows, columns=["name", "label", "unit", "kind", "higher_is_better", "definition"])
+    for col in ("name", "label", "unit", "kind", "definition"):
+        out[col] = out[col].astype(schema.STRING)
+    return out.astype({"higher_is_better": bool})
+
+
+def load_kpi_modules(playbook: Playbook) -> None:
+    """Import the playbook's ``[kpis] modules`` so that their ``@kpi`` functions register."""
+    for module in playbook.kpi_modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            raise ImportError(
+                f"{playbook.source}: `kpis.modules` names {module!r}, which cannot be imported: "
+                f"{type(exc).__name__}: {exc}. Check the module name and that its folder is on sys.path."
+            ) from exc
+
+
+# ---- periods --------------------------------------------------------------------------------
+
+
+def _check_freq(freq: str) -> str:
+    if freq not in FREQS:
+        raise ValueError(f"freq must be one of 'D' (day), 'W' (week from Monday) or 'M' (month), got {freq!r}")
+    return freq
+
+
+def _start_days(values: np.ndarray, freq: str) -> np.ndarray:
+    """Period start, as datetime64[D], of datetime64 ``values`` (NaT stays NaT)."""
+    days = values.astype("datetime64[D]")
+    if freq == "D":
+        return days
+    if freq == "M":
+        return days.astype("datetime64[M]").astype("datetime64[D]")
+    n = days.astype(np.int64)
+    # 1970-01-01 was a Thursday: (n + 3) % 7 is 0 on Mondays.
+    monday = (n - (n + 3) % 7).astype("datetime64[D]")
+    monday[np.isnat(days)] = np.datetime64("NaT")
+    return monday
+
+
+def _next_start(starts: np.ndarray, freq: str) -> np.ndarray:
+    """Start of the following period, for datetime64[D] period starts."""
+    if freq == "D":
+        return starts + np.timedelta64(1, "D")
+    if freq == "W":
+        return starts + np.timedelta64(7, "D")
+    return (starts.astype("datetime64[M]") + np.timedelta64(1, "M")).astype("datetime64[D]")
+
+
+def period_start(values: Any, freq: str = "W") -> pd.Series | np.ndarray:
+    """The first day (midnight) of the calendar period containing each local timestamp.
+
+    ``freq`` is ``"D"`` (the day), ``"W"`` (the Monday) or ``"M"`` (the 1st).
+    A Series gives a Series with the same index; anything else a datetime64[ns] array.
+    """
+    _check_freq(freq)
+    if isinstance(values, pd.Series):
+        arr = values.to_numpy(dtype="datetime64[ns]")
+        return pd.Series(_start_days(arr, freq).astype("datetime64[ns]"), index=values.index, name="period_start")
+    arr = np.asarray(pd.to_datetime(values), dtype="datetime64[ns]")
+    return _start_days(arr, freq).astype("datetime64[ns]")
+
+
+def _period_code(days: np.ndarray, first: np.datetime64, freq: str) -> np.ndarray:
+    """Index of datetime64[D] period starts counted from the window's first period."""
+    if freq == "M":
+        return (days.astype("datetime64[M]") - first.astype("datetime64[M]")).astype(np.int64)
+    step = 7 if freq == "W" else 1
+    return (days - first).astype(np.int64) // step
+
+
+def _as_naive_local(ts: pd.Series, playbook: Playbook) -> pd.Series:
+    # Canonical frames are already tz-naive local time; tolerate tz-aware input built by hand.
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        return ts.dt.tz_convert(playbook.zone).dt.tz_localize(None)
+    return ts
+
+
+# ---- the input of a KPI ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiInput:
+    """What a KPI function receives.
+
+    - ``activities``: the canonical activities plus ``period_start`` (all of them,
+      also those outside the grid; results are reindexed to the grid).
+    - ``deals``: the canonical deals plus ``created_period`` and ``closed_period``.
+    - ``reps``: the canonical reps table; ``playbook``; ``freq`` ("D", "W" or "M").
+    - ``grid``: one row per rep x period to report, indexed by (``rep_id``,
+      ``period_start``), with ``period_end`` (exclusive: the next period's start),
+      ``role``, ``hired_at`` and ``left_at``.
+
+    The helper methods (:meth:`count`, :meth:`total`, :meth:`value`, ...) work on
+    arrays aligned to ``grid`` and are what the built-ins use to stay fast.
+    """
+
+    activities: pd.DataFrame
+    deals: pd.DataFrame
+    reps: pd.DataFrame
+    playbook: Playbook
+    freq: str
+    grid: pd.DataFrame
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    # -- construction --
+    @classmethod
+    def from_data(
+        cls,
+        data: Any,
+        *,
+        freq: str = "W",
+        start: Any = None,
+        end: Any = None,
+        reps: Iterable[str] | str | None = None,
+    ) -> KpiInput:
+        """Prepare a :class:`coachkit.SalesData` for KPIs: periods, and the rep x period grid.
+
+        The window runs from the period of the earliest activity to the period of
+        the latest; ``start`` / ``end`` (dates) replace either end with the period
+        containing them. ``reps`` limits the grid to those rep ids.
+        """
+        _check_freq(freq)
+        pb: Playbook = data.playbook
+        acts = data.activities
+        occurred = _as_naive_local(acts["occurred_at"], pb)
+        a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)
+        acts = acts.assign(occurred_at=occurred, period_start=a_days.astype("datetime64[ns]"))
+
+        deals = data.deals
+        created = _as_naive_local(deals["created_at"], pb)
+        closed = _as_naive_local(deals["closed_at"], pb)
+        deals = deals.assign(
+            created_at=created,
+            closed_at=closed,
+            created_period=_start_days(created.to_numpy(dtype="datetime64[ns]"), freq).astype("datetime64[ns]"),
+            closed_period=_start_days(closed.to_numpy(dtype="datetime64[ns]"), freq).astype("datetime64[ns]"),
+        )
+
+        # Window, as datetime64[D] period starts.
+        valid = a_days[~np.isnat(a_days)]
+        first = valid.min() if len(valid) else None
+        last = valid.max() if len(valid) else None
+        if start is not None:
+            first = _start_days(np.array([pd.Timestamp(start).to_datetime64()]), freq)[0]
+        if end is not None:
+            last = _start_days(np.array([pd.Timestamp(end).to_datetime64()]), freq)[0]
+
+        grid = _grid(data.reps, reps, first, last, freq)
+        return cls(acts, deals, data.reps, pb, freq, grid, {"first": first})
+
+    # -- grid helpers --
+    @property
+    def index(self) -> pd.MultiIndex:
+        """The grid's (rep_id, period_start) index; built-in results use it."""
+        return self.grid.index
+
+    def frame(
+        self,
+        value: np.ndarray | None = None,
+        *,
+        numerator: np.ndarray | None = None,
+        denominator: np.ndarray | None = None,
+    ) -> pd.DataFrame:
+        """A KPI result on the grid from arrays aligned to ``grid`` rows."""
+        if value is not None:
+            return pd.DataFrame({"value": np.asarray(value, dtype="float64")}, index=self.index)
+        return pd.DataFrame(
+            {
+                "numerator": np.asarray(numerator, dtype="float64"),
+                "denominator": np.asarray(denominator, dtype="float64"),
+            },
+            index=self.index,
+        )
+
+    def _cells(self, rep_ids: pd.Series, days: np.ndarray) -> np.ndarray:
+        """Grid row of each (rep_id, period start as datetime64[D]) pair, or -1 when not on the grid."""
+        n_rows = len(self.grid)
+        if n_rows == 0:
+            return np.full(len(days), -1, dtype=np.int64)
+        first = self._cache["first"]
+        reps = self._cache.get("grid_reps")
+        if reps is None:
+            g_rep = self.grid.index.get_level_values(0)
+            reps = pd.Index(g_rep.unique())
+            g_days = self.grid.index.get_level_values(1).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            n_periods = int(_period_code(g_days, first, self.freq).max()) + 1
+            cube = np.full(len(reps) * n_periods, -1, dtype=np.int64)
+            cube[reps.get_indexer(g_rep) * n_periods + _period_code(g_days, first, self.freq)] = np.arange(n_rows)
+            self._cache.update(grid_reps=reps, n_periods=n_periods, cube=cube)
+        n_periods = self._cache["n_periods"]
+        cube = self._cache["cube"]
+        rep_code = reps.get_indexer(rep_ids.to_numpy())
+        ok = ~np.isnat(days)
+        p_code = np.full(len(days), -1, dtype=np.int64)
+        p_code[ok] = _period_code(days[ok], first, self.freq)
+        ok &= (rep_code >= 0) & (p_code >= 0) & (p_code < n_periods)
+        cells = np.full(len(days), -1, dtype=np.int64)
+        cells[ok] = cube[rep_code[ok] * n_periods + p_code[ok]]
+        return cells
+
+    def activity_cells(self) -> np.ndarray:
+        """Grid row of each activity (-1 when its rep or period is not on the grid)."""
+        if "act_cells" not in self._cache:
+            days = self.activities["period_start"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            self._cache["act_cells"] = self._cells(self.activities["rep_id"], days)
+        return self._cache["act_cells"]
+
+    def deal_cells(self, by: str) -> np.ndarray:
+        """Grid row of each deal by ``created_period`` or ``closed_period`` (-1 when not on the grid)."""
+        key = f"deal_cells_{by}"
+        if key not in self._cache:
+            days = self.deals[by].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            self._cache[key] = self._cells(self.deals["rep_id"], days)
+        return self._cache[key]
+
+    @staticmethod
+    def _bin(cells: np.ndarray, n: int, mask: Any = None, weights: Any = None) -> np.ndarray:
+        idx = cells + 1  # -1 (off the grid) lands in bin 0, dropped below
+        if mask is not None:
+            idx = np.where(np.asarray(mask, dtype=bool), idx, 0)
+        w = None if weights is None else np.nan_to_num(np.asarray(weights, dtype="float64"), nan=0.0)
+        return np.bincount(idx, weights=w, minlength=n + 1)[1:].astype("float64")
+
+    def count(self, mask: Any = None) -> np.ndarray:
+        """Number of activities (where ``mask``) per grid row."""
+        return self._bin(self.activity_cells(), len(self.grid), mask)
+
+    def total(self, weights: Any, mask: Any = None) -> np.ndarray:
+        """Σ ``weights`` over activities (where ``mask``) per grid row; missing weights count as 0."""
+        return self._bin(self.activity_cells(), len(self.grid), mask, weights)
+
+    def deal_count(self, by: str, mask: Any = None, weights: Any = None) -> np.ndarray:
+        """Number (or Σ ``weights``) of deals (where ``mask``) per grid row, by ``created_period`` or ``closed_period``."""
+        return self._bin(self.deal_cells(by), len(self.grid), mask, weights)
+
+    def is_type(self, activity_type: str) -> np.ndarray:
+        """Boolean array: activities of ``activity_type``."""
+        key = f"type={activity_type}"
+        if key not in self._cache:
+            self._cache[key] = (self.activities["activity_type"] == activity_type).to_numpy(dtype=bool, na_value=False)
+        return self._cache[key]
+
+    def has_outcome(self, outcome: str) -> np.ndarray:
+        """Boolean array: activities whose outcome is ``outcome``."""
+        key = f"outcome={outcome}"
+        if key not in self._cache:
+            self._cache[key] = (self.activities["outcome"] == outcome).to_numpy(dtype=bool, na_value=False)
+        return self._cache[key]
+
+    def is_conversation(self) -> np.ndarray:
+        """Boolean array: calls with outcome connected and meetings with outcome held."""
+        if "conversation" not in self._cache:
+            self._cache["conversation"] = (self.is_type("call") & self.has_outcome("connected")) | (
+                self.is_type("meeting") & self.has_outcome("held")
+            )
+        return self._cache["conversation"]
+
+    def result(self, name: str) -> pd.DataFrame:
+        """KPI ``name`` on the grid: ``value``, ``numerator``, ``denominator`` (computed once, then cached)."""
+        key = f"kpi={name}"
+        cached = self._cache.get(key)
+        if cached is _COMPUTING:
+            raise ValueError(f"KPI {name!r} depends on itself (directly or through another KPI)")
+        if cached is not None:
+            return cached
+        if name not in registry:
+            raise KeyError(f"unknown KPI {name!r}; known: {', '.join(registry)}")
+        self._cache[key] = _COMPUTING
+        try:
+            out = _on_grid(registry[name], registry[name].func(self), self.index)
+        except BaseException:
+            del self._cache[key]
+            raise
+        self._cache[key] = out
+        return out
+
+    def value(self, name: str) -> np.ndarray:
+        """Values of KPI ``name`` aligned to ``grid`` rows (for KPIs built on other KPIs)."""
+        return self.result(name)["value"].to_numpy()
+
+
+_COMPUTING = object()
+
+
+def _grid(reps: pd.DataFrame, only: Iterable[str] | str | None, first: Any, last: Any, freq: str) -> pd.DataFrame:
+    """Every rep x every period in [first, last], limited to the rep's employment."""
+    r = reps.drop_duplicates("rep_id").dropna(subset=["rep_id"])
+    if only is not None:
+        wanted = [only] if isinstance(only, str) else list(only)
+        unknown = sorted(set(wanted) - set(r["rep_id"]))
+        if unknown:
+            raise ValueError(f"reps not in the reps table: {', '.join(map(str, unknown))}")
+        r = r[r["rep_id"].isin(wanted)]
+    r = r.sort_values("rep_id", kind="stable")
+    cols = ["role", "hired_at", "left_at"]
+    if first is None or last is None or last < first or len(r) == 0:
+        starts = np.array([], dtype="datetime64[D]")
+    else:
+        n = int(_period_code(np.array([last]), first, freq)[0]) + 1
+        if freq == "M":
+            starts = (first.astype("datetime64[M]") + np.arange(n)).astype("datetime64[D]")
+        else:
+            starts = first + np.arange(n) * (7 if freq == "W" else 1)
+    ends = _next_start(starts, freq)
+    n_r, n_p = len(r), len(starts)
+    g = pd.DataFrame(
+        {
+            "rep_id": np.repeat(r["rep_id"].to_numpy(), n_p),
+            "period_start": np.tile(starts, n_r).astype("datetime64[ns]"),
+            "period_end": np.tile(ends, n_r).astype("datetime64[ns]"),
+        }
+    )
+    for c in cols:
+        g[c] = np.repeat(r[c].to_numpy(), n_p)
+    keep = (g["hired_at"].isna() | (g["period_end"] > g["hired_at"])) & (
+        g["left_at"].isna() | (g["period_start"] <= g["left_at"])
+    )
+    g = g[keep.to_numpy(dtype=bool)]
+    g = g.astype({"rep_id": schema.STRING, "role": schema.STRING})
+    return g.set_index(["rep_id", "period_start"])
+
+
+def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
+    """A KPI function's result as ``value``, ``numerator``, ``denominator`` aligned to the grid."""
+    if isinstance(res, pd.Series):
+        res = res.to_frame("value")
+    if not isinstance(res, pd.DataFrame):
+        raise TypeError(f"KPI {d.name!r} returned {type(res).__name__}; it must return a DataFrame")
+    if res.index.nlevels != 2:
+        raise TypeError(
+            f"KPI {d.name!r} must return a frame indexed by (rep_id, period_start); got index {list(res.index.names)}"
+        )
+    if not res.index.equals(index):
+        if res.index.has_duplicates:
+            raise ValueError(f"KPI {d.name!r} returned more than one row for some (rep_id, period_start)")
+        res = res.set_axis(res.index.set_names(["rep_id", "period_start"])).reindex(index)
+    n = len(index)
+    if "numerator" in res.columns and "denominator" in res.columns:
+        num = res["numerator"].to_numpy(dtype="float64", na_value=np.nan)
+        den = res["denominator"].to_numpy(dtype="float64", na_value=np.nan)
+        num = np.where(np.isnan(num) & np.isnan(den), 0.0, num)
+        den = np.where(np.isnan(den), 0.0, den)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            val = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    elif "value" in res.columns:
+        val = res["value"].to_numpy(dtype="float64", na_value=np.nan)
+        if d.kind == "count":
+            val = np.where(np.isnan(val), 0.0, val)
+        num = den = np.full(n, np.nan)
+    else:
+        raise ValueError(
+            f"KPI {d.name!r} must return a `value` column or `numerator` and `denominator` columns; "
+            f"got {list(res.columns)}"
+        )
+    return pd.DataFrame({"value": val, "numerator": num, "denominator": den}, index=index)
+
+
+# ---- intervals ------------------------------------------------------------------------------
+
+
+def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """95% Wilson score interval for k successes in n trials; NaN where n is 0."""
+    k = np.asarray(k, dtype="float64")
+    n = np.asarray(n, dtype="float64")
+    z2 = _Z95 * _Z95
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z2 / n
+        center = (p + z2 / (2 * n)) / denom
+        half = _Z95 / denom * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+        lo = np.clip(center - half, 0.0, 1.0)
+        hi = np.clip(center + half, 0.0, 1.0)
+    lo = np.where(k <= 0, 0.0, lo)
+    hi = np.where(k >= n, 1.0, hi)
+    bad = ~(n > 0)
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def _interval(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from .stats import wilson  # the single shared implementation, once it exists
+    except ImportError:
+        return _wilson(k, n)
+    lo, hi = wilson(k, n)
+    return np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64")
+
+
+# ---- the table ------------------------------------------------------------------------------
+
+
+def kpi_table(
+    data: Any,
+    *,
+    freq: str = "W",
+    start: Any = None,
+    end: Any = None,
+    kpis: Iterable[str] | str | None = None,
+    reps: Iterable[str] | str | None = None,
+) -> pd.DataFrame:
+    """KPIs per rep and calendar period as one long table.
+
+    One row per rep x period x KPI with columns ``rep_id``, ``period_start``
+    (the day for ``freq="D"``, the Monday for ``"W"``, the 1st for ``"M"``),
+    ``kpi``, ``value``, ``numerator`` and ``denominator`` (NaN for KPIs that are
+    not ratios), and ``ci_low`` / ``ci_high``: the 95% Wilson score interval for
+    rate KPIs (NaN for other kinds and when the denominator is 0).
+
+    Periods are calendar periods of the local (playbook timezone) timestamps.
+    The grid holds every rep of the reps table x every period of the window,
+    limited to periods that end on or after the rep's ``hired_at`` and start on or
+    before their ``left_at``. The window runs from the period of the earliest
+    activity to the period of the latest; ``start`` / ``end`` replace either end
+    with the period containing that date. ``kpis`` selects KPIs by name (default:
+    all registered, after importing the playbook's ``[kpis] modules``); ``reps``
+    limits the reps. Rows are ordered by KPI (as asked), rep_id, period_start.
+    """
+    load_kpi_modules(data.playbook)
+    if kpis is None:
+        names = list(registry)
+    else:
+        names = [kpis] if isinstance(kpis, str) else list(dict.fromkeys(kpis))
+        unknown = [k for k in names if k not in registry]
+        if unknown:
+            raise KeyError(f"unknown KPI(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    inp = KpiInput.from_data(data, freq=freq, start=start, end=end, reps=reps)
+    idx = inp.index
+    n = len(idx)
+    values, nums, dens, lows, highs = [], [], [], [], []
+    for name in names:
+        res = inp.result(name)
+        num = res["numerator"].to_numpy()
+        den = res["denominator"].to_numpy()
+        values.append(res["value"].to_numpy())
+        nums.append(num)
+        dens.append(den)
+        if registry[name].kind == "rate":
+            lo, hi = _interval(num, den)
+        else:
+            lo = hi = np.full(n, np.nan)
+        lows.append(lo)
+        highs.append(hi)
+    k = len(names)
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.array([], dtype="float64")
+
+    out = pd.DataFrame(
+        {
+            "rep_id": pd.array(np.tile(idx.get_level_values(0).to_numpy(), k), dtype=schema.STRING),
+            "period_start": np.tile(idx.get_level_values(1).to_numpy(dtype="datetime64[ns]"), k),
+            "kpi": pd.array(np.repeat(np.array(names, dtype=object), n), dtype=schema.STRING),
+            "value": cat(values),
+            "numerator": cat(nums),
+            "denominator": cat(dens),
+            "ci_low": cat(lows),
+            "ci_high": cat(highs),
+        }
+    )
+    return out
+
+
+# ---- built-in KPIs --------------------------------------------------------------------------
+
+
+def _count_of(activity_type: str) -> Callable[[KpiInput], pd.DataFrame]:
+    def func(inp: KpiInput) -> pd.DataFrame:
+        return inp.frame(inp.count(inp.is_type(activity_type)))
+
+    return func
+
+
+@kpi("activities", label="Activities", unit="activities", kind="count")
+def activities(inp: KpiInput) -> pd.DataFrame:
+    """Number of activities of any type."""
+    return inp.frame(inp.count())
+
+
+def _register_type_count(name: str, activity_type: str, label: str) -> None:
+    func = _count_of(activity_type)
+    func.__doc__ = f"Number of activities of type {activity_type}."
+    func.__name__ = name
+    kpi(name, label=label, unit=name, kind="count")(func)
+
+
+_register_type_count("calls", "call", "Calls")
+_register_type_count("meetings", "meeting", "Meetings")
+_register_type_count("emails", "email", "Emails")
+_register_type_count("follow_ups", "follow_up", "Follow-ups")
+
+
+@kpi("active_days", label="Active days", unit="days", kind="count")
+def active_days(inp: KpiInput) -> pd.DataFrame:
+    """Number of distinct calendar dates with at least one activity."""
+    cells = inp.activity_cells()
+    on = cells >= 0
+    days = inp.activities["occurred_at"].to_numpy(dtype="datetime64[ns]")[on].astype("datetime64[D]").astype(np.int64)
+    c = cells[on]
+    # A day lies in exactly one period, so distinct (grid row, day) pairs count active days.
+    span = int(days.max() - days.min() + 1) if len(days) else 1
+    pairs = pd.unique(c * span + (days - (days.min() if len(days) else 0)))
+    return inp.frame(np.bincount(pairs // span, minlength=len(inp.grid)).astype("float64"))
+
+
+@kpi("talk_time_h", label="Talk time", unit="h", kind="count")
+def talk_time_h(inp: KpiInput) -> pd.DataFrame:
+    """Σ duration_s / 3600 over calls with outcome connected and meetings with outcome held; a missing duration counts as 0."""
+    dur = inp.activities["duration_s"].to_numpy(dtype="float64", na_value=np.nan)
+    return inp.frame(inp.total(dur / 3600.0, inp.is_conversation()))
+
+
+@kpi("conversations", label="Conversations", unit="conversations", kind="count")
+def conversations(inp: KpiInput) -> pd.DataFrame:
+    """Number of calls with outcome connected plus meetings with outcome held."""
+    return inp.frame(inp.count(inp.is_conversation()))
+
+
+@kpi("outcome_logged_rate", label="Outcome logged", unit="%", kind="rate")
+def outcome_logged_rate(inp: KpiInput) -> pd.DataFrame:
+    """Calls that have an outcome / calls."""
+    calls = inp.is_type("call")
+    logged = calls & inp.activities["outcome"].notna().to_numpy(dtype=bool)
+    return inp.frame(numerator=inp.count(logged), denominator=inp.count(calls))
+
+
+@kpi("connect_rate", label="Connect rate", unit="%", kind="rate")
+def connect_rate(inp: KpiInput) -> pd.DataFrame:
+    """Calls with outcome connected / calls that have an outcome."""
+    calls = inp.is_type("call")
+    logged = calls & inp.activities["outcome"].notna().to_numpy(dtype=bool)
+    return inp.frame(numerator=inp.count(calls & inp.has_outcome("connected")), denominator=inp.count(logged))
+
+
+@kpi("meeting_show_rate", label="Meeting show rate", unit="%", kind="rate")
+def meeting_show_rate(inp: KpiInput) -> pd.DataFrame:
+    """Meetings with outcome held / meetings with outcome held or no_show."""
+    meet = inp.is_type("meeting")
+    held = meet & inp.has_outcome("held")
+    return inp.frame(numerator=inp.count(held), denominator=inp.count(held | (meet & inp.has_outcome("no_show"))))
+
+
+@kpi("follow_up_24h_rate", label="Follow-up within 24 h", unit="%", kind="rate")
+def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
+    """Denominator: conversations (calls with outcome connected, meetings with outcome held) that have an
+    account_id. Numerator: those after which the same rep logged a call, meeting, email or follow_up (any
+    outcome) on the same account_id with occurred_at in (t, t + 24 h], where t is the conversation's
+    occurred_at. Counted in the conversation's period."""
+    a = inp.activities
+    has_acct = a["account_id"].notna().to_numpy(dtype=bool)
+    conv = inp.is_conversation() & has_acct & (inp.activity_cells() >= 0)
+    touch = (inp.is_type("call") | inp.is_type("meeting") | inp.is_type("email") | inp.is_type("follow_up")) & has_acct
+    touch &= a["occurred_at"].notna().to_numpy(dtype=bool)
+    cand = conv | touch
+    # One integer key per (rep_id, account_id), factorized over the rows that matter only.
+    rep_code, _ = pd.factorize(a["rep_id"].to_numpy()[cand])
+    acct_code, acct_uni = pd.factorize(a["account_id"].to_numpy()[cand])
+    key = rep_code.astype(np.int64) * (len(acct_uni) + 1) + acct_code
+    t = a["occurred_at"].to_numpy(dtype="datetime64[ns]")[cand]
+    conv_c = conv[cand]
+    touch_c = touch[cand]
+    left = pd.DataFrame({"t": t[conv_c], "key": key[conv_c], "row": np.flatnonzero(conv)})
+    right = pd.DataFrame({"t": t[touch_c], "key": key[touch_c], "next_t": t[touch_c]})
+    left = left.sort_values("t", kind="stable")
+    right = right.sort_values("t", kind="stable")
+    m = pd.merge_asof(left, right, on="t", by="key", direction="forward", allow_exact_matches=False)
+    ok = (m["next_t"] - m["t"] <= pd.Timedelta(hours=24)).to_numpy(dtype=bool, na_value=False)
+    followed = np.zeros(len(a), dtype=bool)
+    followed[m["row"].to_numpy()[ok]] = True
+    return inp.frame(numerator=inp.count(followed), denominator=inp.count(conv))
+
+
+@kpi("notes_coverage", label="Notes coverage", unit="%", kind="rate")
+def notes_coverage(inp: KpiInput) -> pd.DataFrame:
+    """Conversations whose notes contain at least one non-whitespace character / conversations."""
+    conv = inp.is_conversation()
+    rows = np.flatnonzero(conv & (inp.activity_cells() >= 0))
+    noted = np.zeros(len(conv), dtype=bool)
+    notes = inp.activities["notes"].iloc[rows]
+    noted[rows] = notes.str.contains(r"\S", regex=True).to_numpy(dtype=bool, na_value=False)
+    return inp.frame(numerator=inp.count(noted), denominator=inp.count(conv))
+
+
+@kpi("feedback_score", label="Feedback score", unit="score 1–5", kind="mean")
+def feedback_score(inp: KpiInput) -> pd.DataFrame:
+    """Mean feedback_score of the period's activities that have one (numerator = Σ feedback_score,
+    denominator = number of activities with a feedback_score)."""
+    score = inp.activities["feedback_score"].to_numpy(dtype="float64", na_value=np.nan)
+    has = ~np.isnan(score)
+    return inp.frame(numerator=inp.total(score, has), denominator=inp.count(has))
+
+
+@kpi("deals_created", label="Deals created", unit="deals", kind="count")
+def deals_created(inp: KpiInput) -> pd.DataFrame:
+    """Number of deals whose created_at falls in the period, attributed to the deal's rep_id."""
+    return inp.frame(inp.deal_count("created_period"))
+
+
+@kpi("pipeline_created", label="Pipeline created", unit="amount", kind="count")
+def pipeline_created(inp: KpiInput) -> pd.DataFrame:
+    """Σ amount of the deals whose created_at falls in the period, attributed to the deal's rep_id; a missing
+    amount counts as 0."""
+    amount = inp.deals["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    return inp.frame(inp.deal_count("created_period", weights=amount))
+
+
+def _closed(inp: KpiInput) -> tuple[np.ndarray, np.ndarray]:
+    """(won, decided): deals with a closed_at, is_closed not false, and is_won true / is_won set."""
+    d = inp.deals
+    is_won = d["is_won"]
+    closed = d["closed_at"].notna().to_numpy(dtype=bool) & d["is_closed"].ne(False).to_numpy(dtype=bool, na_value=True)
+    decided = closed & is_won.notna().to_numpy(dtype=bool)
+    won = decided & is_won.to_numpy(dtype=bool, na_value=False)
+    return won, decided
+
+
+@kpi("win_rate", label="Win rate", unit="%", kind="rate")
+def win_rate(inp: KpiInput) -> pd.DataFrame:
+    """Deals closed won in the period / deals closed won or lost in the period, by closed_at, attributed to the
+    deal's rep_id. A deal is closed when it has a closed_at and is_closed is not false; won or lost is is_won."""
+    won, decided = _closed(inp)
+    return inp.frame(
+        numerator=inp.deal_count("closed_period", won), denominator=inp.deal_count("closed_period", decided)
+    )
+
+
+@kpi("cycle_days", label="Sales cycle", unit="days", kind="mean", higher_is_better=False)
+def cycle_days(inp: KpiInput) -> pd.DataFrame:
+    """Mean of (closed_at − created_at) in days (fractional) over the deals won in the period, by closed_at
+    (numerator = Σ days, denominator = number of deals won)."""
+    won, _ = _closed(inp)
+    d = inp.deals
+    days = (d["closed_at"] - d["created_at"]).to_numpy(dtype="timedelta64[ns]").astype(np.int64) / _DAY_NS
+    won = won & d["created_at"].notna().to_numpy(dtype=bool)
+    return inp.frame(
+        numerator=inp.deal_count("closed_period", won, np.where(won, days, 0.0)),
+        denominator=inp.deal_count("closed_period", won),
+    )
+
+
+@kpi("activity_score", label="Activity score", unit="score 0–100", kind="score")
+def activity_score(inp: KpiInput) -> pd.DataFrame:
+    """For each target k of the rep's role in the playbook, with weight w_k (default 1): expected_k = per-day
+    target × working days in the period, or per-week target × working days / 5, then × the ramp factor for
+    the rep's tenure week at the period start (floor((period_start − hired_at) / 7 days) + 1; factor 1 without
+    hired_at). a_k = actual_k / expected_k. score = 100 × Σ w_k · min(a_k, 1.5) / Σ w_k. Targets whose
+    expected_k is 0 (no working days) or whose actual_k is undefined are left out; NaN when the role has no
+    targets or none remain."""
+    pb = inp.playbook
+    g = inp.grid
+    n = len(g)
+    score = np.full(n, np.nan)
+    if n == 0:
+        return inp.frame(score)
+    starts = g.index.get_level_values(1)
+    work = pb.working_days_between(starts, g["period_end"]).astype("float64")
+    tenure_days = (starts.to_numpy(dtype="datetime64[ns]") - g["hired_at"].to_numpy(dtype="datetime64[ns]")).astype(
+        "timedelta64[D]"
+    )
+    hired = ~np.isnat(tenure_days)
+    week = np.where(hired, np.floor_divide(tenure_days.astype(np.int64), 7) + 1, 0)
+    factors = {int(w): pb.ramp_factor(int(w)) for w in np.unique(week[hired])}
+    ramp = np.where(hired, pd.Series(week).map(factors).to_numpy(dtype="float64", na_value=1.0), 1.0)
+    roles = g["role"].to_numpy(dtype=object, na_value=None)
+    for role in pd.unique(roles[pd.notna(roles)]):
+        targets = pb.targets_for(role)
+        if not targets:
+            continue
+        rows = np.flatnonzero(roles == role)
+        num = np.zeros(len(rows))
+        den = np.zeros(len(rows))
+        for name, (per, target) in targets.items():
+            if name not in registry:
+                raise ValueError(
+                    f"{pb.source}: `targets.{role}.per_{per}.{name}` names an unknown KPI; known: {', '.join(registry)}"
+                )
+            actual = inp.value(name)[rows]
+            expected = target * work[rows] * (1.0 if per == "day" else 1 / 5) * ramp[rows]
+            use = (expected > 0) & ~np.isnan(actual)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a = np.minimum(np.where(use, actual / np.where(use, expected, 1.0), 0.0), 1.5)
+            w = float(pb.weights.get(name, 1))
+            num += np.where(use, w * a, 0.0)
+            den += np.where(use, w, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score[rows] = np.where(den > 0, 100.0 * num / np.where(den > 0, den, 1.0), np.nan)
+    return inp.frame(score)
