@@ -15,7 +15,7 @@ from .playbook import Playbook
 
 __all__ = ["SalesData"]
 
-FORMATS = ("parquet", "csv")
+FORMATS = ("parquet", "csv", "duckdb")
 
 
 @dataclass
@@ -60,15 +60,22 @@ class SalesData:
         return {"activities": self.activities, "reps": self.reps, "deals": self.deals}[name]
 
     def save(self, folder: str | Path, format: str = "parquet") -> Path:
-        """Write the dataset as a folder (``activities``, ``reps``, ``deals`` and ``playbook.toml``).
+        """Write the dataset; :func:`coachkit.load` reads it back unchanged.
 
-        ``format`` is ``parquet`` or ``csv``. CSV timestamps are ISO 8601 local
-        wall time; empty cells are missing values. Each file is written atomically;
-        files of the other format for the same table are removed so that the
-        folder stays one unambiguous dataset.
+        ``format`` is ``parquet`` or ``csv``: ``folder`` becomes a dataset folder
+        (``activities``, ``reps``, ``deals`` and ``playbook.toml``); files of the
+        other format for the same table are removed so that the folder stays one
+        unambiguous dataset. ``duckdb``: ``folder`` is the path of a DuckDB file
+        holding tables ``activities``, ``reps``, ``deals`` and a one-row table
+        ``playbook`` with a text column ``toml`` (NULL when the playbook has no text).
+
+        CSV timestamps are ISO 8601 local wall time; empty cells are missing
+        values. Every file is written atomically.
         """
         if format not in FORMATS:
             raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        if format == "duckdb":
+            return self._save_duckdb(Path(folder))
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in schema.TABLES:
@@ -85,6 +92,28 @@ class SalesData:
         if text is not None:
             write_text(folder / "playbook.toml", text)
         return folder
+
+    def _save_duckdb(self, path: Path) -> Path:
+        import duckdb
+
+        if path.is_dir():
+            raise ValueError(f"{path} is a folder; format='duckdb' writes a file such as {path / 'sales.duckdb'}")
+        with atomic_path(path) as tmp:
+            tmp.unlink()  # duckdb creates the database file itself
+            con = duckdb.connect(str(tmp))
+            try:
+                for name in schema.TABLES:
+                    frame = self.table(name)
+                    con.register("_frame", frame)
+                    con.execute(f'create table "{name}" as select * from _frame')
+                    con.unregister("_frame")
+                con.execute("create table playbook (toml varchar)")
+                con.execute("insert into playbook values (?)", [self.playbook.text])
+                con.execute("checkpoint")
+            finally:
+                con.close()
+            Path(f"{tmp}.wal").unlink(missing_ok=True)
+        return path
 
     def for_rep(self, rep_id: str) -> SalesData:
         """The same dataset restricted to one rep's activities, deals and reps row."""
