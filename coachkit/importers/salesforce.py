@@ -1,0 +1,396 @@
+"""Salesforce export -> canonical dataset.
+
+Reads the object exports Salesforce's Data Export and Data Loader write
+(``Task.csv``, ``Event.csv``, ``Opportunity.csv``, ``User.csv``, optional
+``UserRole.csv``, ``OpportunityHistory.csv`` and ``Account.csv``), or the same
+objects as a connector lands them (``sf_task_data.csv`` ...). Headers may be API
+names (``OwnerId``) or snake_case (``owner_id``). A mapping file's ``[files]``
+table names other file names (keys: task, event, opportunity, user, user_role,
+opportunity_history, account).
+
+Salesforce stores date-times in UTC: values with ``Z``/``+0000`` and values
+without an offset are both read as UTC and converted to the playbook timezone.
+Date-only fields (ActivityDate, CloseDate, hire dates) are calendar dates and
+are not shifted.
+
+Rules (issue 7):
+
+- Task -> activity. TaskSubtype/Type Call -> call, Email (or ListEmail) -> email;
+  Type or Subject saying "follow up" -> follow_up; otherwise task. occurred_at =
+  CompletedDateTime, else CreatedDate, else ActivityDate; duration_s =
+  CallDurationInSeconds; outcome from CallDisposition through a label map the
+  mapping file extends (without a disposition, a Completed task or follow-up is
+  ``completed`` and an email is ``sent``); CallType -> direction; Description ->
+  notes; AccountId -> account_id; WhoId (contact, prefix 003) -> contact_id;
+  WhatId -> deal_id when it is an Opportunity id (prefix 006). IsDeleted rows dropped.
+- Event -> meeting. StartDateTime (else ActivityDateTime, else ActivityDate);
+  DurationInMinutes x 60 (else EndDateTime - StartDateTime); no outcome. IsChild
+  copies of recurring or group events and IsDeleted rows dropped.
+- Opportunity -> deal. closed_at = CloseDate only when IsClosed; is_won empty while
+  open. IsDeleted rows dropped. StageName -> playbook stage (standard Salesforce
+  stages are built in; a mapping file's ``[stages]`` adds more).
+- User -> rep. Name (or FirstName LastName); team = Department, else the UserRole
+  name; role SDR/AE when Title says so; manager = the ManagerId's name;
+  hired_at from a hire-date field when present, else CreatedDate; left_at only
+  from a known termination date. Owners missing from User.csv become reps with
+  unknown name and team, and a warning.
+- OpportunityHistory and Account are read and counted but not needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..playbook import Playbook
+from .common import (
+    CrmMapping,
+    ExportError,
+    ImportReport,
+    ImportResult,
+    column,
+    deal_link,
+    find_file,
+    finish,
+    first_present,
+    is_follow_up,
+    map_labels,
+    map_outcomes,
+    normalise_stage,
+    parse_bools,
+    parse_dates,
+    parse_numbers,
+    parse_timestamps,
+    read_export_csv,
+    require_columns,
+    resolve_playbook,
+    role_from_title,
+)
+
+__all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "DISPOSITIONS", "STAGES"]
+
+#: object -> accepted file names (case-insensitive), Data Export first, then connector seeds.
+FILE_NAMES: dict[str, list[str]] = {
+    "task": ["Task.csv", "sf_task_data.csv"],
+    "event": ["Event.csv", "sf_event_data.csv"],
+    "opportunity": ["Opportunity.csv", "sf_opportunity_data.csv"],
+    "user": ["User.csv", "sf_user_data.csv"],
+    "user_role": ["UserRole.csv", "User_Role.csv", "sf_user_role_data.csv"],
+    "opportunity_history": ["OpportunityHistory.csv", "Opportunity_History.csv", "sf_opportunity_history_data.csv"],
+    "account": ["Account.csv", "sf_account_data.csv"],
+}
+
+#: Default CallDisposition labels (matched ignoring case and spacing) -> canonical outcome.
+DISPOSITIONS: dict[str, str] = {
+    "Connected": "connected",
+    "Reached": "connected",
+    "Spoke": "connected",
+    "Conversation": "connected",
+    "Left Live Message": "connected",
+    "Meeting Booked": "connected",
+    "Meeting Scheduled": "connected",
+    "Not Interested": "connected",
+    "No Answer": "no_answer",
+    "No Response": "no_answer",
+    "Left Voicemail": "voicemail",
+    "Voicemail": "voicemail",
+    "Left Message": "voicemail",
+    "Busy": "busy",
+    "Wrong Number": "wrong_number",
+    "Bad Number": "wrong_number",
+    "Invalid Number": "wrong_number",
+    "Gatekeeper": "gatekeeper",
+}
+
+#: Standard Salesforce opportunity stages -> default playbook stages.
+STAGES: dict[str, str] = {
+    "Prospecting": "prospecting",
+    "Qualification": "qualification",
+    "Needs Analysis": "discovery",
+    "Value Proposition": "discovery",
+    "Id. Decision Makers": "discovery",
+    "Perception Analysis": "discovery",
+    "Proposal/Price Quote": "proposal",
+    "Negotiation/Review": "negotiation",
+    "Closed Won": "closed_won",
+    "Closed Lost": "closed_lost",
+}
+
+_TYPES = {"call": "call", "email": "email", "listemail": "email"}
+_HIRE_FIELDS = ["hire_date", "hire_date_c", "hired_at", "date_of_hire_c", "start_date_c", "hired_date_c"]
+_LEAVE_FIELDS = ["termination_date", "termination_date_c", "left_at", "leave_date_c", "end_date_c", "last_day_c"]
+_UTC = "UTC"
+
+
+def import_salesforce(
+    src: str | Path,
+    *,
+    mapping: str | Path | CrmMapping | None = None,
+    playbook: Playbook | str | Path | None = None,
+) -> ImportResult:
+    """Import a Salesforce export folder (see the module docstring for the rules)."""
+    src = Path(src)
+    mp = mapping if isinstance(mapping, CrmMapping) else CrmMapping.from_toml(mapping)
+    pb = resolve_playbook(playbook)
+    report = ImportReport(source=str(src))
+    frames: dict[str, tuple[pd.DataFrame, str]] = {}
+    for obj, names in FILE_NAMES.items():
+        names = [mp.files[obj]] + names if obj in mp.files else names
+        path = find_file(src, names)
+        if path is None and obj in mp.files:
+            raise ExportError(f"file named for `{obj}` in the mapping's [files] is missing", file=src / mp.files[obj])
+        if path is not None:
+            frames[obj] = (read_export_csv(path, report), path.name)
+    if "user" not in frames:
+        raise ExportError(f"User export is missing; expected one of {', '.join(FILE_NAMES['user'])}", file=src)
+    if "task" not in frames and "event" not in frames:
+        raise ExportError(
+            f"no activities: expected {FILE_NAMES['task'][0]} and/or {FILE_NAMES['event'][0]} (or the sf_*_data.csv names)",
+            file=src,
+        )
+    return map_salesforce(frames, pb, mp, report)
+
+
+def map_salesforce(
+    frames: dict[str, tuple[pd.DataFrame, str]],
+    playbook: Playbook,
+    mapping: CrmMapping,
+    report: ImportReport,
+) -> ImportResult:
+    """Map already-read Salesforce objects (object -> (frame with snake_case headers, file name))."""
+    tz = playbook.timezone
+    acts = []
+    if "task" in frames:
+        acts.append(_tasks(*frames["task"], playbook, mapping, report))
+    if "event" in frames:
+        acts.append(_events(*frames["event"], tz, report))
+    deals = _opportunities(*frames["opportunity"], playbook, mapping, report) if "opportunity" in frames else None
+    reps = _users(*frames["user"], frames.get("user_role"), tz, report)
+    users_file = frames["user"][1]
+    if "account" in frames and acts:
+        _check_accounts(acts, deals, frames["account"], report)
+    return finish(acts, reps, deals, playbook, report, users_file=users_file)
+
+
+def _drop(frame: pd.DataFrame, file: str, col: str, reason: str, report: ImportReport) -> pd.DataFrame:
+    if col not in frame.columns:
+        return frame
+    flag = parse_bools(frame[col], file=file, column=col).fillna(False).astype(bool)
+    report.drop(file, reason, int(flag.sum()))
+    return frame[~flag]
+
+
+def _occurred(frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str) -> pd.Series:
+    out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    for c in stamps:
+        if c in frame.columns:
+            out = out.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz, assume=_UTC))
+    for c in dates:
+        if c in frame.columns:
+            out = out.fillna(parse_dates(frame[c], file=file, column=c))
+    return out
+
+
+def _require_one(frame: pd.DataFrame, cols: list[str], file: str) -> None:
+    if first_present(frame, cols) is None:
+        raise ExportError(f"needs one of the columns {', '.join(cols)}", file=file, column=cols[0])
+
+
+def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
+    require_columns(t, ["id", "owner_id"], file)
+    times = (["completed_date_time", "created_date"], ["activity_date"])
+    _require_one(t, times[0] + times[1], file)
+    t = _drop(t, file, "is_deleted", "IsDeleted is true", report)
+    occurred = _occurred(t, file, *times, pb.timezone)
+    owner = column(t, "owner_id")
+    keep = occurred.notna() & owner.notna()
+    report.drop(file, "no CompletedDateTime, CreatedDate or ActivityDate", int(occurred.isna().sum()))
+    report.drop(file, "no OwnerId", int((occurred.notna() & owner.isna()).sum()))
+    t, occurred = t[keep], occurred[keep]
+
+    type_, subtype, subject = column(t, "type"), column(t, "task_subtype"), column(t, "subject")
+    kind = pd.Series(np.nan, index=t.index, dtype=schema.STRING)
+    if mp.activity_types:
+        kind = map_labels(type_, mp.activity_types).fillna(map_labels(subtype, mp.activity_types))
+    kind = kind.fillna(map_labels(subtype, _TYPES)).fillna(map_labels(type_, _TYPES))
+    fu = is_follow_up(type_) | is_follow_up(subject)
+    kind[kind.isna() & fu] = "follow_up"
+    known_type = type_.isna() | kind.notna() | type_.str.lower().isin(["task", "other"]).fillna(False).astype(bool)
+    report.unmapped_values(file, "Type (imported as task)", type_[~known_type])
+    kind = kind.fillna("task")
+
+    labels = {**DISPOSITIONS, **mp.outcomes}
+    disposition = column(t, "call_disposition")
+    outcome = map_outcomes(disposition, kind, labels, pb, report, file=file, column="CallDisposition")
+    completed = column(t, "status").str.lower().str.strip().eq("completed").fillna(False).astype(bool)
+    no_disp = disposition.isna()
+    outcome[no_disp & completed & kind.isin(["task", "follow_up"])] = "completed"
+    outcome[no_disp & kind.eq("email")] = "sent"
+
+    direction = column(t, "call_type").str.lower().str.strip()
+    who = column(t, "who_id")
+    return pd.DataFrame(
+        {
+            "activity_id": column(t, "id"),
+            "rep_id": column(t, "owner_id"),
+            "activity_type": kind,
+            "occurred_at": occurred,
+            "duration_s": parse_numbers(
+                column(t, "call_duration_in_seconds"), file=file, column="CallDurationInSeconds"
+            ),
+            "direction": direction.where(direction.isin(schema.DIRECTIONS)),
+            "outcome": outcome,
+            "notes": _text(column(t, "description")),
+            "account_id": column(t, "account_id"),
+            "contact_id": who.where(who.str.startswith("003").fillna(False).astype(bool)),
+            "deal_id": deal_link(column(t, "what_id")),
+        }
+    )
+
+
+def _text(s: pd.Series) -> pd.Series:
+    s = s.str.strip()
+    return s.where(s.str.len() > 0)
+
+
+def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.DataFrame:
+    require_columns(e, ["id", "owner_id"], file)
+    times = (["start_date_time", "activity_date_time"], ["activity_date"])
+    _require_one(e, times[0] + times[1], file)
+    e = _drop(e, file, "is_deleted", "IsDeleted is true", report)
+    e = _drop(e, file, "is_child", "IsChild: copy of a recurring or group event", report)
+    start = _occurred(e, file, *times, tz)
+    owner = column(e, "owner_id")
+    keep = start.notna() & owner.notna()
+    report.drop(file, "no StartDateTime, ActivityDateTime or ActivityDate", int(start.isna().sum()))
+    report.drop(file, "no OwnerId", int((start.notna() & owner.isna()).sum()))
+    e, start = e[keep], start[keep]
+    duration = parse_numbers(column(e, "duration_in_minutes"), file=file, column="DurationInMinutes", scale=60.0)
+    if "end_date_time" in e.columns:
+        end = parse_timestamps(e["end_date_time"], file=file, column="EndDateTime", timezone=tz, assume=_UTC)
+        duration = duration.fillna((end - start).dt.total_seconds())
+    who = column(e, "who_id")
+    return pd.DataFrame(
+        {
+            "activity_id": column(e, "id"),
+            "rep_id": owner[keep],
+            "activity_type": "meeting",
+            "occurred_at": start,
+            "duration_s": duration,
+            "notes": _text(column(e, "description")),
+            "account_id": column(e, "account_id"),
+            "contact_id": who.where(who.str.startswith("003").fillna(False).astype(bool)),
+            "deal_id": deal_link(column(e, "what_id")),
+        }
+    )
+
+
+def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
+    require_columns(o, ["id", "owner_id", "created_date"], file)
+    o = _drop(o, file, "is_deleted", "IsDeleted is true", report)
+    created = parse_timestamps(o["created_date"], file=file, column="CreatedDate", timezone=pb.timezone, assume=_UTC)
+    owner = column(o, "owner_id")
+    report.drop(file, "no CreatedDate", int(created.isna().sum()))
+    report.drop(file, "no OwnerId", int((created.notna() & owner.isna()).sum()))
+    keep = created.notna() & owner.notna()
+    o, created = o[keep], created[keep]
+    is_closed = parse_bools(column(o, "is_closed"), file=file, column="IsClosed")
+    is_won = parse_bools(column(o, "is_won"), file=file, column="IsWon")
+    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate")
+    closed = is_closed.fillna(False).astype(bool)
+    raw_stage = column(o, "stage_name")
+    stage, unknown = normalise_stage(raw_stage, {**STAGES, **mp.stages}, pb)
+    won_stage = next((s.name for s in pb.stages if s.is_closed and s.is_won), None)
+    lost_stage = next((s.name for s in pb.stages if s.is_closed and not s.is_won), None)
+    won = is_won.fillna(False).astype(bool)
+    stage[unknown & closed & won] = won_stage
+    stage[unknown & closed & ~won] = lost_stage
+    report.unmapped_values(file, "StageName", raw_stage[unknown & ~closed])
+    return pd.DataFrame(
+        {
+            "deal_id": column(o, "id"),
+            "rep_id": column(o, "owner_id"),
+            "account_id": column(o, "account_id"),
+            "created_at": created,
+            # an open deal's CloseDate is a forecast, not a close
+            "closed_at": close.where(closed),
+            "stage": stage,
+            "amount": parse_numbers(column(o, "amount"), file=file, column="Amount"),
+            "is_won": is_won.where(closed, pd.NA),
+            "is_closed": is_closed,
+        }
+    )
+
+
+def _users(
+    u: pd.DataFrame,
+    file: str,
+    roles: tuple[pd.DataFrame, str] | None,
+    tz: str,
+    report: ImportReport,
+) -> pd.DataFrame:
+    require_columns(u, ["id"], file)
+    name = column(u, "name")
+    full = (column(u, "first_name").fillna("") + " " + column(u, "last_name").fillna("")).str.strip()
+    name = name.fillna(full.where(full.str.len() > 0))
+    team = _text(column(u, "department"))
+    role_name = column(u, "user_role_name")
+    if roles is not None and "user_role_id" in u.columns:
+        r, _ = roles
+        if {"id", "name"} <= set(r.columns):
+            lookup = r.drop_duplicates("id").set_index("id")["name"]
+            role_name = role_name.fillna(u["user_role_id"].map(lookup).astype(schema.STRING))
+    team = team.fillna(role_name)
+    ids = column(u, "id")
+    names_by_id = pd.Series(name.to_numpy(), index=ids.to_numpy()).dropna()
+    names_by_id = names_by_id[~names_by_id.index.duplicated()]
+    manager_id = column(u, "manager_id")
+    manager = manager_id.map(names_by_id).astype(schema.STRING).fillna(manager_id)
+
+    hire_col = first_present(u, _HIRE_FIELDS)
+    hired = (
+        parse_dates(u[hire_col], file=file, column=hire_col)
+        if hire_col
+        else pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    )
+    if "created_date" in u.columns:
+        created = parse_timestamps(u["created_date"], file=file, column="CreatedDate", timezone=tz, assume=_UTC)
+        hired = hired.fillna(created.dt.normalize())
+    leave_col = first_present(u, _LEAVE_FIELDS)
+    left = (
+        parse_dates(u[leave_col], file=file, column=leave_col)
+        if leave_col
+        else pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
+    )
+    if "is_active" in u.columns:
+        inactive = ~parse_bools(u["is_active"], file=file, column="IsActive").fillna(True).astype(bool)
+        unknown_leave = int((inactive & left.isna()).sum())
+        if unknown_leave:
+            report.warn(f"{unknown_leave} inactive user(s) in {file} have no known leave date; left_at left empty")
+    return pd.DataFrame(
+        {
+            "rep_id": ids,
+            "name": name,
+            "team": team,
+            "role": role_from_title(column(u, "title")),
+            "manager": manager,
+            "hired_at": hired,
+            "left_at": left,
+        }
+    )
+
+
+def _check_accounts(
+    acts: list[pd.DataFrame], deals: pd.DataFrame | None, account: tuple[pd.DataFrame, str], report: ImportReport
+) -> None:
+    a, file = account
+    if "id" not in a.columns:
+        return
+    known = set(a["id"].dropna())
+    used = pd.concat([x["account_id"] for x in acts if "account_id" in x.columns], ignore_index=True).dropna()
+    missing = used[~used.isin(known)]
+    if len(missing):
+        report.warn(f"{len(missing)} activities name an AccountId that is not in {file}")
