@@ -28,6 +28,7 @@ __all__ = [
     "ImportReport",
     "ImportResult",
     "CrmMapping",
+    "CALL_LABELS",
     "snake_case",
     "read_export_csv",
     "find_file",
@@ -43,6 +44,8 @@ __all__ = [
     "parse_hms",
     "parse_bools",
     "first_id",
+    "drop_flagged",
+    "column",
     "map_labels",
     "map_outcomes",
     "classify_activity",
@@ -156,6 +159,30 @@ class ImportResult:
 
     data: SalesData
     report: ImportReport
+
+
+#: Call result labels used by CRMs (matched ignoring case and spacing) -> canonical outcome.
+#: Every importer starts from this map; a mapping file's ``[outcomes]`` extends it.
+CALL_LABELS: dict[str, str] = {
+    "Connected": "connected",
+    "Reached": "connected",
+    "Spoke": "connected",
+    "Conversation": "connected",
+    "Left Live Message": "connected",
+    "Meeting Booked": "connected",
+    "Meeting Scheduled": "connected",
+    "Not Interested": "connected",
+    "No Answer": "no_answer",
+    "No Response": "no_answer",
+    "Left Voicemail": "voicemail",
+    "Voicemail": "voicemail",
+    "Left Message": "voicemail",
+    "Busy": "busy",
+    "Wrong Number": "wrong_number",
+    "Bad Number": "wrong_number",
+    "Invalid Number": "wrong_number",
+    "Gatekeeper": "gatekeeper",
+}
 
 
 # ---- the CRM mapping file (extends the built-in label maps) -----------------------------------
@@ -311,6 +338,10 @@ class _TextExtractor(html.parser.HTMLParser):
         if tag in ("script", "style"):
             self._skip += 1
         elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
@@ -524,10 +555,19 @@ def parse_bools(values: pd.Series, *, file: str, column: str) -> pd.Series:
     return out
 
 
+def drop_flagged(frame: pd.DataFrame, file: str, col: str, reason: str, report: ImportReport) -> pd.DataFrame:
+    """``frame`` without the rows whose boolean ``col`` is true (counted in the report under ``reason``)."""
+    if col not in frame.columns:
+        return frame
+    flag = parse_bools(frame[col], file=file, column=col).fillna(False).astype(bool)
+    report.drop(file, reason, int(flag.sum()))
+    return frame[~flag]
+
+
 def first_id(values: pd.Series) -> pd.Series:
     """The first id of a ``;``-separated list (``"12;34"`` -> ``"12"``); empty -> missing."""
-    s = values.astype(schema.STRING).str.split(";").str[0].str.strip()
-    return s.where(s.str.len() > 0).astype(schema.STRING)
+    s = values.astype(schema.STRING).str.extract(r"^\s*([^;]*?)\s*(?:;|$)")[0].astype(schema.STRING)
+    return s.where(s.str.len() > 0)
 
 
 # ---- label maps --------------------------------------------------------------------------------

@@ -47,12 +47,14 @@ import pandas as pd
 from .. import schema
 from ..playbook import Playbook
 from .common import (
+    CALL_LABELS,
     CrmMapping,
     ExportError,
     ImportReport,
     ImportResult,
     column,
     deal_link,
+    drop_flagged,
     find_file,
     finish,
     first_present,
@@ -70,7 +72,7 @@ from .common import (
     role_from_title,
 )
 
-__all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "DISPOSITIONS", "STAGES"]
+__all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "STAGES"]
 
 #: object -> accepted file names (case-insensitive), Data Export first, then connector seeds.
 FILE_NAMES: dict[str, list[str]] = {
@@ -81,28 +83,6 @@ FILE_NAMES: dict[str, list[str]] = {
     "user_role": ["UserRole.csv", "User_Role.csv", "sf_user_role_data.csv"],
     "opportunity_history": ["OpportunityHistory.csv", "Opportunity_History.csv", "sf_opportunity_history_data.csv"],
     "account": ["Account.csv", "sf_account_data.csv"],
-}
-
-#: Default CallDisposition labels (matched ignoring case and spacing) -> canonical outcome.
-DISPOSITIONS: dict[str, str] = {
-    "Connected": "connected",
-    "Reached": "connected",
-    "Spoke": "connected",
-    "Conversation": "connected",
-    "Left Live Message": "connected",
-    "Meeting Booked": "connected",
-    "Meeting Scheduled": "connected",
-    "Not Interested": "connected",
-    "No Answer": "no_answer",
-    "No Response": "no_answer",
-    "Left Voicemail": "voicemail",
-    "Voicemail": "voicemail",
-    "Left Message": "voicemail",
-    "Busy": "busy",
-    "Wrong Number": "wrong_number",
-    "Bad Number": "wrong_number",
-    "Invalid Number": "wrong_number",
-    "Gatekeeper": "gatekeeper",
 }
 
 #: Standard Salesforce opportunity stages -> default playbook stages.
@@ -175,14 +155,6 @@ def map_salesforce(
     return finish(acts, reps, deals, playbook, report, users_file=users_file)
 
 
-def _drop(frame: pd.DataFrame, file: str, col: str, reason: str, report: ImportReport) -> pd.DataFrame:
-    if col not in frame.columns:
-        return frame
-    flag = parse_bools(frame[col], file=file, column=col).fillna(False).astype(bool)
-    report.drop(file, reason, int(flag.sum()))
-    return frame[~flag]
-
-
 def _occurred(frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str) -> pd.Series:
     out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     for c in stamps:
@@ -203,7 +175,7 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
     require_columns(t, ["id", "owner_id"], file)
     times = (["completed_date_time", "created_date"], ["activity_date"])
     _require_one(t, times[0] + times[1], file)
-    t = _drop(t, file, "is_deleted", "IsDeleted is true", report)
+    t = drop_flagged(t, file, "is_deleted", "IsDeleted is true", report)
     occurred = _occurred(t, file, *times, pb.timezone)
     owner = column(t, "owner_id")
     keep = occurred.notna() & owner.notna()
@@ -222,7 +194,7 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
     report.unmapped_values(file, "Type (imported as task)", type_[~known_type])
     kind = kind.fillna("task")
 
-    labels = {**DISPOSITIONS, **mp.outcomes}
+    labels = {**CALL_LABELS, **mp.outcomes}
     disposition = column(t, "call_disposition")
     outcome = map_outcomes(disposition, kind, labels, pb, report, file=file, column="CallDisposition")
     completed = column(t, "status").str.lower().str.strip().eq("completed").fillna(False).astype(bool)
@@ -260,8 +232,8 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     require_columns(e, ["id", "owner_id"], file)
     times = (["start_date_time", "activity_date_time"], ["activity_date"])
     _require_one(e, times[0] + times[1], file)
-    e = _drop(e, file, "is_deleted", "IsDeleted is true", report)
-    e = _drop(e, file, "is_child", "IsChild: copy of a recurring or group event", report)
+    e = drop_flagged(e, file, "is_deleted", "IsDeleted is true", report)
+    e = drop_flagged(e, file, "is_child", "IsChild: copy of a recurring or group event", report)
     start = _occurred(e, file, *times, tz)
     owner = column(e, "owner_id")
     keep = start.notna() & owner.notna()
@@ -290,7 +262,7 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
 
 def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
     require_columns(o, ["id", "owner_id", "created_date"], file)
-    o = _drop(o, file, "is_deleted", "IsDeleted is true", report)
+    o = drop_flagged(o, file, "is_deleted", "IsDeleted is true", report)
     created = parse_timestamps(o["created_date"], file=file, column="CreatedDate", timezone=pb.timezone, assume=_UTC)
     owner = column(o, "owner_id")
     report.drop(file, "no CreatedDate", int(created.isna().sum()))

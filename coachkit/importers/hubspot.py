@@ -1,0 +1,388 @@
+"""HubSpot export -> canonical dataset.
+
+``SRC`` holds any subset of ``calls.csv``, ``meetings.csv``, ``emails.csv``,
+``notes.csv``, ``tasks.csv``, ``deals.csv`` and ``owners.csv``, with HubSpot's
+internal property names as headers (plus ``hs_object_id``). Optional:
+``dispositions.csv`` (``id,label``, as ``GET /calling/v1/dispositions`` returns)
+and ``stages.csv`` (``id,label`` of deal stages, as the pipelines API returns).
+
+- Association columns: ``associated_company_ids`` / ``associated_deal_ids`` /
+  ``associated_contact_ids`` or HubSpot's export names (``Associated Company IDs``
+  ...); of several ``;``-separated ids the first is taken.
+- Times: ``hs_timestamp`` is epoch milliseconds or ISO 8601 (UTC), converted to
+  the playbook timezone.
+- Calls: ``hs_call_duration`` is milliseconds; ``hs_call_disposition`` GUIDs are
+  labelled through ``dispositions.csv`` when present, else through HubSpot's
+  default outcome GUIDs (:data:`DEFAULT_DISPOSITIONS`); labels then map to
+  canonical outcomes. Without a disposition, ``hs_call_status`` NO_ANSWER/BUSY
+  give no_answer/busy. ``hs_call_body`` (HTML) -> notes.
+- Meetings: ``hs_meeting_outcome`` COMPLETED -> held, NO_SHOW -> no_show,
+  RESCHEDULED, CANCELED, SCHEDULED; start/end times give occurred_at and duration.
+- Emails: ``hs_email_direction`` EMAIL/FORWARDED_EMAIL -> outbound,
+  INCOMING_EMAIL -> inbound (outcome replied); ``hs_email_status`` SENT -> sent,
+  BOUNCED -> bounced.
+- Notes: ``hs_note_body`` HTML -> text.
+- Tasks: follow_up when ``hs_task_subject``/``hs_task_type`` say "follow up",
+  else task; COMPLETED -> completed; occurred_at is the completion date when
+  known, else ``hs_timestamp`` (the due date).
+- Deals: ``dealstage`` closedwon/closedlost (or labels through ``stages.csv`` and
+  the mapping's ``[stages]``); ``hs_is_closed`` / ``hs_is_closed_won`` win when
+  present; closed_at = ``closedate`` only for closed deals.
+- Owners: ``id``, ``firstName``, ``lastName``, ``email``, ``createdAt`` (-> hired_at),
+  ``archived`` and ``teams`` (first team -> team).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..playbook import Playbook
+from .common import (
+    CALL_LABELS,
+    CrmMapping,
+    ExportError,
+    ImportReport,
+    ImportResult,
+    column,
+    find_file,
+    finish,
+    first_id,
+    first_present,
+    html_to_text,
+    is_follow_up,
+    map_labels,
+    map_outcomes,
+    normalise_stage,
+    parse_bools,
+    parse_numbers,
+    parse_timestamps,
+    read_export_csv,
+    require_columns,
+    resolve_playbook,
+)
+
+__all__ = ["import_hubspot", "map_hubspot", "DEFAULT_DISPOSITIONS", "FILE_NAMES", "STAGES"]
+
+FILE_NAMES: dict[str, str] = {
+    "calls": "calls.csv",
+    "meetings": "meetings.csv",
+    "emails": "emails.csv",
+    "notes": "notes.csv",
+    "tasks": "tasks.csv",
+    "deals": "deals.csv",
+    "owners": "owners.csv",
+    "dispositions": "dispositions.csv",
+    "stages": "stages.csv",
+}
+
+#: HubSpot's default call-outcome GUIDs (``hs_call_disposition``) -> label.
+#: Source: HubSpot developer docs, "Calls" engagement API, property
+#: ``hs_call_disposition`` ("The default HubSpot outcome labels and their internal
+#: values"), https://developers.hubspot.com/docs/guides/api/crm/engagements/calls
+#: (checked 2026 via the docs search; the stored copy of that page names the list
+#: but its table cell was not captured, so the values were cross-checked against
+#: two independent public integrations that agree with each other; several other
+#: public repositories mislabel them, e.g. 9d9162e7 as "Connected" or a4c4c377 as
+#: "Meeting scheduled"). Portals with custom outcomes must ship ``dispositions.csv``.
+DEFAULT_DISPOSITIONS: dict[str, str] = {
+    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
+    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
+    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
+}
+
+#: HubSpot's default sales pipeline stage ids (and labels) -> default playbook stages.
+STAGES: dict[str, str] = {
+    "appointmentscheduled": "prospecting",
+    "qualifiedtobuy": "qualification",
+    "presentationscheduled": "discovery",
+    "decisionmakerboughtin": "proposal",
+    "contractsent": "negotiation",
+    "closedwon": "closed_won",
+    "closedlost": "closed_lost",
+}
+
+_MEETING_OUTCOMES = {
+    "COMPLETED": "held",
+    "NO_SHOW": "no_show",
+    "RESCHEDULED": "rescheduled",
+    "CANCELED": "canceled",
+    "CANCELLED": "canceled",
+    "SCHEDULED": "scheduled",
+}
+_EMAIL_DIRECTIONS = {"EMAIL": "outbound", "FORWARDED_EMAIL": "outbound", "INCOMING_EMAIL": "inbound"}
+_EMAIL_STATUS = {"SENT": "sent", "BOUNCED": "bounced"}
+_CALL_STATUS = {"NO_ANSWER": "no_answer", "BUSY": "busy"}
+_ASSOC = {
+    "account_id": ["associated_company_ids", "associated_company_id", "associated_companies", "company_ids"],
+    "contact_id": ["associated_contact_ids", "associated_contact_id", "associated_contacts", "contact_ids"],
+    "deal_id": ["associated_deal_ids", "associated_deal_id", "associated_deals", "deal_ids"],
+}
+_OWNER = "hubspot_owner_id"
+
+
+def import_hubspot(
+    src: str | Path,
+    *,
+    mapping: str | Path | CrmMapping | None = None,
+    playbook: Playbook | str | Path | None = None,
+) -> ImportResult:
+    """Import a HubSpot export folder (see the module docstring for the rules)."""
+    src = Path(src)
+    mp = mapping if isinstance(mapping, CrmMapping) else CrmMapping.from_toml(mapping)
+    pb = resolve_playbook(playbook)
+    report = ImportReport(source=str(src))
+    frames: dict[str, tuple[pd.DataFrame, str]] = {}
+    for obj, name in FILE_NAMES.items():
+        names = [mp.files[obj], name] if obj in mp.files else [name]
+        path = find_file(src, names)
+        if path is not None:
+            frames[obj] = (read_export_csv(path, report), path.name)
+    if not any(k in frames for k in ("calls", "meetings", "emails", "notes", "tasks")):
+        raise ExportError(
+            "no activity file found; expected calls.csv, meetings.csv, emails.csv, notes.csv and/or tasks.csv",
+            file=src,
+        )
+    return map_hubspot(frames, pb, mp, report)
+
+
+def map_hubspot(
+    frames: dict[str, tuple[pd.DataFrame, str]],
+    playbook: Playbook,
+    mapping: CrmMapping,
+    report: ImportReport,
+) -> ImportResult:
+    """Map already-read HubSpot files (object -> (frame with snake_case headers, file name))."""
+    labels = dict(DEFAULT_DISPOSITIONS)
+    if "dispositions" in frames:
+        d, dfile = frames["dispositions"]
+        require_columns(d, ["id", "label"], dfile)
+        # the portal's own list wins over the defaults
+        labels = dict(zip(d["id"].astype(str).str.strip(), d["label"].astype(str), strict=True))
+    builders = {"calls": _calls, "meetings": _meetings, "emails": _emails, "notes": _notes, "tasks": _tasks}
+    acts = []
+    for obj, build in builders.items():
+        if obj in frames:
+            frame, file = frames[obj]
+            base = _engagement(frame, file, playbook.timezone, report, time_cols=_TIME_COLS[obj])
+            acts.append(build(base, frame.loc[base.index], file, playbook, mapping, report, labels))
+    deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report) if "deals" in frames else None
+    if "owners" in frames:
+        reps = _owners(*frames["owners"], playbook.timezone, report)
+        users_file = frames["owners"][1]
+    else:
+        reps = schema.empty("reps")
+        users_file = FILE_NAMES["owners"]
+        report.warn("owners.csv is missing: every owner becomes a rep with unknown name and team")
+    return finish(acts, reps, deals, playbook, report, users_file=users_file)
+
+
+_TIME_COLS = {
+    "calls": ["hs_timestamp", "hs_createdate"],
+    "meetings": ["hs_meeting_start_time", "hs_timestamp"],
+    "emails": ["hs_timestamp", "hs_createdate"],
+    "notes": ["hs_timestamp", "hs_createdate"],
+    "tasks": ["hs_task_completion_date", "hs_timestamp"],
+}
+
+
+def _engagement(frame: pd.DataFrame, file: str, tz: str, report: ImportReport, *, time_cols: list[str]) -> pd.DataFrame:
+    """Columns every engagement shares: id, owner, time and associations; rows without owner or time dropped."""
+    require_columns(frame, ["hs_object_id", _OWNER], file)
+    if first_present(frame, time_cols) is None:
+        raise ExportError(f"needs one of the columns {', '.join(time_cols)}", file=file, column=time_cols[0])
+    occurred = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    for c in time_cols:
+        if c in frame.columns:
+            occurred = occurred.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz))
+    owner = column(frame, _OWNER).str.strip()
+    report.drop(file, f"no {' or '.join(time_cols)}", int(occurred.isna().sum()))
+    report.drop(file, f"no {_OWNER}", int((occurred.notna() & owner.isna()).sum()))
+    keep = occurred.notna() & owner.notna()
+    out = pd.DataFrame(
+        {
+            "activity_id": column(frame, "hs_object_id").str.strip(),
+            "rep_id": owner,
+            "occurred_at": occurred,
+        }
+    )
+    for target, names in _ASSOC.items():
+        out[target] = first_id(column(frame, first_present(frame, names)))
+    return out[keep]
+
+
+def _calls(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
+    base = base.assign(activity_type="call")
+    guid = column(f, "hs_call_disposition").str.strip()
+    label = guid.map(labels).astype(schema.STRING)
+    report.unmapped_values(file, "hs_call_disposition (GUID not in dispositions)", guid[guid.notna() & label.isna()])
+    outcome = map_outcomes(
+        label,
+        base["activity_type"],
+        {**CALL_LABELS, **mp.outcomes},
+        pb,
+        report,
+        file=file,
+        column="hs_call_disposition",
+    )
+    outcome = outcome.fillna(map_labels(column(f, "hs_call_status").where(guid.isna()), _CALL_STATUS))
+    direction = column(f, "hs_call_direction").str.lower().str.strip()
+    return base.assign(
+        duration_s=parse_numbers(column(f, "hs_call_duration"), file=file, column="hs_call_duration", scale=0.001),
+        direction=direction.where(direction.isin(schema.DIRECTIONS)),
+        outcome=outcome,
+        notes=html_to_text(column(f, "hs_call_body")),
+    )
+
+
+def _meetings(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
+    base = base.assign(activity_type="meeting")
+    tz = pb.timezone
+    start = parse_timestamps(column(f, "hs_meeting_start_time"), file=file, column="hs_meeting_start_time", timezone=tz)
+    end = parse_timestamps(column(f, "hs_meeting_end_time"), file=file, column="hs_meeting_end_time", timezone=tz)
+    duration = (end - start).dt.total_seconds()
+    raw = column(f, "hs_meeting_outcome")
+    outcome = map_outcomes(
+        raw,
+        base["activity_type"],
+        {**_MEETING_OUTCOMES, **mp.outcomes},
+        pb,
+        report,
+        file=file,
+        column="hs_meeting_outcome",
+    )
+    return base.assign(
+        duration_s=duration.where(duration >= 0),
+        outcome=outcome,
+        notes=html_to_text(column(f, "hs_meeting_body")),
+    )
+
+
+def _emails(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
+    base = base.assign(activity_type="email")
+    raw_dir = column(f, "hs_email_direction")
+    direction = map_labels(raw_dir, _EMAIL_DIRECTIONS)
+    report.unmapped_values(file, "hs_email_direction", raw_dir[raw_dir.notna() & direction.isna()])
+    status = column(f, "hs_email_status")
+    outcome = map_labels(status, {**_EMAIL_STATUS, **mp.outcomes})
+    report.unmapped_values(file, "hs_email_status", status[status.notna() & outcome.isna()])
+    inbound = direction.eq("inbound").fillna(False).astype(bool)
+    outcome = outcome.where(~inbound | outcome.eq("bounced").fillna(False).astype(bool), "replied")
+    body = column(f, "hs_email_text").fillna(html_to_text(column(f, "hs_email_html")))
+    return base.assign(direction=direction, outcome=outcome, notes=_blank_to_na(body))
+
+
+def _notes(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
+    return base.assign(activity_type="note", notes=html_to_text(column(f, "hs_note_body")))
+
+
+def _tasks(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
+    type_ = column(f, "hs_task_type")
+    kind = (
+        map_labels(type_, mp.activity_types)
+        if mp.activity_types
+        else pd.Series(np.nan, index=f.index, dtype=schema.STRING)
+    )
+    fu = is_follow_up(column(f, "hs_task_subject")) | is_follow_up(type_)
+    kind[kind.isna() & fu] = "follow_up"
+    kind = kind.fillna("task")
+    done = column(f, "hs_task_status").str.upper().str.strip().eq("COMPLETED").fillna(False).astype(bool)
+    outcome = pd.Series(np.nan, index=f.index, dtype=schema.STRING)
+    outcome[done & kind.isin(["task", "follow_up"])] = "completed"
+    return base.assign(
+        activity_type=kind,
+        outcome=outcome,
+        notes=html_to_text(column(f, "hs_task_body")),
+    )
+
+
+def _blank_to_na(s: pd.Series) -> pd.Series:
+    s = s.astype(schema.STRING).str.strip()
+    return s.where(s.str.len() > 0)
+
+
+def _deals(
+    d: pd.DataFrame,
+    file: str,
+    stages: tuple[pd.DataFrame, str] | None,
+    pb: Playbook,
+    mp: CrmMapping,
+    report: ImportReport,
+) -> pd.DataFrame:
+    require_columns(d, ["hs_object_id", _OWNER, "createdate"], file)
+    created = parse_timestamps(d["createdate"], file=file, column="createdate", timezone=pb.timezone)
+    owner = column(d, _OWNER).str.strip()
+    report.drop(file, "no createdate", int(created.isna().sum()))
+    report.drop(file, f"no {_OWNER}", int((created.notna() & owner.isna()).sum()))
+    keep = created.notna() & owner.notna()
+    d, created, owner = d[keep], created[keep], owner[keep]
+    raw = column(d, "dealstage").str.strip()
+    label = raw
+    if stages is not None:
+        s, sfile = stages
+        require_columns(s, ["id", "label"], sfile)
+        label = (
+            raw.map(dict(zip(s["id"].astype(str), s["label"].astype(str), strict=True)))
+            .astype(schema.STRING)
+            .fillna(raw)
+        )
+    table = {**STAGES, **mp.stages}
+    stage, unknown = normalise_stage(label, table, pb)
+    by_id, _ = normalise_stage(raw, table, pb)
+    stage = stage.fillna(by_id)
+    unknown = raw.notna() & stage.isna()
+    report.unmapped_values(file, "dealstage", label[unknown])
+    closed_names = {s.name for s in pb.stages if s.is_closed}
+    won_names = {s.name for s in pb.stages if s.is_won}
+    is_closed = pd.Series(stage.isin(closed_names), dtype="boolean").where(stage.notna(), pd.NA)
+    is_won = pd.Series(stage.isin(won_names), dtype="boolean").where(stage.notna(), pd.NA)
+    if "hs_is_closed" in d.columns:
+        is_closed = parse_bools(d["hs_is_closed"], file=file, column="hs_is_closed").fillna(is_closed)
+    if "hs_is_closed_won" in d.columns:
+        is_won = parse_bools(d["hs_is_closed_won"], file=file, column="hs_is_closed_won").fillna(is_won)
+    closed = is_closed.fillna(False).astype(bool)
+    close = parse_timestamps(column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone)
+    return pd.DataFrame(
+        {
+            "deal_id": column(d, "hs_object_id").str.strip(),
+            "rep_id": owner,
+            "account_id": first_id(column(d, first_present(d, _ASSOC["account_id"]))),
+            "created_at": created,
+            # an open deal's closedate is the expected close, not a close
+            "closed_at": close.where(closed),
+            "stage": stage,
+            "amount": parse_numbers(column(d, "amount"), file=file, column="amount"),
+            "is_won": is_won.where(closed, pd.NA),
+            "is_closed": is_closed,
+        }
+    )
+
+
+def _owners(o: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.DataFrame:
+    require_columns(o, ["id"], file)
+    full = (column(o, "first_name").fillna("") + " " + column(o, "last_name").fillna("")).str.strip()
+    name = full.where(full.str.len() > 0).fillna(column(o, "email"))
+    teams = column(o, "teams").str.strip()
+    # teams come as names separated by ";" or "," or as the API's JSON list of {"name": ...}
+    json_name = teams.str.extract(r'"name"\s*:\s*"([^"]*)"')[0].astype(schema.STRING)
+    plain = teams.str.extract(r"^\s*([^;,]*?)\s*(?:[;,]|$)")[0].astype(schema.STRING)
+    team = json_name.where(teams.str.startswith("[").fillna(False).astype(bool), plain)
+    hired = parse_timestamps(column(o, "created_at"), file=file, column="createdAt", timezone=tz).dt.normalize()
+    if "archived" in o.columns:
+        archived = int(parse_bools(o["archived"], file=file, column="archived").fillna(False).astype(bool).sum())
+        if archived:
+            report.warn(f"{archived} archived owner(s) in {file} have no known leave date; left_at left empty")
+    return pd.DataFrame(
+        {
+            "rep_id": column(o, "id").str.strip(),
+            "name": name,
+            "team": _blank_to_na(team),
+            "hired_at": hired,
+        }
+    )
