@@ -635,19 +635,20 @@ def classify_activity(
     """Activity type of each row, and a mask of type labels nobody knew.
 
     Order: the mapping file's ``custom`` types; the importer's ``built_in`` map;
-    "follow up" / "follow-up" / "followup" in the type or subject -> follow_up;
-    otherwise ``default``. Unknown is True where a non-empty type label fell to
-    ``default`` without matching anything.
+    then "follow up" / "follow-up" / "followup" in the type or subject makes a row
+    that is still unknown or ``default`` a follow_up; otherwise ``default``.
+    Unknown is True where a non-empty type label matched no map.
     """
     labels = type_label.astype(schema.STRING)
-    out = map_labels(labels, custom or {}) if custom else pd.Series(np.nan, index=labels.index, dtype=schema.STRING)
+    out = map_labels(labels, custom) if custom else pd.Series(np.nan, index=labels.index, dtype=schema.STRING)
     out = out.fillna(map_labels(labels, built_in))
+    unknown = out.isna() & labels.notna()
     fu = is_follow_up(labels)
     if subject is not None:
         fu |= is_follow_up(subject)
-    todo = out.isna()
-    out[todo & fu] = "follow_up"
-    unknown = out.isna() & labels.notna()
+    generic = (out.isna() | out.eq(default)).fillna(True).astype(bool)
+    out[generic & fu] = "follow_up"
+    unknown &= ~(generic & fu)
     out = out.fillna(default)
     return out.astype(schema.STRING), unknown
 
