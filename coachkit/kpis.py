@@ -36,6 +36,7 @@ import pandas as pd
 
 from . import schema
 from .playbook import Playbook
+from .stats import wilson
 
 __all__ = [
     "KINDS",
@@ -47,7 +48,7 @@ __all__ = [
     "kpi_table",
     "list_kpis",
     "period_start",
-    "load_kpi_modules",
+    "import_kpi_modules",
 ]
 
 #: The kinds of KPI. Only ``rate`` KPIs get a Wilson interval.
@@ -68,7 +69,6 @@ TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 _DAY_NS = np.int64(86_400 * 10**9)
-_Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975)
 
 
 # ---- registry -------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def list_kpis() -> pd.DataFrame:
     return out.astype({"higher_is_better": bool})
 
 
-def load_kpi_modules(playbook: Playbook) -> None:
+def import_kpi_modules(playbook: Playbook) -> None:
     """Import the playbook's ``[kpis] modules`` so that their ``@kpi`` functions register."""
     for module in playbook.kpi_modules:
         try:
@@ -442,7 +442,8 @@ def _grid(reps: pd.DataFrame, only: Iterable[str] | str | None, first: Any, last
         }
     )
     for c in cols:
-        g[c] = np.repeat(r[c].to_numpy(), n_p)
+        col = r[c] if c in r.columns else pd.Series(np.nan if c == "role" else pd.NaT, index=r.index)
+        g[c] = np.repeat(col.to_numpy(), n_p)
     keep = (g["hired_at"].isna() | (g["period_end"] > g["hired_at"])) & (
         g["left_at"].isna() | (g["period_start"] <= g["left_at"])
     )
@@ -486,36 +487,6 @@ def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
     return pd.DataFrame({"value": val, "numerator": num, "denominator": den}, index=index)
 
 
-# ---- intervals ------------------------------------------------------------------------------
-
-
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval for k successes in n trials; NaN where n is 0."""
-    k = np.asarray(k, dtype="float64")
-    n = np.asarray(n, dtype="float64")
-    z2 = _Z95 * _Z95
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = k / n
-        denom = 1 + z2 / n
-        center = (p + z2 / (2 * n)) / denom
-        half = _Z95 / denom * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-        lo = np.clip(center - half, 0.0, 1.0)
-        hi = np.clip(center + half, 0.0, 1.0)
-    lo = np.where(k <= 0, 0.0, lo)
-    hi = np.where(k >= n, 1.0, hi)
-    bad = ~(n > 0)
-    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
-
-
-def _interval(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from .stats import wilson  # the single shared implementation, once it exists
-    except ImportError:
-        return _wilson(k, n)
-    lo, hi = wilson(k, n)
-    return np.asarray(lo, dtype="float64"), np.asarray(hi, dtype="float64")
-
-
 # ---- the table ------------------------------------------------------------------------------
 
 
@@ -545,7 +516,7 @@ def kpi_table(
     all registered, after importing the playbook's ``[kpis] modules``); ``reps``
     limits the reps. Rows are ordered by KPI (as asked), rep_id, period_start.
     """
-    load_kpi_modules(data.playbook)
+    import_kpi_modules(data.playbook)
     if kpis is None:
         names = list(registry)
     else:
@@ -565,7 +536,7 @@ def kpi_table(
         nums.append(num)
         dens.append(den)
         if registry[name].kind == "rate":
-            lo, hi = _interval(num, den)
+            lo, hi = wilson(num, den)
         else:
             lo = hi = np.full(n, np.nan)
         lows.append(lo)
