@@ -604,7 +604,7 @@ def map_outcomes(
     if rest.any():
         uniques = s[rest].unique()
         pb = {u: playbook.map_outcome(u) for u in uniques}
-        mapped[rest] = s[rest].map(lambda u: pb[u] if pb[u] is not None else np.nan)
+        mapped[rest] = s[rest].map({u: (pb[u] if pb[u] is not None else np.nan) for u in uniques}).astype(schema.STRING)
     unknown = s.notna() & mapped.isna()
     report.unmapped_values(file, column, s[unknown])
     # an outcome must belong to the row's activity type (e.g. no "held" on a call)

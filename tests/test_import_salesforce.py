@@ -1,0 +1,181 @@
+"""Salesforce importer on a crafted export (API-name headers and snake_case/seed names) and the real seeds."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coachkit import Playbook
+from coachkit.importers.common import ExportError, snake_case
+from coachkit.importers.salesforce import import_salesforce
+from coachkit.load import load, validate
+
+FIXTURE = Path(__file__).parent / "fixtures" / "importers" / "salesforce"
+SHARED = Path(__file__).parents[2] / "shared" / "data"
+BERLIN = Playbook.from_text('timezone = "Europe/Berlin"\n')
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return import_salesforce(FIXTURE, playbook=BERLIN)
+
+
+def by_id(frame: pd.DataFrame, key: str) -> dict:
+    return frame.set_index(key).to_dict("index")
+
+
+def test_tasks(result):
+    a = by_id(result.data.activities, "activity_id")
+    # CompletedDateTime 00:30Z is 01:30 in Berlin (CET, before the DST switch that night)
+    assert a["00T1"]["occurred_at"] == pd.Timestamp("2024-03-31 01:30")
+    assert (a["00T1"]["activity_type"], a["00T1"]["outcome"], a["00T1"]["duration_s"]) == ("call", "voicemail", 45.0)
+    assert (a["00T1"]["direction"], a["00T1"]["deal_id"], a["00T1"]["contact_id"]) == ("outbound", "0061", "0031")
+    assert a["00T1"]["notes"] == "Left a message"
+    # no CompletedDateTime: CreatedDate 08:00Z = 10:00 CEST; WhatId 001... is an account, not a deal
+    assert (a["00T2"]["activity_type"], a["00T2"]["occurred_at"]) == ("email", pd.Timestamp("2024-04-02 10:00"))
+    assert a["00T2"]["outcome"] == "sent" and pd.isna(a["00T2"]["deal_id"])
+    assert (a["00T3"]["activity_type"], a["00T3"]["outcome"]) == ("follow_up", "completed")
+    # only ActivityDate: a calendar date, not shifted
+    assert a["00T4"]["occurred_at"] == pd.Timestamp("2024-04-05") and pd.isna(a["00T4"]["outcome"])
+    assert "00T5" not in a  # IsDeleted
+    assert pd.isna(a["00T6"]["outcome"]) and a["00T6"]["direction"] == "inbound"
+    assert a["00T7"]["activity_type"] == "task"
+
+
+def test_events(result):
+    a = by_id(result.data.activities, "activity_id")
+    assert (a["00U1"]["activity_type"], a["00U1"]["occurred_at"], a["00U1"]["duration_s"]) == (
+        "meeting",
+        pd.Timestamp("2024-04-03 15:00"),
+        2700.0,
+    )
+    assert pd.isna(a["00U1"]["outcome"])
+    assert "00U2" not in a and "00U4" not in a  # child copy, deleted
+    assert a["00U3"]["occurred_at"] == pd.Timestamp("2024-04-08 09:30") and pd.isna(a["00U3"]["duration_s"])
+
+
+def test_opportunities(result):
+    d = by_id(result.data.deals, "deal_id")
+    assert set(d) == {"0061", "0062", "0063", "0064"}
+    assert (d["0061"]["stage"], d["0061"]["is_won"], d["0061"]["closed_at"]) == (
+        "closed_won",
+        True,
+        pd.Timestamp("2024-03-28"),
+    )
+    # an open deal's CloseDate is a forecast: no closed_at, is_won empty
+    assert pd.isna(d["0062"]["closed_at"]) and pd.isna(d["0062"]["is_won"]) and d["0062"]["is_closed"] is False
+    assert d["0062"]["created_at"] == pd.Timestamp("2024-02-02 00:30")
+    assert d["0062"]["stage"] == "proposal"
+    assert d["0063"]["stage"] == "closed_lost" and pd.isna(d["0063"]["amount"])
+    assert pd.isna(d["0064"]["stage"])
+
+
+def test_users(result):
+    r = by_id(result.data.reps, "rep_id")
+    assert (r["0051"]["name"], r["0051"]["team"], r["0051"]["role"], r["0051"]["manager"]) == (
+        "Ada Lovelace",
+        "East",
+        "AE",
+        "Cara Boss",
+    )
+    assert r["0051"]["hired_at"] == pd.Timestamp("2023-01-02")  # CreatedDate 23:30Z is Jan 2 in Berlin
+    assert (r["0052"]["name"], r["0052"]["team"], r["0052"]["role"]) == ("Bob Stone", "SDR Team", "SDR")
+    assert r["0052"]["hired_at"] == pd.Timestamp("2023-01-15")  # the hire-date field wins
+    assert r["0053"]["team"] == "AE Team" and pd.isna(r["0053"]["left_at"])  # inactive, no known date
+    assert pd.isna(r["0099"]["name"]) and pd.isna(r["0099"]["team"])  # owner missing from User.csv
+
+
+def test_report(result):
+    rep = result.report
+    assert rep.rows_read["Task.csv"] == 7 and rep.rows_read["Event.csv"] == 4
+    assert rep.rows_mapped == {"activities": 8, "reps": 4, "deals": 4}
+    assert rep.dropped[("Task.csv", "IsDeleted is true")] == 1
+    assert rep.dropped[("Event.csv", "IsChild: copy of a recurring or group event")] == 1
+    assert rep.unmapped[("Task.csv", "CallDisposition")]["Spoke to CFO"] == 1
+    assert rep.unmapped[("Opportunity.csv", "StageName")]["Verbal Yes"] == 1
+    assert any("0099" in w for w in rep.warnings)
+    assert "Rows dropped" in rep.to_text()
+
+
+def test_snake_case_headers_and_seed_file_names_give_the_same_dataset(result, tmp_path):
+    names = {"Task": "sf_task_data", "Event": "sf_event_data", "Opportunity": "sf_opportunity_data",
+             "User": "sf_user_data", "UserRole": "sf_user_role_data"}  # fmt: skip
+    for p in FIXTURE.glob("*.csv"):
+        frame = pd.read_csv(p, dtype=str, keep_default_na=False)
+        frame.columns = [snake_case(c) for c in frame.columns]
+        frame.to_csv(tmp_path / f"{names[p.stem]}.csv", index=False)
+    other = import_salesforce(tmp_path, playbook=BERLIN)
+    for table in ("activities", "reps", "deals"):
+        pd.testing.assert_frame_equal(other.data.table(table), result.data.table(table))
+
+
+def test_mapping_extends_dispositions_and_stages(tmp_path):
+    m = tmp_path / "m.toml"
+    m.write_text('[outcomes]\n"Spoke to CFO" = "connected"\n[stages]\n"Verbal Yes" = "negotiation"\n')
+    r = import_salesforce(FIXTURE, mapping=m, playbook=BERLIN)
+    a = by_id(r.data.activities, "activity_id")
+    assert a["00T6"]["outcome"] == "connected"
+    assert by_id(r.data.deals, "deal_id")["0064"]["stage"] == "negotiation"
+
+
+def test_inputs_unchanged_output_valid_and_round_trips(result, tmp_path):
+    before = digest(FIXTURE)
+    again = import_salesforce(FIXTURE, playbook=BERLIN)
+    assert digest(FIXTURE) == before
+    for fmt in ("csv", "parquet"):
+        out = again.data.save(tmp_path / fmt, fmt)
+        assert validate(out).ok
+        loaded = load(out)
+        assert loaded.playbook.timezone == "Europe/Berlin"
+        for table in ("activities", "reps", "deals"):
+            pd.testing.assert_frame_equal(loaded.table(table), result.data.table(table))
+
+
+def test_missing_user_file_and_column(tmp_path):
+    (tmp_path / "Task.csv").write_text((FIXTURE / "Task.csv").read_text())
+    with pytest.raises(ExportError, match="User export is missing"):
+        import_salesforce(tmp_path)
+    (tmp_path / "User.csv").write_text("Name\nAda\n")
+    with pytest.raises(ExportError) as err:
+        import_salesforce(tmp_path)
+    assert err.value.column == "id" and err.value.file == "User.csv"
+
+
+def test_unparseable_date_names_the_value(tmp_path):
+    for p in FIXTURE.glob("*.csv"):
+        (tmp_path / p.name).write_text(p.read_text())
+    text = (FIXTURE / "Opportunity.csv").read_text().replace("2024-03-28", "28.03.2024x")
+    (tmp_path / "Opportunity.csv").write_text(text)
+    with pytest.raises(ExportError) as err:
+        import_salesforce(tmp_path)
+    assert (err.value.file, err.value.column, err.value.row, err.value.value) == (
+        "Opportunity.csv",
+        "CloseDate",
+        2,
+        "28.03.2024x",
+    )
+
+
+@pytest.mark.shared
+def test_real_salesforce_seeds(tmp_path):
+    src = SHARED / "salesforce-seeds"
+    if not src.is_dir():
+        pytest.skip(f"real exports not available: {src} is absent (the ../shared folder beside the checkout)")
+    before = digest(src)
+    r = import_salesforce(src)
+    assert digest(src) == before
+    assert r.report.rows_mapped == {"activities": 20, "reps": 15, "deals": 0}
+    # every seed opportunity is flagged is_deleted
+    assert r.report.dropped[("sf_opportunity_data.csv", "IsDeleted is true")] == 10
+    acts = r.data.activities
+    assert (acts["activity_type"].value_counts().to_dict()) == {"task": 10, "meeting": 10}
+    assert acts.loc[acts["activity_id"] == "00U1G00000DEaypUAD", "duration_s"].item() == 900.0
+    assert acts["deal_id"].dropna().str.startswith("006").all()
+    assert validate(r.data.save(tmp_path / "out", "parquet")).ok
