@@ -1,0 +1,89 @@
+"""``coachkit review SOURCE --out DIR``: the weekly review of every rep, as HTML for managers.
+
+Registered on the ``coachkit`` command group by :mod:`coachkit.cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["review_command"]
+
+
+@click.command("review")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: one .ipynb and .html per rep, index.html, manifest.json.",
+)
+@click.option(
+    "--rep", "reps", multiple=True, metavar="ID", help="Review this rep (repeatable). Default: every active rep."
+)
+@click.option("--team", "teams", multiple=True, metavar="NAME", help="Review this team's active reps (repeatable).")
+@click.option(
+    "--as-of", "as_of", default=None, metavar="DATE", help="Last day of the window; default: latest activity."
+)
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(min=1), help="Window length in weeks.")
+@click.option("--workers", default=None, type=click.IntRange(min=1), help="Parallel workers; default: number of cores.")
+@click.option(
+    "--timeout", default=600, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Seconds per cell."
+)
+@click.option("--no-html", "no_html", is_flag=True, help="Only the executed notebooks, no HTML.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no summary unless something failed.")
+@click.option(
+    "--isolation",
+    type=click.Choice(["fresh", "warm"]),
+    default="fresh",
+    show_default=True,
+    help="fresh: a new kernel per rep; warm: reuse kernels with a clean namespace per rep.",
+)
+@click.option("--playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Playbook override.")
+def review_command(
+    source: Path,
+    out: Path,
+    reps: tuple[str, ...],
+    teams: tuple[str, ...],
+    as_of: str | None,
+    weeks: int,
+    workers: int | None,
+    timeout: float,
+    no_html: bool,
+    quiet: bool,
+    isolation: str,
+    playbook: Path | None,
+) -> None:
+    """Review each rep of SOURCE into DIR; exit 1 naming the reps whose review failed."""
+    from .batch import run_reviews
+
+    try:
+        result = run_reviews(
+            source,
+            out,
+            reps=reps,
+            teams=teams,
+            as_of=as_of,
+            weeks=weeks,
+            workers=workers,
+            timeout=timeout,
+            html=not no_html,
+            quiet=quiet,
+            isolation=isolation,
+            playbook=playbook,
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except Exception as exc:
+        if type(exc).__name__ == "DataError":  # the dataset failed validation: show the report
+            raise click.ClickException(str(exc)) from exc
+        raise
+    if result.failed:
+        click.echo(result.summary(), err=True)
+        sys.exit(1)
+    if not quiet:
+        click.echo(result.summary())
