@@ -208,7 +208,7 @@ def coaching_focus(data: Any, rep_id: str, as_of: Any, weeks: int = 4) -> pd.Dat
             std_gap = sign * (bench - value) / np.sqrt(b * (1 - b) / n)
             noun = _DENOMINATOR_NOUNS.get(name, "events")
             evidence = (
-                f"{d.label} {_pct(value)} ({k:.0f} of {n:.0f} {noun}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%) "
+                f"{d.label} {_pct(value)} ({k:,.0f} of {n:,.0f} {noun}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%) "
                 f"vs {_BENCHMARK_NAMES[bench_kind]} {_pct(bench)}."
             )
         else:

@@ -191,3 +191,22 @@ def test_only_the_window_counts_and_unknown_rep_errors():
     gone = _data([_calls("a", 200, 4)], [("a", "T1", "AE", None)])
     gone.reps["left_at"] = pd.Timestamp("2023-06-30")
     assert coaching_focus(gone, "a", AS_OF).empty
+
+
+def test_a_role_target_for_a_rate_takes_precedence_over_the_playbook_benchmark():
+    # 20 of 200 = 10% meets the 10% playbook benchmark,
+    # but the AE role's own 20% connect-rate target is out of reach (Wilson 6.6%-15%)
+    data = _data([_calls("a", 200, 20)], [("a", "T1", "AE", None)], playbook=PLAYBOOK)
+    assert coaching_focus(data, "a", AS_OF).empty
+    text = "[targets.AE.per_week]\nconnect_rate = 0.2\n\n" + PLAYBOOK
+    focus = coaching_focus(_data([_calls("a", 200, 20)], [("a", "T1", "AE", None)], playbook=text), "a", AS_OF)
+    assert focus["kpi"].tolist() == ["connect_rate"]
+    row = focus.iloc[0]
+    assert (row["benchmark"], row["benchmark_value"], row["target"]) == ("role target", 0.2, 0.2)
+    assert row["evidence"] == "Connect rate 10% (20 of 200 calls with an outcome, 95% CI 7–15%) vs role target 20%."
+
+
+def test_large_counts_in_evidence_have_thousands_separators():
+    data = _data([_calls("a", 2000, 20)], [("a", "T1", "AE", None)])
+    (evidence,) = coaching_focus(data, "a", AS_OF)["evidence"]
+    assert evidence.startswith("Connect rate 1% (20 of 2,000 calls with an outcome")

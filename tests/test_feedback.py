@@ -136,3 +136,11 @@ def test_effort_feedback_empty_week_and_unknown_rep(data):
     assert pd.isna(w2["top_theme"])
     with pytest.raises(ValueError, match="nobody"):
         effort_feedback(data, "nobody")
+
+
+def test_results_do_not_depend_on_row_order(data):
+    before_t = feedback_themes(data)
+    before_e = effort_feedback(data, "r1")
+    data.activities = data.activities.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pd.testing.assert_frame_equal(feedback_themes(data), before_t)
+    pd.testing.assert_frame_equal(effort_feedback(data, "r1"), before_e)
