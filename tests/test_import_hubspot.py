@@ -1,0 +1,147 @@
+"""HubSpot importer on a crafted export: ms units, GUIDs, dispositions.csv, HTML, time zones."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coachkit import Playbook
+from coachkit.importers.common import ExportError
+from coachkit.importers.hubspot import DEFAULT_DISPOSITIONS, import_hubspot
+from coachkit.load import load, validate
+
+FIXTURE = Path(__file__).parent / "fixtures" / "importers" / "hubspot"
+BERLIN = Playbook.from_text('timezone = "Europe/Berlin"\n')
+
+
+@pytest.fixture(scope="module")
+def result():
+    return import_hubspot(FIXTURE, playbook=BERLIN)
+
+
+def acts(result) -> dict:
+    return result.data.activities.set_index("activity_id").to_dict("index")
+
+
+def test_calls_units_guids_and_times(result):
+    a = acts(result)
+    # epoch ms 1711846800000 = 2024-03-31 01:00Z = 03:00 CEST; 125000 ms = 125 s
+    assert (a["1"]["occurred_at"], a["1"]["duration_s"], a["1"]["outcome"]) == (
+        pd.Timestamp("2024-03-31 03:00"),
+        125.0,
+        "connected",
+    )
+    assert a["1"]["notes"] == "Asked for a demo & pricing"
+    assert (a["1"]["account_id"], a["1"]["deal_id"], a["1"]["direction"]) == ("555", "900", "outbound")
+    assert (a["2"]["occurred_at"], a["2"]["outcome"]) == (pd.Timestamp("2024-03-31 01:30"), "no_answer")
+    # no disposition: hs_call_status NO_ANSWER
+    assert a["3"]["outcome"] == "no_answer"
+    assert pd.isna(a["4"]["outcome"]) and a["4"]["direction"] == "inbound"
+    assert "5" not in a  # no owner
+
+
+def test_default_guids_are_hubspots_documented_labels():
+    assert DEFAULT_DISPOSITIONS["f240bbac-87c9-4f6e-bf70-924b57d47db7"] == "Connected"
+    assert DEFAULT_DISPOSITIONS["9d9162e7-6cf3-4944-bf63-4dff82258764"] == "Busy"
+    assert DEFAULT_DISPOSITIONS["a4c4c377-d246-4b32-a13b-75a56a4cd0ff"] == "Left live message"
+    assert DEFAULT_DISPOSITIONS["b2cf5968-551e-4856-9783-52b3da59a7d0"] == "Left voicemail"
+    assert DEFAULT_DISPOSITIONS["73a0d17f-1163-4015-bdd5-ec830791da20"] == "No answer"
+    assert DEFAULT_DISPOSITIONS["17b47fee-58de-441e-a44c-c6300d46f273"] == "Wrong number"
+
+
+def test_dispositions_file_overrides_defaults(tmp_path):
+    src = tmp_path / "export"
+    shutil.copytree(FIXTURE, src)
+    (src / "dispositions.csv").write_text(
+        "id,label\n"
+        "f240bbac-87c9-4f6e-bf70-924b57d47db7,Gatekeeper\n"
+        "deadbeef-0000-0000-0000-000000000000,Left voicemail\n"
+    )
+    a = acts(import_hubspot(src, playbook=BERLIN))
+    assert a["1"]["outcome"] == "gatekeeper"  # the portal's own label wins
+    assert a["4"]["outcome"] == "voicemail"  # a custom GUID
+    assert pd.isna(a["2"]["outcome"])  # only the file's GUIDs count when it is present
+
+
+def test_meetings_emails_notes_tasks(result):
+    a = acts(result)
+    assert (a["11"]["occurred_at"], a["11"]["duration_s"], a["11"]["outcome"]) == (
+        pd.Timestamp("2024-04-03 14:00"),
+        2700.0,
+        "held",
+    )
+    assert a["11"]["notes"] == "Budget freeze until Q3\nFollow up in June"
+    assert a["11"]["contact_id"] == "777"  # HubSpot's export header, first of "777;778"
+    assert (a["12"]["outcome"], a["13"]["outcome"]) == ("no_show", "canceled")
+    assert (a["21"]["outcome"], a["22"]["outcome"], a["23"]["outcome"]) == ("sent", "bounced", "replied")
+    assert a["23"]["direction"] == "inbound"
+    assert a["31"]["notes"] == "Competitor Acme is cheaper <by 10%>"
+    assert (a["41"]["activity_type"], a["41"]["outcome"], a["41"]["occurred_at"]) == (
+        "follow_up",
+        "completed",
+        pd.Timestamp("2024-04-05 18:00"),
+    )
+    assert (a["42"]["activity_type"], a["43"]["activity_type"]) == ("task", "task")
+    assert pd.isna(a["42"]["outcome"])
+
+
+def test_deals_and_owners(result):
+    d = result.data.deals.set_index("deal_id").to_dict("index")
+    assert (d["900"]["stage"], d["900"]["is_won"], d["900"]["closed_at"]) == (
+        "closed_won",
+        True,
+        pd.Timestamp("2024-03-20 11:00"),
+    )
+    assert pd.isna(d["901"]["closed_at"]) and d["901"]["stage"] == "prospecting" and d["901"]["amount"] == 1200.5
+    assert d["902"]["closed_at"] == pd.Timestamp("2024-03-02 00:30") and d["902"]["is_won"] is False
+    assert pd.isna(d["903"]["stage"])
+    r = result.data.reps.set_index("rep_id").to_dict("index")
+    assert (r["101"]["name"], r["101"]["team"], r["101"]["hired_at"]) == (
+        "Ada Lovelace",
+        "East",
+        pd.Timestamp("2023-01-15"),
+    )
+    assert r["102"]["hired_at"] == pd.Timestamp("2023-06-02")  # 23:30Z is the next day in Berlin
+    assert pd.isna(r["103"]["name"])
+    rep = result.report
+    assert rep.dropped[("calls.csv", "no hubspot_owner_id")] == 1
+    assert rep.unmapped[("deals.csv", "dealstage")]["custom-stage-7"] == 1
+    assert any("103" in w for w in rep.warnings)
+
+
+def test_is_closed_columns_win(tmp_path):
+    src = tmp_path / "export"
+    shutil.copytree(FIXTURE, src)
+    (src / "deals.csv").write_text(
+        "hs_object_id,hubspot_owner_id,dealstage,createdate,closedate,hs_is_closed,hs_is_closed_won\n"
+        "1,101,custom-won,2024-01-01T00:00:00Z,2024-02-01T00:00:00Z,true,true\n"
+    )
+    d = import_hubspot(src, playbook=BERLIN).data.deals
+    assert d["is_won"].tolist() == [True] and d["closed_at"].tolist() == [pd.Timestamp("2024-02-01 01:00")]
+
+
+def test_valid_round_trip_and_inputs_unchanged(result, tmp_path):
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in FIXTURE.iterdir()}
+    out = import_hubspot(FIXTURE, playbook=BERLIN).data.save(tmp_path / "ds", "csv")
+    assert before == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in FIXTURE.iterdir()}
+    assert validate(out).ok
+    loaded = load(out)
+    pd.testing.assert_frame_equal(loaded.activities, result.data.activities)
+    pd.testing.assert_frame_equal(loaded.deals, result.data.deals)
+
+
+def test_missing_required_column(tmp_path):
+    (tmp_path / "calls.csv").write_text("hs_object_id,hs_timestamp\n1,2024-01-01T00:00:00Z\n")
+    with pytest.raises(ExportError) as err:
+        import_hubspot(tmp_path)
+    assert (err.value.file, err.value.column) == ("calls.csv", "hubspot_owner_id")
+
+
+def test_no_activity_files(tmp_path):
+    (tmp_path / "owners.csv").write_text("id\n1\n")
+    with pytest.raises(ExportError, match="no activity file"):
+        import_hubspot(tmp_path)

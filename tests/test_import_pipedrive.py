@@ -1,0 +1,92 @@
+"""Pipedrive importer on a crafted export: due date + time in UTC, HH:MM durations, custom types, money."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from coachkit import Playbook
+from coachkit.importers.common import ExportError
+from coachkit.importers.pipedrive import import_pipedrive
+from coachkit.load import load, validate
+
+FIXTURE = Path(__file__).parent / "fixtures" / "importers" / "pipedrive"
+NEW_YORK = Playbook.from_text('timezone = "America/New_York"\n')
+
+
+@pytest.fixture(scope="module")
+def result():
+    return import_pipedrive(FIXTURE, mapping=FIXTURE / "mapping.toml", playbook=NEW_YORK)
+
+
+def test_activities(result):
+    a = result.data.activities.set_index("activity_id").to_dict("index")
+    # 14:30 UTC on the day US DST starts is 10:30 EDT; "00:05" is five minutes
+    assert (a["1"]["occurred_at"], a["1"]["duration_s"], a["1"]["activity_type"]) == (
+        pd.Timestamp("2024-03-10 10:30"),
+        300.0,
+        "call",
+    )
+    assert a["1"]["notes"] == "Asked about pricing & terms"
+    assert (a["1"]["deal_id"], a["1"]["account_id"], a["1"]["contact_id"]) == ("50", "9", "3")
+    assert (a["2"]["duration_s"], a["2"]["outcome"]) == (5400.0, "scheduled")
+    # no due_time: marked_as_done_time 21:15 UTC
+    assert (a["3"]["activity_type"], a["3"]["occurred_at"], a["3"]["outcome"]) == (
+        "follow_up",
+        pd.Timestamp("2024-03-13 17:15"),
+        "completed",
+    )
+    # all-day deadline: the due date itself, not shifted
+    assert (a["4"]["activity_type"], a["4"]["occurred_at"]) == ("task", pd.Timestamp("2024-03-14"))
+    assert (a["5"]["activity_type"], a["5"]["outcome"]) == ("meeting", "held")  # custom type via mapping
+    assert a["6"]["activity_type"] == "task"
+    assert "7" not in a
+
+
+def test_deals_users_report(result):
+    d = result.data.deals.set_index("deal_id").to_dict("index")
+    assert (d["50"]["amount"], d["50"]["closed_at"], d["50"]["stage"]) == (
+        22700.0,
+        pd.Timestamp("2024-03-20 12:00"),
+        "closed_won",
+    )
+    assert (d["51"]["amount"], d["51"]["stage"]) == (342090.0, "qualification") and pd.isna(d["51"]["closed_at"])
+    assert d["52"]["closed_at"] == pd.Timestamp("2024-02-29 22:00") and d["52"]["is_won"] is False
+    assert "53" not in d and pd.isna(d["54"]["stage"])
+    r = result.data.reps.set_index("rep_id").to_dict("index")
+    assert r["7"]["hired_at"] == pd.Timestamp("2022-12-31")  # 23:30 UTC is still Dec 31 in New York
+    rep = result.report
+    assert rep.dropped[("deals.csv", "status deleted")] == 1
+    assert rep.dropped[("activities.csv", "no user_id")] == 1
+    assert rep.unmapped[("activities.csv", "type (imported as task)")]["webinar"] == 1
+    assert rep.unmapped[("deals.csv", "stage_id (open deals)")]["99"] == 1
+
+
+def test_without_mapping_custom_type_is_reported(tmp_path):
+    r = import_pipedrive(FIXTURE, playbook=NEW_YORK)
+    a = r.data.activities.set_index("activity_id")
+    assert a.loc["5", "activity_type"] == "task"
+    assert r.report.unmapped[("activities.csv", "type (imported as task)")]["lunch_and_learn"] == 1
+
+
+def test_valid_and_inputs_unchanged(result, tmp_path):
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in FIXTURE.iterdir()}
+    out = import_pipedrive(FIXTURE, mapping=FIXTURE / "mapping.toml", playbook=NEW_YORK).data.save(tmp_path / "ds")
+    assert before == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in FIXTURE.iterdir()}
+    assert validate(out).ok
+    pd.testing.assert_frame_equal(load(out).activities, result.data.activities)
+
+
+def test_bad_duration_and_missing_file(tmp_path):
+    (tmp_path / "users.csv").write_text("id,name\n7,Cleo\n")
+    with pytest.raises(ExportError, match="activities.csv is missing"):
+        import_pipedrive(tmp_path)
+    (tmp_path / "activities.csv").write_text(
+        "id,user_id,type,due_date,due_time,duration\n1,7,call,2024-01-01,10:00,90 min\n"
+    )
+    with pytest.raises(ExportError) as err:
+        import_pipedrive(tmp_path)
+    assert (err.value.column, err.value.value, err.value.row) == ("duration", "90 min", 2)
