@@ -1,0 +1,425 @@
+"""The review batch: rep selection, the window, safe names, files, manifest, index, failure isolation, CLI.
+
+End-to-end tests start real kernels (about 2-3 s each); they use 1-4 reps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from nbformat.v4 import new_code_cell, new_notebook
+
+from coachkit import SalesData, export
+from coachkit.batch import (
+    UnknownRepError,
+    execute_notebook,
+    find_rep,
+    review_window,
+    run_reviews,
+    select_reps,
+)
+from coachkit.naming import safe_name
+from coachkit.review_cli import review_command
+
+NOTE_SCRIPT = "<script>alert(1)</script>"
+NOTE_IMG = "<img src=x onerror=alert(2)>"
+EVIL = "../evil"
+EVIL_NAME = '<script>alert("name")</script>'
+AS_OF = "2024-06-30"  # a Sunday; with weeks=2 the window is 2024-06-17 .. 2024-06-30
+
+
+def _activity(i: int, rep: str, kind: str, when: str, outcome: str, notes: str | None = None) -> dict:
+    return {
+        "activity_id": f"a{i}",
+        "rep_id": rep,
+        "activity_type": kind,
+        "occurred_at": pd.Timestamp(when),
+        "outcome": outcome,
+        "notes": notes,
+        "account_id": f"acc{i}",
+    }
+
+
+def _dataset() -> SalesData:
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["r1", EVIL, "idle", "w1"],
+            "name": ["Ann Lee", EVIL_NAME, "Ida", "Wes"],
+            "team": ["East", "East", "West", "West"],
+            "role": ["SDR", "AE", "SDR", "SDR"],
+            "manager": ["Mia", "Mia", "Ned", "Ned"],
+        }
+    )
+    acts = [
+        _activity(1, "r1", "call", "2024-06-16 12:00", "connected"),  # the day before the window
+        _activity(2, "r1", "call", "2024-06-17 09:00", "connected"),  # first day of the window
+        _activity(3, "r1", "call", "2024-06-17 14:00", "no_answer"),
+        _activity(4, "r1", "email", "2024-06-24 10:00", "sent", NOTE_SCRIPT),
+        _activity(5, "r1", "meeting", "2024-06-30 23:30", "held"),  # last minutes of the window
+        _activity(6, "r1", "call", "2024-07-01 08:00", "connected"),  # after as_of
+        _activity(7, EVIL, "call", "2024-06-20 11:00", "connected", NOTE_IMG),
+        _activity(8, "idle", "call", "2024-05-01 11:00", "connected"),
+        _activity(9, "w1", "call", "2024-06-25 11:00", "connected"),
+    ]
+    return SalesData.from_frames(pd.DataFrame(acts), reps)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("data")
+    _dataset().save(folder, "parquet")
+    return folder
+
+
+# ---------------------------------------------------------------- window and selection (no kernel)
+
+
+def test_review_window_by_hand() -> None:
+    acts = _dataset().activities
+    assert review_window(acts, AS_OF, 2) == (pd.Timestamp("2024-06-17"), pd.Timestamp("2024-06-30"))
+    assert review_window(acts, "2024-06-30T15:00", 1) == (pd.Timestamp("2024-06-24"), pd.Timestamp("2024-06-30"))
+    # empty as_of: the date of the latest activity (2024-07-01 08:00)
+    assert review_window(acts, "", 4) == (pd.Timestamp("2024-06-04"), pd.Timestamp("2024-07-01"))
+    assert review_window(acts, None, 1)[1] == pd.Timestamp("2024-07-01")
+
+
+def test_review_window_errors() -> None:
+    acts = _dataset().activities
+    with pytest.raises(ValueError, match="weeks must be at least 1"):
+        review_window(acts, AS_OF, 0)
+    with pytest.raises(ValueError, match="as_of must be a date"):
+        review_window(acts, "last friday", 2)
+    with pytest.raises(ValueError, match="no activities"):
+        review_window(acts.iloc[:0], "", 2)
+
+
+def test_select_reps() -> None:
+    data = _dataset()
+    window = review_window(data.activities, AS_OF, 2)
+    # default: reps with >= 1 activity in the window; idle's only activity is in May
+    assert select_reps(data, window) == sorted([EVIL, "r1", "w1"])
+    assert select_reps(data, review_window(data.activities, "2024-06-18", 1)) == ["r1"]
+    # named reps in the given order, even inactive or unknown; then the active reps of named teams
+    assert select_reps(data, window, ["idle", "nope", "idle"]) == ["idle", "nope"]
+    assert select_reps(data, window, teams=["West"]) == ["w1"]
+    assert select_reps(data, window, ["w1"], ["East", "West"]) == ["w1", EVIL, "r1"]
+    with pytest.raises(ValueError, match=r"unknown team\(s\) \['North'\]; the dataset's teams are \['East', 'West'\]"):
+        select_reps(data, window, teams=["North"])
+
+
+def test_find_rep() -> None:
+    data = _dataset()
+    assert find_rep(data, EVIL)["name"] == EVIL_NAME
+    with pytest.raises(UnknownRepError, match=r"rep 'nope' is not in the dataset's reps table \(4 reps: '\.\./evil'"):
+        find_rep(data, "nope")
+
+
+# ---------------------------------------------------------------- safe names (no kernel)
+
+
+def _h(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()[:10]
+
+
+@pytest.mark.parametrize(
+    ("rep_id", "stem"),
+    [
+        ("r1", "r1"),
+        ("rep_007-b", "rep_007-b"),
+        (EVIL, f"evil-{_h(EVIL)}"),
+        ("a/b", f"a-b-{_h('a/b')}"),
+        (" spaced ", f"spaced-{_h(' spaced ')}"),
+        ("ünï", f"uni-{_h('ünï')}"),
+        (".hidden", f"hidden-{_h('.hidden')}"),
+        ("<script>", f"script-{_h('<script>')}"),
+        ("Ann", f"ann-{_h('Ann')}"),  # case: Ann and ann must not share a file on macOS/Windows
+        ("index", f"index-{_h('index')}"),  # would overwrite the team index
+        ("CON", f"con-{_h('CON')}"),
+        ("nul", f"nul-{_h('nul')}"),
+        ("x-0123456789", f"x-0123456789-{_h('x-0123456789')}"),  # looks hashed: hashed
+        ("", f"rep-{_h('')}"),
+        ("..", f"rep-{_h('..')}"),
+        ("日本", f"rep-{_h('日本')}"),
+        ("a" * 80, f"{'a' * 40}-{_h('a' * 80)}"),
+    ],
+)
+def test_safe_name(rep_id: str, stem: str) -> None:
+    assert safe_name(rep_id) == stem
+
+
+SAFE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.text(max_size=12), min_size=1, max_size=8, unique=True))
+def test_safe_names_are_safe_stable_and_unique(ids: list[str]) -> None:
+    stems = [safe_name(i) for i in ids]
+    assert all(SAFE.match(s) for s in stems)
+    assert all(s not in {"index", "manifest", "con", "nul"} for s in stems)
+    assert len({s.lower() for s in stems}) == len(ids)  # unique even on case-insensitive disks
+    assert stems == [safe_name(i) for i in ids]
+
+
+# ---------------------------------------------------------------- the real notebook, end to end
+
+
+@pytest.fixture(scope="module")
+def review_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("reviews")
+    result = run_reviews(data_dir, out, teams=["East"], as_of=AS_OF, weeks=2, workers=2, quiet=True)
+    return result
+
+
+@pytest.mark.slow
+def test_files_and_manifest(review_run, data_dir: Path) -> None:
+    out = review_run.out
+    evil = safe_name(EVIL)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["index.html", "manifest.json", "r1.ipynb", "r1.html", f"{evil}.ipynb", f"{evil}.html"]
+    )
+    assert review_run.exit_code == 0 and review_run.failed == {}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest == review_run.manifest
+    assert list(manifest["reps"]) == [EVIL, "r1"]  # team East, active in the window, sorted
+    params = manifest["parameters"]
+    assert params["window"] == {"start": "2024-06-17", "end": "2024-06-30"}
+    assert (params["as_of"], params["weeks"], params["teams"], params["isolation"]) == (AS_OF, 2, ["East"], "fresh")
+    assert params["source"] == str(data_dir.resolve())
+    assert {"python", "coachkit", "pandas", "altair", "papermill"} <= set(manifest["versions"])
+    r1 = manifest["reps"]["r1"]
+    assert r1["status"] == "ok" and r1["error"] is None and r1["seconds"] > 0
+    assert r1["files"] == {"ipynb": "r1.ipynb", "html": "r1.html"}
+    assert manifest["reps"][EVIL]["files"] == {"ipynb": f"{evil}.ipynb", "html": f"{evil}.html"}
+    assert manifest["counts"] == {"ok": 2, "failed": 0}
+
+
+@pytest.mark.slow
+def test_summary_values_by_hand(review_run) -> None:
+    reps = review_run.manifest["reps"]
+    # r1 in 2024-06-17..30: activities 2, 3, 4, 5 on 3 distinct days (06-17, 06-24, 06-30)
+    headline = {h["key"]: h["value"] for h in reps["r1"]["summary"]["headline"]}
+    assert headline == {"activities": 4, "active_days": 3}
+    assert reps["r1"]["summary"]["team"] == "East" and reps["r1"]["summary"]["name"] == "Ann Lee"
+    assert {h["key"]: h["value"] for h in reps[EVIL]["summary"]["headline"]} == {"activities": 1, "active_days": 1}
+
+
+@pytest.mark.slow
+def test_executed_notebook_records_parameters(review_run, data_dir: Path) -> None:
+    nb = nbformat.read(review_run.out / "r1.ipynb", as_version=4)
+    params = nb.metadata["papermill"]["parameters"]
+    assert params["rep_id"] == "r1" and params["as_of"] == AS_OF and params["weeks"] == 2
+    assert params["data"] == str(data_dir.resolve()) and params["previous"] == ""
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+
+
+@pytest.mark.slow
+def test_review_html_is_self_contained_and_escaped(review_run) -> None:
+    page = (review_run.out / "r1.html").read_text()
+    assert export.external_references(page) == [] and export.external_urls(page) == []
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    assert page.count("<svg") == 1 and 'aria-roledescription="bar"' in page
+    assert "Ann Lee" in page and "Window: 2024-06-17 to 2024-06-30 (2 weeks), 4 activities" in page
+    assert "import altair" not in page  # no code
+    evil = (review_run.out / f"{safe_name(EVIL)}.html").read_text()
+    assert '<h1>&lt;script&gt;alert("name")&lt;/script&gt;</h1>' in evil  # a quote in text is harmless
+    assert "&lt;img src=x onerror=alert(2)&gt;" in evil and "<img" not in evil.split("<body", 1)[1]
+    assert export.external_references(evil) == [] and export.external_urls(evil) == []
+
+
+@pytest.mark.slow
+def test_index_links_and_escapes(review_run) -> None:
+    page = (review_run.out / "index.html").read_text()
+    assert '<a href="r1.html">open</a>' in page
+    assert f'<a href="{safe_name(EVIL)}.html">open</a>' in page
+    assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in page and "<script" not in page
+    assert '<td class="num">4</td><td class="num">3</td>' in page  # r1: activities, active days
+    assert "2 reviewed, 0 failed." in page
+    assert export.external_references(page) == [] and export.external_urls(page) == []
+
+
+@pytest.mark.slow
+def test_unknown_rep_in_the_notebook_is_a_clear_error(data_dir: Path, tmp_path: Path) -> None:
+    from papermill.exceptions import PapermillExecutionError
+
+    from coachkit.batch import DEFAULT_NOTEBOOK
+
+    with pytest.raises(PapermillExecutionError) as info:
+        execute_notebook(DEFAULT_NOTEBOOK, tmp_path / "x.ipynb", {"rep_id": "nope", "data": str(data_dir)}, timeout=120)
+    assert info.value.ename == "UnknownRepError"
+    assert "rep 'nope' is not in the dataset's reps table" in info.value.evalue
+
+
+# ---------------------------------------------------------------- failure isolation (a notebook of our own)
+
+
+def _failing_notebook(path: Path) -> Path:
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                'rep_id: str = ""\ndata: str = ""\nas_of: str = ""\nweeks: int = 4\nplaybook: str = ""\nprevious: str = ""',
+                metadata={"tags": ["parameters"]},
+            ),
+            new_code_cell(
+                "import os, time\n"
+                'if rep_id == "crash":\n    os._exit(1)\n'
+                'if rep_id == "slow":\n    time.sleep(120)\n'
+                'if rep_id == "boom":\n    raise ValueError("boom <b>bad</b>")\n'
+                'print("previous:", previous)'
+            ),
+            new_code_cell(
+                "from coachkit import export\n"
+                'export.publish_summary({"rep_id": rep_id, "name": rep_id,'
+                ' "headline": [{"key": "len", "label": "Length", "value": len(rep_id)}]})'
+            ),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def failing_nb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _failing_notebook(tmp_path_factory.mktemp("nb") / "failing.ipynb")
+
+
+GOOD = "a/b ünï"
+
+
+@pytest.mark.slow
+def test_failure_isolation(tmp_path: Path, failing_nb: Path) -> None:
+    reps = pd.DataFrame({"rep_id": [GOOD, "boom", "slow", "crash"], "team": ["T"] * 4})
+    acts = pd.DataFrame(
+        [_activity(i, r, "call", "2024-06-20 10:00", "connected") for i, r in enumerate(reps["rep_id"])]
+    )
+    data = tmp_path / "data"
+    SalesData.from_frames(acts, reps).save(data, "parquet")
+    out = tmp_path / "out"
+    result = run_reviews(
+        data, out, reps=[GOOD, "boom", "slow", "crash", "nope"], workers=2, timeout=5, quiet=True, notebook=failing_nb
+    )
+    assert result.ok == [GOOD] and result.exit_code == 1
+    failed = result.failed
+    assert set(failed) == {"boom", "slow", "crash", "nope"}
+    assert (failed["boom"]["type"], failed["boom"]["kind"]) == ("ValueError", "cell error")
+    assert failed["boom"]["message"] == "boom <b>bad</b> (cell 2)"  # cell 2: after the injected parameters
+    assert (failed["slow"]["type"], failed["slow"]["kind"]) == ("CellTimeoutError", "timeout")
+    assert "after 5 seconds" in failed["slow"]["message"]
+    assert (failed["crash"]["type"], failed["crash"]["kind"]) == ("DeadKernelError", "dead kernel")
+    assert (failed["nope"]["type"], failed["nope"]["kind"]) == ("UnknownRepError", "unknown rep")
+
+    good = safe_name(GOOD)
+    reps_out = result.manifest["reps"]
+    assert reps_out[GOOD]["files"] == {"ipynb": f"{good}.ipynb", "html": f"{good}.html"}
+    assert reps_out[GOOD]["summary"]["headline"] == [{"key": "len", "label": "Length", "value": len(GOOD)}]
+    # failed notebooks are kept (no HTML), and say they failed: a dead kernel's notebook looks complete
+    for rep in ("boom", "slow", "crash"):
+        assert reps_out[rep]["files"] == {"ipynb": f"{rep}.ipynb"}
+        kept = nbformat.read(out / f"{rep}.ipynb", as_version=4)
+        assert kept.metadata["coachkit"]["status"] == "failed"
+        assert kept.metadata["coachkit"]["error"]["type"] == failed[rep]["type"]
+    assert reps_out["nope"]["files"] == {}
+    boom_nb = nbformat.read(out / "boom.ipynb", as_version=4)
+    assert any(o.get("ename") == "ValueError" for c in boom_nb.cells for o in c.get("outputs", []))
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["index.html", "manifest.json", f"{good}.ipynb", f"{good}.html", "boom.ipynb", "slow.ipynb", "crash.ipynb"]
+    )
+
+    index = (out / "index.html").read_text()
+    assert "1 reviewed, 4 failed." in index
+    assert "<td>boom</td><td><b>ValueError</b><pre>boom &lt;b&gt;bad&lt;/b&gt; (cell 2)</pre>" in index
+    for rep in ("slow", "crash", "nope"):
+        assert f"<td>{rep}</td>" in index
+    text = result.summary()
+    assert text.startswith(f"1 review(s) written to {out}, 4 failed.")
+    for rep in ("boom", "slow", "crash", "nope"):
+        assert f"FAILED {rep!r}" in text
+
+
+@pytest.mark.slow
+def test_rerun_replaces_cleanly(review_run, tmp_path: Path, data_dir: Path, failing_nb: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(review_run.out, out)
+    (out / "my-notes.txt").write_text("mine")
+    old_r1 = (out / "r1.html").read_text()
+    result = run_reviews(data_dir, out, reps=["r1"], as_of=AS_OF, weeks=2, workers=1, quiet=True, notebook=failing_nb)
+    assert result.ok == ["r1"]
+    # ../evil is not in this run: its files go; a file coachkit did not write stays; nothing half-written remains
+    assert sorted(p.name for p in out.iterdir()) == [
+        "index.html",
+        "manifest.json",
+        "my-notes.txt",
+        "r1.html",
+        "r1.ipynb",
+    ]
+    assert (out / "r1.html").read_text() != old_r1
+    assert list(json.loads((out / "manifest.json").read_text())["reps"]) == ["r1"]
+    # the previous (successful) review of r1 was handed to the notebook
+    nb = nbformat.read(out / "r1.ipynb", as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["previous"] == str(out.resolve() / "r1.ipynb")
+
+
+def test_stale_files_of_the_previous_run_go_but_nothing_outside(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    outside = tmp_path / "outside.html"
+    for f in (out / "old.ipynb", out / "old.html", out / "keep.txt", outside):
+        f.write_text("x")
+    previous = {
+        "reps": {
+            "old": {"status": "ok", "files": {"ipynb": "old.ipynb", "html": "old.html"}},
+            "bad": {"status": "ok", "files": {"html": "../outside.html", "x": "/etc/passwd"}},
+        }
+    }
+    (out / "manifest.json").write_text(json.dumps(previous))
+    result = run_reviews(data_dir, out, reps=["nope"], as_of=AS_OF, quiet=True)  # no kernel: unknown rep
+    assert result.failed["nope"]["type"] == "UnknownRepError"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "keep.txt", "manifest.json"]
+    assert outside.exists()
+
+
+def test_bad_arguments_raise_before_running(data_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="isolation must be one of"):
+        run_reviews(data_dir, tmp_path / "o", isolation="tepid")
+    with pytest.raises(ValueError, match="needs the papermill engine 'coachkit-warm'"):
+        run_reviews(data_dir, tmp_path / "o", isolation="warm")
+    with pytest.raises(FileNotFoundError, match="review notebook"):
+        run_reviews(data_dir, tmp_path / "o", notebook=tmp_path / "missing.ipynb")
+    assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------- the CLI (no kernel)
+
+
+def test_cli_exits_1_naming_failed_reps(data_dir: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        review_command, [str(data_dir), "--out", str(tmp_path / "o"), "--rep", "nope", "--as-of", AS_OF, "--quiet"]
+    )
+    assert res.exit_code == 1, res.output
+    assert "0 review(s) written" in res.output and "FAILED 'nope': UnknownRepError" in res.output
+    assert (tmp_path / "o" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--team", "North"], "unknown team(s) ['North']"),
+        (["--as-of", "someday"], "as_of must be a date"),
+        (["--weeks", "0"], "Invalid value for '--weeks'"),
+        (["--isolation", "warm"], "needs the papermill engine"),
+    ],
+)
+def test_cli_usage_errors(data_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    res = CliRunner().invoke(review_command, [str(data_dir), "--out", str(tmp_path / "o"), *args])
+    assert res.exit_code == 2, res.output
+    assert message in res.output
