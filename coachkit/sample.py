@@ -805,10 +805,11 @@ def sample(reps: int = 30, weeks: int = 26, seed: int = 0, start: Any = None) ->
     deals, deal_of_account, created, closed = _deals(rng, roster, par, cal, cols, n_accounts, pb)
     deal = np.where(account >= 0, deal_of_account[safe], -1)
     del safe
-    dsafe = np.maximum(deal, 0)
     t = cols["t"]
-    deal[(t < created[dsafe]) | (t > closed[dsafe])] = -1
-    del dsafe
+    if len(created):  # an activity belongs to its account's deal while the deal is open
+        dsafe = np.maximum(deal, 0)
+        deal[(t < created[dsafe]) | (t > closed[dsafe])] = -1
+        del dsafe
 
     R, D = reps, weeks * 7
     key = (t.astype(np.int64) * R + cols["rep"]) * len(_TYPES) + cols["type"]
