@@ -369,12 +369,13 @@ def weekday_hour_heatmap(df: pd.DataFrame, *, title: str = "When the activities 
     names = {w.lower(): w for w in WEEKDAYS} | {i: w for i, w in enumerate(WEEKDAYS)}
     key = d["weekday"].map(lambda v: str(v).strip().lower()[:3] if isinstance(v, str) else v)
     d["weekday"] = key.map(lambda v: names.get(v) if isinstance(v, str) or float(v).is_integer() else None)
-    bad = df["weekday"].reset_index(drop=True)[d["weekday"].isna()]
+    bad = df["weekday"].reset_index(drop=True)[d["weekday"].isna()].tolist()
     if len(bad):
-        raise ValueError(f"weekday_hour_heatmap: weekday {bad.iloc[0]!r} is not 0..6 (Monday = 0) or Mon..Sun")
+        raise ValueError(f"weekday_hour_heatmap: weekday {bad[0]!r} is not 0..6 (Monday = 0) or Mon..Sun")
     hours = pd.to_numeric(d["hour"], errors="coerce")
-    if (~hours.between(0, 23) | (hours % 1 != 0)).any():
-        raise ValueError(f"weekday_hour_heatmap: hour {d['hour'][~hours.between(0, 23)].iloc[0]!r} is not 0..23")
+    wrong = ~hours.between(0, 23) | (hours % 1 != 0)
+    if wrong.any():
+        raise ValueError(f"weekday_hour_heatmap: hour {d['hour'][wrong].tolist()[0]!r} is not a whole hour 0..23")
     d["hour"] = hours.astype("int64")
     domain = list(range(d["hour"].min(), d["hour"].max() + 1)) if len(d) else list(range(24))
     top = float(d["count"].max()) if len(d) else 0.0
