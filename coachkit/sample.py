@@ -19,10 +19,11 @@ What is in it:
   meetings on the hour or half hour; Friday is lighter; weekend work is rare;
   no activity on playbook holidays, nor on a rep's days off (a few blocks of
   leave and sick days).
-- **Outcomes** at published rates: cold-call connect about 7% for SDRs (more in
-  the 8-10 and 16-18 windows), 11% for AEs, plus inbound calls; meeting no-shows
-  about 20%; email replies and bounces; a small share of unlogged outcomes and
-  durations.
+- **Outcomes** at published rates: call connect rate about 8.5% for SDRs and
+  15% for AEs, about 10% overall (higher in the 8-10 and 16-18 windows; inbound
+  calls always connect); meeting no-shows about 20% of held + no-show, plus
+  some rescheduled and canceled; email replies and bounces; about 2% of calls
+  without an outcome or a duration.
 - **Feedback.** Notes on conversations (connected calls, held meetings) composed
   from a bank of fragments: openers, context, objections and buying signals
   worded with the playbook theme keywords, next steps. A ``feedback_score``
