@@ -5,14 +5,52 @@ The public API is re-exported here; see ``__all__``.
 
 from __future__ import annotations
 
+from . import stats
+from .coaching import coaching_focus
 from .dataset import SalesData
+from .feedback import effort_feedback, feedback_themes
+from .importers import (
+    ExportError,
+    ImportReport,
+    ImportResult,
+    import_csv,
+    import_hubspot,
+    import_pipedrive,
+    import_salesforce,
+)
+from .kpis import KpiInput, kpi, kpi_table, list_kpis, registry
+from .load import DataError, Issue, ValidationReport, load, validate
 from .playbook import Playbook, PlaybookError
+from .sample import sample, sample_personas
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataError",
+    "ExportError",
+    "ImportReport",
+    "ImportResult",
+    "Issue",
+    "KpiInput",
     "Playbook",
     "PlaybookError",
     "SalesData",
+    "ValidationReport",
     "__version__",
+    "coaching_focus",
+    "effort_feedback",
+    "feedback_themes",
+    "import_csv",
+    "import_hubspot",
+    "import_pipedrive",
+    "import_salesforce",
+    "kpi",
+    "kpi_table",
+    "list_kpis",
+    "load",
+    "registry",
+    "sample",
+    "sample_personas",
+    "stats",
+    "validate",
 ]
