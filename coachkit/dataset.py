@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -171,15 +172,26 @@ def _end_exclusive(end: Any) -> pd.Timestamp | None:
     return ts + pd.Timedelta(1, "ns")
 
 
+def _iso(s: pd.Series) -> pd.Series:
+    """ISO 8601 text of tz-naive timestamps, exact to the nanosecond, without trailing zero fractions."""
+    base = s.dt.strftime("%Y-%m-%dT%H:%M:%S")
+    ns = (s - s.dt.floor("s")).to_numpy().astype("int64")
+    frac = pd.Series(ns, index=s.index).astype(str).str.zfill(9).str.rstrip("0")
+    return base.where(frac == "", base + "." + frac).astype(schema.STRING)
+
+
 def _to_csv(frame: pd.DataFrame, table: str, path: Path) -> None:
     out = frame.copy()
     for col in schema.TABLES[table]:
         s = out[col.name]
         if col.kind == "timestamp":
-            out[col.name] = s.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.replace(r"\.?0+$", "", regex=True)
-            out[col.name] = out[col.name].str.replace(r"\.$", "", regex=True)
+            out[col.name] = _iso(s)
         elif col.kind == "date":
             out[col.name] = s.dt.strftime("%Y-%m-%d")
         elif col.kind == "boolean":
             out[col.name] = s.map({True: "true", False: "false"}).astype(schema.STRING)
-    out.to_csv(path, index=False, lineterminator="\n")
+    # The csv module quotes fields holding "\n" but not a lone "\r", which readers take as a line
+    # break; quote every field in the rare file whose text holds one.
+    text_cols = [c.name for c in schema.TABLES[table] if c.kind == "string"]
+    has_cr = any(out[c].str.contains("\r", regex=False).any() for c in text_cols if len(out))
+    out.to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL)

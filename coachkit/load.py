@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import schema
@@ -176,6 +179,11 @@ class ValidationReport:
                     continue
                 count = f"{len(items)} row" + ("s" if len(items) != 1 else "")
                 lines.append(f"  {where}: {message} [{count}]")
+                counts = Counter(i.value for i in items)
+                if 1 < len(counts) < len(items):
+                    top = ", ".join(f"{_show(v)} ({n})" for v, n in counts.most_common(10))
+                    more = f" and {len(counts) - 10} more" if len(counts) > 10 else ""
+                    lines.append(f"    values: {top}{more}")
                 for i in with_rows[:EXAMPLE_ROWS]:
                     lines.append(f"    line {i.row}: {_show(i.value)}")
                 if len(with_rows) > EXAMPLE_ROWS:
@@ -269,7 +277,7 @@ class _Collector:
 def _texts(values: pd.Series) -> list[str | None]:
     out: list[str | None] = []
     for v in values.tolist():
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or v is pd.NA:
+        if v is None or v == "" or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or v is pd.NA:
             out.append(None)
         else:
             out.append(str(v))
@@ -344,11 +352,27 @@ def _wanted(table: str, names: Sequence[str], file: str, col: _Collector) -> dic
 
 
 def _read_csv(path: Path, table: str, file: str, col: _Collector) -> _Raw | None:
-    opts: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_filter": False, "encoding": "utf-8-sig"}
+    opts: dict[str, Any] = {
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "encoding": "utf-8-sig",
+        "index_col": False,
+    }
     try:
-        header = pd.read_csv(path, nrows=0, **opts).columns
-        keep = _wanted(table, list(header), file, col)
-        frame = pd.read_csv(path, usecols=list(keep), **opts)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            frame = pd.read_csv(path, **opts)
+        if caught:
+            col.add(
+                ERROR,
+                file,
+                "a line has more fields than the header; quote fields that hold commas, "
+                "and give every line the same number of fields",
+            )
+            return None
+        keep = _wanted(table, list(frame.columns), file, col)
+        frame = frame[list(keep)]
     except pd.errors.EmptyDataError:
         col.add(ERROR, file, f"the file is empty; it needs a header line naming the {table} columns")
         return None
@@ -483,7 +507,19 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 
 def _missing_text(s: pd.Series) -> np.ndarray:
+    """Rows that are missing or blank (empty cells are missing values)."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        arr = pa.array(s.array)  # no copy: run the check in Arrow
+        blank = pc.or_kleene(pc.is_null(arr), pc.match_substring_regex(arr, r"^\s*$"))
+        return blank.to_numpy(zero_copy_only=False).astype(bool)
     return (s.isna() | (s.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
+
+
+def _lookup(values: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Position of each value in ``keys`` (-1 when absent or missing), hashing each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    found = np.append(keys.get_indexer(uniques), -1)
+    return found[codes]
 
 
 def _type_error(col: _Collector, raw: _Raw, name: str, kind: str, s: pd.Series) -> None:
@@ -682,11 +718,8 @@ def _check_activities(p: _Parser, pb: Playbook) -> None:
     p.flag(
         unknown,
         "activity_type",
-        lambda pos: [
-            f"{v!r} is not an activity type of the playbook; use one of: {known} "
-            "(or add it to [activities] types in playbook.toml)"
-            for v in _texts(raw.frame["activity_type"].iloc[pos])
-        ],
+        f"not an activity type of the playbook; use one of: {known} "
+        "(or add the type to [activities] types in playbook.toml)",
     )
 
     outcomes = pb.all_outcomes
@@ -700,11 +733,8 @@ def _check_activities(p: _Parser, pb: Playbook) -> None:
     p.flag(
         (ocodes < 0) & (codes >= 0),
         "outcome",
-        lambda pos: [
-            f"{v!r} is not a known outcome; use one of: {', '.join(outcomes)} "
-            "(or map the label under [outcomes.labels] in playbook.toml)"
-            for v in _texts(raw.frame["outcome"].iloc[pos])
-        ],
+        f"not a known outcome; use one of: {', '.join(outcomes)} "
+        "(or map the label under [outcomes.labels] in playbook.toml)",
     )
     allowed = np.zeros((len(pb.activity_types), len(outcomes)), dtype=bool)
     for ti, t in enumerate(pb.activity_types):
@@ -756,10 +786,11 @@ def _duplicates(p: _Parser, key: str) -> np.ndarray:
     if key not in p.raw.frame.columns:
         return np.zeros(p.n, dtype=bool)
     ids = p.out[key]
-    dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
     drop = np.zeros(p.n, dtype=bool)
-    if not dup.any():
+    present = ids.notna().to_numpy()
+    if len(pd.unique(ids[present])) == present.sum():  # the common case: all unique, one hash pass
         return drop
+    dup = ids.duplicated(keep=False).to_numpy() & present
     sub = p.raw.frame[dup].astype(schema.STRING).fillna("")
     exact = sub.duplicated(keep="first").to_numpy()
     drop[np.flatnonzero(dup)[exact]] = True
@@ -774,21 +805,12 @@ def _duplicates(p: _Parser, key: str) -> np.ndarray:
     kept_ids = ids[dup & ~drop]
     conflict = np.zeros(p.n, dtype=bool)
     conflict[np.flatnonzero(dup & ~drop)[kept_ids.duplicated(keep=False).to_numpy()]] = True
-    if conflict.any():
-        pos = np.flatnonzero(conflict)
-        lines = p.raw.lines(pos)
-        by_id: dict[str, list[int]] = {}
-        for i, ln in zip(_texts(ids.iloc[pos]), lines, strict=True):
-            by_id.setdefault(str(i), []).append(int(ln))
-
-        def msg(q: np.ndarray) -> list[str]:
-            return [
-                f"{key} {i!r} is used by {len(by_id[str(i)])} different rows (lines "
-                f"{', '.join(map(str, by_id[str(i)][:10]))}); ids must be unique"
-                for i in _texts(ids.iloc[q])
-            ]
-
-        p.flag(conflict, key, msg)
+    p.flag(
+        conflict,
+        key,
+        f"{key} is not unique: other rows (listed with it) have the same {key} and different content; "
+        "give each row its own id",
+    )
     return drop
 
 
@@ -806,20 +828,15 @@ def _forget_dropped(col: _Collector, parsed: dict[str, _Parser], drops: dict[str
         col.issues[:] = [i for i in col.issues if (i.file, i.row) not in gone or i.message == _DUPLICATE_MESSAGE]
 
 
-def _check_reps_exist(p: _Parser, rep_ids: pd.Series, reps_file: str) -> None:
-    if "rep_id" not in p.raw.frame.columns:
-        return
-    r = p.out["rep_id"]
-    unknown = (r.notna() & ~r.isin(rep_ids)).to_numpy()
+def _check_reps_exist(p: _Parser, idx: np.ndarray, reps_file: str) -> None:
+    unknown = (idx < 0) & p.out["rep_id"].notna().to_numpy()
     p.flag(unknown, "rep_id", f"rep_id is not in {reps_file}; add the rep there or correct the id")
 
 
-def _check_tenure(p: _Parser, reps: pd.DataFrame, reps_file: str) -> None:
-    """Warn about activities before the rep's hired_at or after their left_at."""
-    reps = reps.drop_duplicates("rep_id")
+def _check_tenure(p: _Parser, idx: np.ndarray, reps: pd.DataFrame, reps_file: str) -> None:
+    """Warn about activities before the rep's hired_at or after their left_at (``idx``: row in ``reps``)."""
     if reps[["hired_at", "left_at"]].isna().all().all():
         return
-    idx = pd.Index(reps["rep_id"]).get_indexer(p.out["rep_id"])
     ok = idx >= 0
     at = p.out["occurred_at"].to_numpy()
     for col, cmp, text in (
@@ -830,12 +847,7 @@ def _check_tenure(p: _Parser, reps: pd.DataFrame, reps_file: str) -> None:
         mask = ok & ~np.isnat(dates) & ~np.isnat(at)
         mask[mask] = cmp(at[mask], dates[mask])
         if mask.any():
-            pos_dates = dates
-
-            def msg(pos: np.ndarray, col: str = col, text: str = text, d: np.ndarray = pos_dates) -> list[str]:
-                return [f"activity {text} ({col} {str(x)[:10]} in {reps_file})" for x in d[pos].astype("datetime64[D]")]
-
-            p.col.rows(WARNING, p.raw, mask, "occurred_at", msg)
+            p.col.rows(WARNING, p.raw, mask, "occurred_at", f"activity {text} in {reps_file}")
 
 
 def _check_future(p: _Parser, columns: Sequence[str]) -> None:
@@ -899,12 +911,16 @@ def _run(source: str | Path, playbook: str | Path | Playbook | None) -> tuple[Va
     drops = {name: _duplicates(p, schema.KEYS[name]) for name, p in parsed.items()}
     reps_p = parsed.get("reps")
     if reps_p is not None and "rep_id" in reps_p.raw.frame.columns:
-        rep_ids = reps_p.out["rep_id"].dropna().unique()
+        reps = pd.DataFrame(reps_p.out)[~drops["reps"]]
+        reps = reps[reps["rep_id"].notna()].drop_duplicates("rep_id").reset_index(drop=True)
+        keys = pd.Index(reps["rep_id"])
         for name in ("activities", "deals"):
-            if name in parsed:
-                _check_reps_exist(parsed[name], rep_ids, reps_p.raw.file)
-        if "activities" in parsed and "rep_id" in parsed["activities"].raw.frame.columns:
-            _check_tenure(parsed["activities"], pd.DataFrame(reps_p.out)[~drops["reps"]], reps_p.raw.file)
+            p = parsed.get(name)
+            if p is not None and "rep_id" in p.raw.frame.columns:
+                idx = _lookup(p.out["rep_id"], keys)
+                _check_reps_exist(p, idx, reps_p.raw.file)
+                if name == "activities":
+                    _check_tenure(p, idx, reps, reps_p.raw.file)
     if "activities" in parsed:
         _check_future(parsed["activities"], ["occurred_at"])
     if "deals" in parsed:
