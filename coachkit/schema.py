@@ -155,7 +155,10 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         if col.kind in ("timestamp", "date"):
             if isinstance(s.dtype, pd.DatetimeTZDtype):
                 s = s.dt.tz_localize(None)
-            s = pd.to_datetime(s).astype("datetime64[ns]")
+            if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+                # text: ISO 8601 per element (pandas would otherwise guess one format from the first value)
+                s = pd.to_datetime(s, format="ISO8601")
+            s = s.astype("datetime64[ns]")
             if col.kind == "date":
                 s = s.dt.normalize()
         elif col.kind == "float":
