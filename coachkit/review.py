@@ -969,7 +969,7 @@ def effort(data: Any, rep_id: str, window: Window, *, team: Team | None = None) 
     # weekday x hour
     if len(a):
         heat = (
-            pd.DataFrame({"weekday": a["occurred_at"].dt.weekday, "hour": a["occurred_at"].dt.hour})
+            pd.DataFrame({"weekday": a["occurred_at"].dt.day_of_week, "hour": a["occurred_at"].dt.hour})
             .value_counts()
             .rename("count")
             .reset_index()
