@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import schema
 from .playbook import Playbook
@@ -206,6 +208,72 @@ def _as_naive_local(ts: pd.Series, playbook: Playbook) -> pd.Series:
     return ts
 
 
+def _arrow(s: pd.Series) -> pa.ChunkedArray:
+    """The values of a text column as a pyarrow string array (zero-copy for pandas' pyarrow strings)."""
+    arr = s.array
+    out = arr.__arrow_array__() if hasattr(arr, "__arrow_array__") else None
+    if out is None:
+        out = pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.large_string(), from_pandas=True)
+    if isinstance(out, pa.Array):
+        out = pa.chunked_array([out])
+    if not pa.types.is_large_string(out.type):
+        out = out.cast(pa.large_string())
+    return out
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
+    """Integer codes of a text column (-1 where missing) and value -> code."""
+    enc = _arrow(s).dictionary_encode()
+    if enc.num_chunks == 0:
+        return np.full(len(s), -1, dtype=np.int32), {}
+    codes = np.concatenate([pc.fill_null(ch.indices, -1).to_numpy() for ch in enc.chunks]).astype(np.int32)
+    return codes, {v: i for i, v in enumerate(enc.chunk(0).dictionary.to_pylist())}
+
+
+def _index_in(s: pd.Series, values: Sequence[str] | pa.Array) -> np.ndarray:
+    """Position of each value of a text column in ``values``; -1 when absent or missing."""
+    if not isinstance(values, pa.Array):
+        values = pa.array(list(values), type=pa.large_string())
+    found = pc.index_in(_arrow(s), value_set=values)
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _followed_within(
+    key: np.ndarray, t: np.ndarray, conv_key: np.ndarray, conv_t: np.ndarray, window: int
+) -> np.ndarray:
+    """For each (conv_key, conv_t): is there a (key, t) with the same key and conv_t < t <= conv_t + window?
+
+    ``t``, ``conv_t`` and ``window`` are int64 nanoseconds; keys are non-negative ints.
+    """
+    if len(conv_key) == 0 or len(key) == 0:
+        return np.zeros(len(conv_key), dtype=bool)
+    t0 = int(min(t.min(), conv_t.min()))
+    dt, conv_dt = t - t0, conv_t - t0
+    span = int(max(dt.max(), conv_dt.max())) + window + 1
+    # Coarsest time unit that loses nothing, so that (key, time) packs into one sortable int64.
+    unit = next(u for u in (10**9, 10**6, 10**3, 1) if not (dt % u).any() and not (conv_dt % u).any())
+    n_keys = int(max(key.max(), conv_key.max())) + 1
+    if n_keys * (span // unit + 1) < 2**62:
+        width = span // unit + 1
+        packed = np.sort(key * width + dt // unit)
+        probe = conv_key * width + conv_dt // unit
+        j = np.searchsorted(packed, probe, side="right")  # first touch strictly after, in (key, t) order
+        j_ok = j < len(packed)
+        nxt = packed[np.minimum(j, len(packed) - 1)]
+        return j_ok & (nxt // width == conv_key) & (nxt - probe <= window // unit)
+    # Exact general case (very long spans or many keys): pack (dense key, rank of time) instead.
+    times = np.unique(np.concatenate([t, conv_t]))
+    dense, _ = pd.factorize(np.concatenate([key, conv_key]))
+    width = len(times) + 1
+    packed = np.sort(dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t))
+    c_key = dense[len(key) :].astype(np.int64)
+    probe = c_key * width + np.searchsorted(times, conv_t)
+    j = np.searchsorted(packed, probe, side="right")
+    j_ok = j < len(packed)
+    nxt = packed[np.minimum(j, len(packed) - 1)]
+    return j_ok & (nxt // width == c_key) & (times[nxt % width] - conv_t <= window)
+
+
 # ---- the input of a KPI ---------------------------------------------------------------------
 
 
@@ -320,7 +388,7 @@ class KpiInput:
             self._cache.update(grid_reps=reps, n_periods=n_periods, cube=cube)
         n_periods = self._cache["n_periods"]
         cube = self._cache["cube"]
-        rep_code = reps.get_indexer(rep_ids.to_numpy())
+        rep_code = _index_in(rep_ids, reps)
         ok = ~np.isnat(days)
         p_code = np.full(len(days), -1, dtype=np.int64)
         p_code[ok] = _period_code(days[ok], first, self.freq)
@@ -335,6 +403,21 @@ class KpiInput:
             days = self.activities["period_start"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
             self._cache["act_cells"] = self._cells(self.activities["rep_id"], days)
         return self._cache["act_cells"]
+
+    def activity_rep_codes(self) -> np.ndarray:
+        """Position of each activity's rep among the grid's reps (-1 when not on the grid)."""
+        self.activity_cells()
+        if "act_reps" not in self._cache:
+            reps = self._cache.get("grid_reps", pd.Index([]))
+            self._cache["act_reps"] = _index_in(self.activities["rep_id"], reps)
+        return self._cache["act_reps"]
+
+    def codes(self, column: str) -> tuple[np.ndarray, dict[str, int]]:
+        """Integer codes of a text column of ``activities`` (-1 where missing) and value -> code (computed once)."""
+        key = f"codes={column}"
+        if key not in self._cache:
+            self._cache[key] = _codes(self.activities[column])
+        return self._cache[key]
 
     def deal_cells(self, by: str) -> np.ndarray:
         """Grid row of each deal by ``created_period`` or ``closed_period`` (-1 when not on the grid)."""
@@ -366,17 +449,13 @@ class KpiInput:
 
     def is_type(self, activity_type: str) -> np.ndarray:
         """Boolean array: activities of ``activity_type``."""
-        key = f"type={activity_type}"
-        if key not in self._cache:
-            self._cache[key] = (self.activities["activity_type"] == activity_type).to_numpy(dtype=bool, na_value=False)
-        return self._cache[key]
+        codes, lookup = self.codes("activity_type")
+        return codes == lookup.get(activity_type, -2)
 
-    def has_outcome(self, outcome: str) -> np.ndarray:
-        """Boolean array: activities whose outcome is ``outcome``."""
-        key = f"outcome={outcome}"
-        if key not in self._cache:
-            self._cache[key] = (self.activities["outcome"] == outcome).to_numpy(dtype=bool, na_value=False)
-        return self._cache[key]
+    def has_outcome(self, outcome: str | None = None) -> np.ndarray:
+        """Boolean array: activities whose outcome is ``outcome`` (None: that have any outcome)."""
+        codes, lookup = self.codes("outcome")
+        return codes >= 0 if outcome is None else codes == lookup.get(outcome, -2)
 
     def is_conversation(self) -> np.ndarray:
         """Boolean array: calls with outcome connected and meetings with outcome held."""
@@ -620,7 +699,7 @@ def conversations(inp: KpiInput) -> pd.DataFrame:
 def outcome_logged_rate(inp: KpiInput) -> pd.DataFrame:
     """Calls that have an outcome / calls."""
     calls = inp.is_type("call")
-    logged = calls & inp.activities["outcome"].notna().to_numpy(dtype=bool)
+    logged = calls & inp.has_outcome()
     return inp.frame(numerator=inp.count(logged), denominator=inp.count(calls))
 
 
@@ -628,7 +707,7 @@ def outcome_logged_rate(inp: KpiInput) -> pd.DataFrame:
 def connect_rate(inp: KpiInput) -> pd.DataFrame:
     """Calls with outcome connected / calls that have an outcome."""
     calls = inp.is_type("call")
-    logged = calls & inp.activities["outcome"].notna().to_numpy(dtype=bool)
+    logged = calls & inp.has_outcome()
     return inp.frame(numerator=inp.count(calls & inp.has_outcome("connected")), denominator=inp.count(logged))
 
 
@@ -647,27 +726,25 @@ def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     outcome) on the same account_id with occurred_at in (t, t + 24 h], where t is the conversation's
     occurred_at. Counted in the conversation's period."""
     a = inp.activities
-    has_acct = a["account_id"].notna().to_numpy(dtype=bool)
-    conv = inp.is_conversation() & has_acct & (inp.activity_cells() >= 0)
-    touch = (inp.is_type("call") | inp.is_type("meeting") | inp.is_type("email") | inp.is_type("follow_up")) & has_acct
-    touch &= a["occurred_at"].notna().to_numpy(dtype=bool)
-    cand = conv | touch
-    # One integer key per (rep_id, account_id), factorized over the rows that matter only.
-    rep_code, _ = pd.factorize(a["rep_id"].to_numpy()[cand])
-    acct_code, acct_uni = pd.factorize(a["account_id"].to_numpy()[cand])
-    key = rep_code.astype(np.int64) * (len(acct_uni) + 1) + acct_code
-    t = a["occurred_at"].to_numpy(dtype="datetime64[ns]")[cand]
-    conv_c = conv[cand]
-    touch_c = touch[cand]
-    left = pd.DataFrame({"t": t[conv_c], "key": key[conv_c], "row": np.flatnonzero(conv)})
-    right = pd.DataFrame({"t": t[touch_c], "key": key[touch_c], "next_t": t[touch_c]})
-    left = left.sort_values("t", kind="stable")
-    right = right.sort_values("t", kind="stable")
-    m = pd.merge_asof(left, right, on="t", by="key", direction="forward", allow_exact_matches=False)
-    ok = (m["next_t"] - m["t"] <= pd.Timedelta(hours=24)).to_numpy(dtype=bool, na_value=False)
+    conv = inp.is_conversation() & (inp.activity_cells() >= 0)
+    touch = inp.is_type("call") | inp.is_type("meeting") | inp.is_type("email") | inp.is_type("follow_up")
+    # Only accounts with a conversation on the grid matter; code them (-1: no account / not needed).
+    accounts = _arrow(a["account_id"])
+    conv_accounts = pc.unique(accounts.filter(pa.array(conv))).drop_null()
+    acct = _index_in(a["account_id"], conv_accounts)
+    rep = inp.activity_rep_codes()
+    ts = a["occurred_at"].to_numpy(dtype="datetime64[ns]")
+    t = ts.view(np.int64)
+    keyed = (acct >= 0) & (rep >= 0) & ~np.isnat(ts)
+    key = rep * (len(conv_accounts) + 1) + acct
+    touches = np.flatnonzero(touch & keyed)
+    convs = np.flatnonzero(conv & keyed)
+    ok = _followed_within(key[touches], t[touches], key[convs], t[convs], 24 * 3600 * 10**9)
     followed = np.zeros(len(a), dtype=bool)
-    followed[m["row"].to_numpy()[ok]] = True
-    return inp.frame(numerator=inp.count(followed), denominator=inp.count(conv))
+    followed[convs[ok]] = True
+    has_account = np.zeros(len(a), dtype=bool)
+    has_account[convs] = True
+    return inp.frame(numerator=inp.count(followed), denominator=inp.count(has_account))
 
 
 @kpi("notes_coverage", label="Notes coverage", unit="%", kind="rate")

@@ -634,3 +634,23 @@ def test_properties(rows, seed):
     order = np.random.default_rng(seed).permutation(len(rows))
     shuffled = kpi_table(_dataset(rows, order))
     pd.testing.assert_frame_equal(t, shuffled)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    touches=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), max_size=30),
+    convs=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40)), max_size=10),
+    scale=st.sampled_from([3600 * 10**9, 7 * 10**9 + 1, 5 * 10**18 // 40 + 1]),
+)
+def test_followed_within_matches_brute_force(touches, convs, scale):
+    # scale: whole hours (packed in seconds), odd nanoseconds, and a ~150-year span (general path)
+    from coachkit.kpis import _followed_within
+
+    window = 5 * scale
+    key = np.array([k for k, _ in touches], dtype=np.int64)
+    t = np.array([m * scale for _, m in touches], dtype=np.int64) - 2 * 10**18
+    ck = np.array([k for k, _ in convs], dtype=np.int64)
+    ct = np.array([m * scale for _, m in convs], dtype=np.int64) - 2 * 10**18
+    got = _followed_within(key, t, ck, ct, window)
+    want = [bool(((key == k) & (t > c) & (t <= c + window)).any()) for k, c in zip(ck, ct, strict=True)]
+    assert list(got) == want
