@@ -257,6 +257,7 @@ def kpi_trend(
     unit: str,
     target: float | None = None,
     team: pd.DataFrame | None = None,
+    rate_max: float | None = None,
 ) -> alt.LayerChart:
     """A KPI over time: a line per rep with its interval band, the team median and the target.
 
@@ -264,7 +265,8 @@ def kpi_trend(
     ``ci_high``, ``n``. ``unit`` ``"%"`` means a rate in 0..1; rates require ``ci_low``,
     ``ci_high`` and ``n`` (n is labelled under each point for one rep and up to 16 periods).
     ``team``: ``period_start``, ``value`` (the team median), drawn as a grey dashed line.
-    ``target``: a horizontal rule. KPI-table rows can be passed as they are.
+    ``target``: a horizontal rule. KPI-table rows can be passed as they are. ``rate_max``: the top
+    of a rate axis (default 100%), e.g. 0.2 so that connect rates of a few percent are readable.
     """
     rate = ["ci_low", "ci_high", "n"] if unit == "%" else []
     d = _frame(df, ["period_start", "value", *rate], ["rep_id", "ci_low", "ci_high", "n"], what="kpi_trend")
@@ -276,7 +278,10 @@ def kpi_trend(
     d = d.drop(columns=["rep_id"], errors="ignore")
     colour = alt.Color("series:N", scale=_series_scale(d["series"]), title=None)
     x = alt.X("period_start:T", title=None, axis=alt.Axis(format="%d %b"))
-    y = alt.Y("value:Q", **_rate_axis(unit))
+    axis = _rate_axis(unit)
+    if unit == "%" and rate_max is not None:
+        axis["scale"] = alt.Scale(domain=[0, float(rate_max)], clamp=True)
+    y = alt.Y("value:Q", **axis)
     tips = _tips(("series", "nominal", "series"), ("period_start", "temporal", "week of"), *_RATE_TIPS, unit=unit, df=d)
     base = alt.Chart().encode(x=x, color=colour)
     dash = alt.condition("datum.is_team", alt.value([5, 3]), alt.value([1, 0]))
@@ -298,7 +303,11 @@ def kpi_trend(
         tip = (
             alt.Chart()
             .mark_text(align="left", baseline="bottom", dy=-2, color=INK)
-            .encode(y="mean(target):Q", x=alt.value(2), text=alt.value(f"target {target:{_fmt(unit)}}"))
+            .encode(
+                y="mean(target):Q",
+                x=alt.value(2),
+                text=alt.value(f"target {target:.0%}" if unit == "%" else f"target {target:,.4g}"),
+            )
         )
         layers += [rule, tip]
     return _finish(alt.layer(*layers, data=_data(d)), title)

@@ -31,6 +31,7 @@ import html as _html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ __all__ = [
     "Text",
     "Table",
     "Chart",
+    "resolve_path",
     "review_window",
     "team_tables",
     "header",
@@ -152,6 +154,7 @@ class Table:
 
     frame: pd.DataFrame
     caption: str = ""
+    header: bool = True
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,27 @@ def _short_day(ts: Any) -> str:
 
 def _plural(n: float, word: str, plural: str | None = None) -> str:
     return f"{num(n)} {word if round(float(n)) == 1 else (plural or word + 's')}"
+
+
+# ---------------------------------------------------------------- paths (for the notebook)
+
+
+def resolve_path(path: str | Path) -> Path:
+    """A dataset or playbook path given to the review notebook, made absolute.
+
+    An absolute path is kept. A relative one is tried against the current directory (the batch
+    and ``papermill`` run from wherever they are started), then against the repository's
+    ``notebooks/`` folder (where Jupyter and ``pytest --nbval`` run the notebook), so that the
+    default ``../data/sample`` works from both. The first that exists wins; else the path as given
+    relative to the current directory (and loading it reports that it is missing).
+    """
+    p = Path(path).expanduser()
+    if p.is_absolute():
+        return p
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1] / "notebooks"):
+        if (base / p).exists():
+            return (base / p).resolve()
+    return (Path.cwd() / p).resolve()
 
 
 # ---------------------------------------------------------------- window and team
@@ -543,7 +567,7 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
     frame = pd.DataFrame(rows, columns=["", "value"])
     sec.frames["header"] = frame
     sec.values.update(tenure_week=tenure_week, ramp=ramp, latest=latest, rep_latest=rep_latest)
-    sec.add(Table(frame))
+    sec.add(Table(frame, header=False))
     return sec
 
 
@@ -591,7 +615,14 @@ def _change(kind: str, k1: float, n1: float, k2: float, n2: float, w1: float = 1
 
 
 def summary(
-    data: Any, rep_id: str, window: Window, *, team: Team | None = None, kpis: Sequence[str] = HEADLINE_KPIS
+    data: Any,
+    rep_id: str,
+    window: Window,
+    *,
+    team: Team | None = None,
+    kpis: Sequence[str] = HEADLINE_KPIS,
+    sentences: bool = True,
+    focus_frame: pd.DataFrame | None = None,
 ) -> Section:
     """The headline KPIs: this window, the prior window, the team median, the target, n and the interval.
 
@@ -600,6 +631,7 @@ def summary(
     ``target_kind``, ``numerator``, ``n`` (rates: the denominator; counts: the count; feedback
     score: scored activities; activity score: weeks), ``ci_low``/``ci_high`` (Wilson, Poisson or t),
     ``prior_n``, ``change`` (``up``/``down``/``same`` at the 5% level, '' without data).
+    With ``sentences``, :func:`summary_sentences` come first (ending on ``focus_frame``'s top area).
     """
     team = _team(data, rep_id, window, team)
     pb = data.playbook
@@ -658,6 +690,8 @@ def summary(
     frame = pd.DataFrame(rows)
     sec = Section("summary", "Summary")
     sec.frames["summary"] = frame
+    if sentences:
+        sec.add(*summary_sentences(frame, window, focus_frame=focus_frame, team_group=team.group))
     sec.add(Table(_summary_display(frame, window), f"{window.label}, against the prior window {window.prior_label}"))
     sec.values["team_group"] = team.group
     return sec
@@ -946,6 +980,7 @@ def effort(data: Any, rep_id: str, window: Window, *, team: Team | None = None) 
                     mine[["period_start", "value"]],
                     title=f"Activity score by week, {2 * window.weeks} weeks (100 = every target met)",
                     unit="score",
+                    target=100.0,
                     team=med.dropna(),
                 )
             )
@@ -1077,6 +1112,7 @@ def outcomes(data: Any, rep_id: str, window: Window, *, team: Team | None = None
     if (mine["denominator"] > 0).any():
         med_w = cr[cr["denominator"] > 0].groupby("period_start", as_index=False)["value"].median()
         target, _ = _rate_target(data, rep_id, "connect_rate")
+        top = np.nanmax([mine["ci_high"].max(), med_w["value"].max(), 0.0 if _isnan(target) else target])
         sec.add(
             Chart(
                 charts.kpi_trend(
@@ -1085,6 +1121,7 @@ def outcomes(data: Any, rep_id: str, window: Window, *, team: Team | None = None
                     unit="%",
                     target=None if _isnan(target) else target,
                     team=med_w,
+                    rate_max=min(1.0, math.ceil(top * 1.1 / 0.05) * 0.05) if top > 0 else None,
                 )
             )
         )
@@ -1212,7 +1249,7 @@ def follow_up(data: Any, rep_id: str, window: Window, *, team: Team | None = Non
                         "Via": show_rows["via"],
                         "Days waiting": show_rows["days_waiting"].map(num),
                         "Conversations in window": show_rows["conversations"].map(num),
-                        "What the buyer said": show_rows["note"].map(lambda s: _clip(s, 160)),
+                        "What the buyer said": show_rows["note"].map(lambda s: _clip(s, 160) or "(no notes)"),
                     }
                 ),
                 "Accounts with a conversation and no follow-up yet",
@@ -1444,9 +1481,10 @@ def association_sentence(x_label: str, y_label: str, row: Mapping[str, Any]) -> 
 def effort_vs_feedback(
     data: Any, rep_id: str, window: Window, *, history_weeks: int = 12, lags: Sequence[int] = (0, 1)
 ) -> Section:
-    """How the rep's weekly effort relates to the feedback score and connect rate it earned, over the last
-    ``history_weeks`` weeks (at least the window and the prior window). Exploratory: Spearman ρ with n
-    and a permutation p-value (:func:`coachkit.stats.lagged_association`)."""
+    """How the rep's weekly effort relates to the feedback it earned, over the last ``history_weeks``
+    weeks (at least the window and the prior window): weekly activities against the feedback score in
+    the same week and ``lags`` weeks later, and against the connect rate in the same week. Exploratory:
+    Spearman ρ with n and a permutation p-value (:func:`coachkit.stats.lagged_association`)."""
     weeks = max(int(history_weeks), 2 * window.weeks)
     start = window.start - pd.Timedelta(days=7 * (weeks - window.weeks))
     sec = Section("effort_vs_feedback", "Effort and feedback")
@@ -1454,9 +1492,12 @@ def effort_vs_feedback(
     sec.frames["weekly"] = ef
     x = ef.set_index("period_start")["activities"].where(lambda s: s > 0)
     results = []
-    for y_name, y_label in (("feedback_score", "feedback score"), ("connect_rate", "connect rate")):
+    for y_name, y_label, y_lags in (
+        ("feedback_score", "feedback score", lags),
+        ("connect_rate", "connect rate", (0,)),
+    ):
         y = ef.set_index("period_start")[y_name]
-        res = lagged_association(x, y, lags=lags, n_perm=2000).assign(outcome=y_name)
+        res = lagged_association(x, y, lags=y_lags, n_perm=2000).assign(outcome=y_name)
         results.append(res)
         for r in res.to_dict("records"):
             sec.add(association_sentence("activities", y_label, r))
@@ -1833,7 +1874,9 @@ def _part_html(part: Any) -> str:
         return f"<p{cls}>{esc(part.text)}</p>"
     if isinstance(part, Table):
         cap = f'<p class="ck-caption">{esc(part.caption)}</p>' if part.caption else ""
-        body = part.frame.to_html(escape=True, index=False, border=0, na_rep="–", classes="coachkit-table")
+        body = part.frame.to_html(
+            escape=True, index=False, header=part.header, border=0, na_rep="–", classes="coachkit-table"
+        )
         return cap + body
     return ""
 

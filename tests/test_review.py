@@ -499,3 +499,21 @@ def test_every_section_is_filled_for_a_typical_sample_rep(sample) -> None:
     for sec in sections[2:8]:
         assert sec.charts and sec.sentences, sec.key
     assert len(review.summary_sentences(summary.frames["summary"], w)) == len(review.HEADLINE_KPIS)
+
+
+def test_kpi_trend_zoomed_rate_axis_and_score_target_label() -> None:
+    """The two small charts.kpi_trend additions the review relies on."""
+    from coachkit import charts
+
+    weeks = pd.to_datetime(["2024-06-03", "2024-06-10"])
+    rate = pd.DataFrame({"period_start": weeks, "value": [0.04, 0.06], "ci_low": [0.02, 0.04]})
+    rate = rate.assign(ci_high=[0.08, 0.09], n=[100, 120])
+    spec = charts.kpi_trend(rate, title="t", unit="%", rate_max=0.2).to_dict()
+    domains = [
+        layer["encoding"]["y"].get("scale", {}).get("domain") for layer in spec["layer"] if "y" in layer["encoding"]
+    ]
+    assert [0, 0.2] in domains
+    score = pd.DataFrame({"period_start": weeks, "value": [80.0, 95.0]})
+    spec = charts.kpi_trend(score, title="t", unit="score", target=100.0).to_dict()
+    texts = [layer["encoding"].get("text", {}).get("value") for layer in spec["layer"]]
+    assert "target 100" in texts
