@@ -37,7 +37,7 @@ XSS_NOTE = "<script>window.__xss = 1</script> customer asked for pricing"
 
 @pytest.fixture(scope="module")
 def reviews(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    reps = pd.DataFrame({"rep_id": ["r1"], "name": ["Ann Lee"], "team": ["East"], "role": ["SDR"]})
+    reps = pd.DataFrame({"rep_id": ["R1"], "name": ["Ann Lee"], "team": ["East"], "role": ["SDR"]})
     rows = [
         ("2024-06-17 09:00", "call", "connected", None),
         ("2024-06-18 09:00", "call", "no_answer", None),
@@ -46,7 +46,7 @@ def reviews(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     acts = pd.DataFrame(
         [
-            {"activity_id": f"a{i}", "rep_id": "r1", "occurred_at": pd.Timestamp(t), "activity_type": k}
+            {"activity_id": f"a{i}", "rep_id": "R1", "occurred_at": pd.Timestamp(t), "activity_type": k}
             | {"outcome": o, "notes": n}
             for i, (t, k, o, n) in enumerate(rows)
         ]
@@ -55,7 +55,7 @@ def reviews(tmp_path_factory: pytest.TempPathFactory) -> Path:
     SalesData.from_frames(acts, reps).save(data, "parquet")
     out = tmp_path_factory.mktemp("reviews")
     result = run_reviews(data, out, as_of="2024-06-30", weeks=2, workers=1, quiet=True)
-    assert result.ok == ["r1"], result.summary()
+    assert result.ok == ["R1"], result.summary()
     return out
 
 
@@ -99,9 +99,9 @@ def _screenshot(page, tmp_path: Path, name: str) -> Path:
 
 
 def test_review_renders_offline(browser, reviews: Path, tmp_path: Path) -> None:
-    page, requests, blocked, errors = _open_offline(browser, reviews / "r1.html")
+    page, requests, blocked, errors = _open_offline(browser, reviews / "R1.html")
     # the only request is the page itself, from disk
-    assert requests == [(reviews / "r1.html").as_uri()]
+    assert requests == [(reviews / "R1.html").as_uri()]
     assert blocked == [] and errors == []
 
     chart = page.locator("svg.marks")
@@ -117,7 +117,7 @@ def test_review_renders_offline(browser, reviews: Path, tmp_path: Path) -> None:
     assert page.get_by_text(XSS_NOTE).count() == 1
     assert page.locator("main script, main img").count() == 0
     assert page.locator("h1").inner_text() == "Ann Lee"
-    png = _screenshot(page, tmp_path, "r1.png")
+    png = _screenshot(page, tmp_path, "R1.png")
     assert png.stat().st_size > 10_000
 
 
@@ -126,10 +126,10 @@ def test_index_renders_offline_and_links_the_review(browser, reviews: Path, tmp_
     assert blocked == [] and errors == []
     row = page.locator("table.reviews tbody tr")
     assert row.count() == 1
-    assert row.locator("td").first.inner_text() == "Ann Lee (r1)"
+    assert row.locator("td").first.inner_text() == "Ann Lee (R1)"
     page.click("text=open")
     page.wait_for_load_state("load")
-    assert page.url == (reviews / "r1.html").as_uri()
+    assert page.url == (reviews / "R1.html").as_uri()
     assert page.locator("svg.marks").count() == 1
     assert all(u.startswith("file://") for u in requests) and blocked == []
     _screenshot(page, tmp_path, "index-then-r1.png")
