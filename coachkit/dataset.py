@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import schema
@@ -174,10 +175,14 @@ def _end_exclusive(end: Any) -> pd.Timestamp | None:
 
 def _iso(s: pd.Series) -> pd.Series:
     """ISO 8601 text of tz-naive timestamps, exact to the nanosecond, without trailing zero fractions."""
-    base = s.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    ns = (s - s.dt.floor("s")).to_numpy().astype("int64")
-    frac = pd.Series(ns, index=s.index).astype(str).str.zfill(9).str.rstrip("0")
-    return base.where(frac == "", base + "." + frac).astype(schema.STRING)
+    values = s.to_numpy(dtype="datetime64[ns]")
+    text = np.datetime_as_string(values, unit="s").astype(object)
+    ns = values.view("int64") % 1_000_000_000
+    frac = np.flatnonzero((ns != 0) & ~np.isnat(values))
+    if len(frac):  # rare: only timestamps with a fraction of a second get one
+        text[frac] = [f"{t}.{n:09d}".rstrip("0") for t, n in zip(text[frac], ns[frac], strict=True)]
+    text[np.isnat(values)] = np.nan
+    return pd.Series(text, index=s.index, dtype=schema.STRING)
 
 
 def _to_csv(frame: pd.DataFrame, table: str, path: Path) -> None:

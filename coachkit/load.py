@@ -496,7 +496,7 @@ def _read_duckdb(path: Path, col: _Collector) -> tuple[dict[str, _Raw | None], s
 
 
 def _is_text(s: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
+    return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype)
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -510,8 +510,8 @@ def _missing_text(s: pd.Series) -> np.ndarray:
     """Rows that are missing or blank (empty cells are missing values)."""
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         arr = pa.array(s.array)  # no copy: run the check in Arrow
-        blank = pc.or_kleene(pc.is_null(arr), pc.match_substring_regex(arr, r"^\s*$"))
-        return blank.to_numpy(zero_copy_only=False).astype(bool)
+        blank = pc.or_kleene(pc.equal(pc.utf8_length(arr), 0), pc.utf8_is_space(arr))
+        return pc.fill_null(blank, True).to_numpy(zero_copy_only=False).astype(bool)
     return (s.isna() | (s.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
 
 
@@ -788,7 +788,8 @@ def _duplicates(p: _Parser, key: str) -> np.ndarray:
     ids = p.out[key]
     drop = np.zeros(p.n, dtype=bool)
     present = ids.notna().to_numpy()
-    if len(pd.unique(ids[present])) == present.sum():  # the common case: all unique, one hash pass
+    n_present = int(present.sum())
+    if len(pd.unique(ids if n_present == p.n else ids[present])) == n_present:  # common case: one hash pass
         return drop
     dup = ids.duplicated(keep=False).to_numpy() & present
     sub = p.raw.frame[dup].astype(schema.STRING).fillna("")
