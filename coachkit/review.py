@@ -1865,8 +1865,13 @@ _CSS = (
 )
 
 
+def _esc(text: str) -> str:
+    """Escape text for an HTML text node (quotes need no escaping outside attributes)."""
+    return _html.escape(text, quote=False)
+
+
 def _part_html(part: Any) -> str:
-    esc = _html.escape
+    esc = _esc
     if isinstance(part, Heading):
         return f"<h3>{esc(part.text)}</h3>"
     if isinstance(part, Text):
@@ -1883,7 +1888,7 @@ def _part_html(part: Any) -> str:
 
 def section_html(section: Section, *, level: int = 2) -> str:
     """The section's heading, sentences and tables as HTML (charts left out); every text is escaped."""
-    out = [f"<h{level}>{_html.escape(section.title)}</h{level}>"]
+    out = [f"<h{level}>{_esc(section.title)}</h{level}>"]
     out += [_part_html(p) for p in section.parts if not isinstance(p, Chart)]
     return "\n".join(out)
 
@@ -1893,7 +1898,7 @@ def show(section: Section, *, level: int = 2, number: int | None = None) -> None
     from IPython.display import HTML, display
 
     title = f"{number}. {section.title}" if number is not None else section.title
-    buf = [_CSS, f"<h{level}>{_html.escape(title)}</h{level}>"]
+    buf = [_CSS, f"<h{level}>{_esc(title)}</h{level}>"]
     for p in section.parts:
         if isinstance(p, Chart):
             if buf:
