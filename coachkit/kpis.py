@@ -170,6 +170,14 @@ def _start_days(values: np.ndarray, freq: str) -> np.ndarray:
     return monday
 
 
+def _days_to_ns(days: np.ndarray) -> np.ndarray:
+    """datetime64[D] -> datetime64[ns] by integer arithmetic (much faster than astype on millions)."""
+    nat = np.isnat(days)
+    ns = np.where(nat, 0, days.view(np.int64)) * _DAY_NS
+    ns[nat] = np.iinfo(np.int64).min  # NaT
+    return ns.view("datetime64[ns]")
+
+
 def _next_start(starts: np.ndarray, freq: str) -> np.ndarray:
     """Start of the following period, for datetime64[D] period starts."""
     if freq == "D":
@@ -238,6 +246,14 @@ def _index_in(s: pd.Series, values: Sequence[str] | pa.Array) -> np.ndarray:
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
 
+def _search_right(sorted_values: np.ndarray, probes: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(sorted_values, probes, side="right")``, probing in sorted order (far fewer cache misses)."""
+    order = np.argsort(probes)
+    out = np.empty(len(probes), dtype=np.intp)
+    out[order] = np.searchsorted(sorted_values, probes[order], side="right")
+    return out
+
+
 def _followed_within(
     key: np.ndarray, t: np.ndarray, conv_key: np.ndarray, conv_t: np.ndarray, window: int
 ) -> np.ndarray:
@@ -257,7 +273,7 @@ def _followed_within(
         width = span // unit + 1
         packed = np.sort(key * width + dt // unit)
         probe = conv_key * width + conv_dt // unit
-        j = np.searchsorted(packed, probe, side="right")  # first touch strictly after, in (key, t) order
+        j = _search_right(packed, probe)  # first touch strictly after, in (key, t) order
         j_ok = j < len(packed)
         nxt = packed[np.minimum(j, len(packed) - 1)]
         return j_ok & (nxt // width == conv_key) & (nxt - probe <= window // unit)
@@ -268,7 +284,7 @@ def _followed_within(
     packed = np.sort(dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t))
     c_key = dense[len(key) :].astype(np.int64)
     probe = c_key * width + np.searchsorted(times, conv_t)
-    j = np.searchsorted(packed, probe, side="right")
+    j = _search_right(packed, probe)
     j_ok = j < len(packed)
     nxt = packed[np.minimum(j, len(packed) - 1)]
     return j_ok & (nxt // width == c_key) & (times[nxt % width] - conv_t <= window)
@@ -323,7 +339,7 @@ class KpiInput:
         acts = data.activities
         occurred = _as_naive_local(acts["occurred_at"], pb)
         a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)
-        acts = acts.assign(occurred_at=occurred, period_start=a_days.astype("datetime64[ns]"))
+        acts = acts.assign(occurred_at=occurred, period_start=_days_to_ns(a_days))
 
         deals = data.deals
         created = _as_naive_local(deals["created_at"], pb)
@@ -345,7 +361,7 @@ class KpiInput:
             last = _start_days(np.array([pd.Timestamp(end).to_datetime64()]), freq)[0]
 
         grid = _grid(data.reps, reps, first, last, freq)
-        return cls(acts, deals, data.reps, pb, freq, grid, {"first": first})
+        return cls(acts, deals, data.reps, pb, freq, grid, {"first": first, "act_days": a_days})
 
     # -- grid helpers --
     @property
@@ -376,6 +392,8 @@ class KpiInput:
         n_rows = len(self.grid)
         if n_rows == 0:
             return np.full(len(days), -1, dtype=np.int64)
+        if self._cache.get("first") is None:
+            self._cache["first"] = self.grid.index.get_level_values(1).min().to_datetime64().astype("datetime64[D]")
         first = self._cache["first"]
         reps = self._cache.get("grid_reps")
         if reps is None:
@@ -400,9 +418,16 @@ class KpiInput:
     def activity_cells(self) -> np.ndarray:
         """Grid row of each activity (-1 when its rep or period is not on the grid)."""
         if "act_cells" not in self._cache:
-            days = self.activities["period_start"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+            days = self._activity_period_days()
             self._cache["act_cells"] = self._cells(self.activities["rep_id"], days)
         return self._cache["act_cells"]
+
+    def _activity_period_days(self) -> np.ndarray:
+        """Each activity's period start as datetime64[D] (kept from :meth:`from_data` when built there)."""
+        if "act_days" not in self._cache:
+            ps = self.activities["period_start"].to_numpy(dtype="datetime64[ns]")
+            self._cache["act_days"] = ps.astype("datetime64[D]")
+        return self._cache["act_days"]
 
     def activity_rep_codes(self) -> np.ndarray:
         """Position of each activity's rep among the grid's reps (-1 when not on the grid)."""
@@ -429,11 +454,14 @@ class KpiInput:
 
     @staticmethod
     def _bin(cells: np.ndarray, n: int, mask: Any = None, weights: Any = None) -> np.ndarray:
-        idx = cells + 1  # -1 (off the grid) lands in bin 0, dropped below
         if mask is not None:
-            idx = np.where(np.asarray(mask, dtype=bool), idx, 0)
-        w = None if weights is None else np.nan_to_num(np.asarray(weights, dtype="float64"), nan=0.0)
-        return np.bincount(idx, weights=w, minlength=n + 1)[1:].astype("float64")
+            keep = np.asarray(mask, dtype=bool)
+            cells = cells[keep]
+            if weights is not None:
+                weights = np.asarray(weights, dtype="float64")[keep]
+        on = cells >= 0  # -1: off the grid
+        w = None if weights is None else np.nan_to_num(np.asarray(weights, dtype="float64")[on], nan=0.0)
+        return np.bincount(cells[on], weights=w, minlength=n).astype("float64")
 
     def count(self, mask: Any = None) -> np.ndarray:
         """Number of activities (where ``mask``) per grid row."""
@@ -674,12 +702,12 @@ def active_days(inp: KpiInput) -> pd.DataFrame:
     """Number of distinct calendar dates with at least one activity."""
     cells = inp.activity_cells()
     on = cells >= 0
-    days = inp.activities["occurred_at"].to_numpy(dtype="datetime64[ns]")[on].astype("datetime64[D]").astype(np.int64)
-    c = cells[on]
-    # A day lies in exactly one period, so distinct (grid row, day) pairs count active days.
-    span = int(days.max() - days.min() + 1) if len(days) else 1
-    pairs = pd.unique(c * span + (days - (days.min() if len(days) else 0)))
-    return inp.frame(np.bincount(pairs // span, minlength=len(inp.grid)).astype("float64"))
+    a = inp.activities
+    day = a["occurred_at"].to_numpy(dtype="datetime64[ns]")[on].astype("datetime64[D]")
+    first = inp._activity_period_days()[on]
+    # A day lies in one period, at offset 0..30 from its start: mark (grid row, offset) pairs.
+    seen = np.bincount(cells[on] * 31 + (day - first).astype(np.int64), minlength=len(inp.grid) * 31)
+    return inp.frame((seen.reshape(len(inp.grid), 31) > 0).sum(axis=1).astype("float64"))
 
 
 @kpi("talk_time_h", label="Talk time", unit="h", kind="count")

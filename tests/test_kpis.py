@@ -654,3 +654,11 @@ def test_followed_within_matches_brute_force(touches, convs, scale):
     got = _followed_within(key, t, ck, ct, window)
     want = [bool(((key == k) & (t > c) & (t <= c + window)).any()) for k, c in zip(ck, ct, strict=True)]
     assert list(got) == want
+
+
+def test_kpi_input_built_by_hand_works(week):
+    # An analyst may build a KpiInput directly (e.g. from a filtered one); helpers must not rely on from_data.
+    full = KpiInput.from_data(week)
+    inp = KpiInput(full.activities, full.deals, full.reps, full.playbook, full.freq, full.grid)
+    assert list(inp.count(inp.is_type("call"))) == [4, 0]
+    assert list(inp.result("active_days")["value"]) == [5, 1]
