@@ -104,6 +104,7 @@ class SalesData:
             tmp.unlink()  # duckdb creates the database file itself
             con = duckdb.connect(str(tmp))
             try:
+                con.execute("set enable_progress_bar = false")
                 for name in schema.TABLES:
                     frame = self.table(name)
                     con.register("_frame", frame)
@@ -114,7 +115,7 @@ class SalesData:
                 con.execute("checkpoint")
             finally:
                 con.close()
-            Path(f"{tmp}.wal").unlink(missing_ok=True)
+                Path(f"{tmp}.wal").unlink(missing_ok=True)
         return path
 
     def for_rep(self, rep_id: str) -> SalesData:

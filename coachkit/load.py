@@ -451,6 +451,7 @@ def _read_duckdb(path: Path, col: _Collector) -> tuple[dict[str, _Raw | None], s
     raws: dict[str, _Raw | None] = {}
     try:
         con = duckdb.connect(str(path), read_only=True)
+        con.execute("set enable_progress_bar = false")
     except duckdb.Error as exc:
         col.add(ERROR, path.name, f"not a readable DuckDB file: {exc}")
         return dict.fromkeys(schema.TABLES), None, ""

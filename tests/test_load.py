@@ -642,3 +642,35 @@ def test_year_out_of_range_is_an_error(tmp_path):
     issue = only(validate(make(tmp_path, acts(GOOD_ROW, "a2,r1,call,2999-01-01,,,,,"))))
     assert (issue.row, issue.column, issue.value) == (3, "occurred_at", "2999-01-01")
     assert "range" in issue.message
+
+
+def test_unreadable_duckdb_and_plain_file_sources(tmp_path):
+    bad = tmp_path / "broken.duckdb"
+    bad.write_text("not a database")
+    issue = only(validate(bad))
+    assert issue.file == "broken.duckdb" and "not a readable DuckDB file" in issue.message
+    assert bad.read_text() == "not a database"
+    plain = tmp_path / "activities.csv"
+    plain.write_text(ACTS_HEADER + "\n")
+    with pytest.raises(DataError, match="dataset folder or a .duckdb file"):
+        load(plain)
+
+
+def test_parquet_categorical_columns(tmp_path):
+    folder = tmp_path / "cat"
+    folder.mkdir()
+    pd.DataFrame({"rep_id": pd.Categorical(["r1"])}).to_parquet(folder / "reps.parquet")
+    pd.DataFrame(
+        {
+            "activity_id": ["a1", "a2"],
+            "rep_id": pd.Categorical(["r1", "r1"]),
+            "activity_type": pd.Categorical(["Call", "email"]),
+            "occurred_at": pd.Categorical(["2026-02-02T10:00:00", "2026-02-03"]),
+            "outcome": pd.Categorical(["no answer", None]),
+        }
+    ).to_parquet(folder / "activities.parquet")
+    a = load(folder).activities
+    assert a["activity_type"].tolist() == ["call", "email"]
+    assert a["occurred_at"].tolist() == [pd.Timestamp("2026-02-02 10:00"), pd.Timestamp("2026-02-03")]
+    assert a["outcome"][0] == "no_answer" and pd.isna(a["outcome"][1])
+    assert a.dtypes.to_dict() == schema.dtypes("activities")
