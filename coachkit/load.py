@@ -536,7 +536,6 @@ class _Parser:
         self.col = col
         self.n = len(raw.frame)
         self.out: dict[str, pd.Series] = {}
-        self.bad = np.zeros(self.n, dtype=bool)  # rows with an error in any column
 
     def series(self, name: str) -> pd.Series | None:
         return self.raw.frame[name] if name in self.raw.frame.columns else None
@@ -544,7 +543,6 @@ class _Parser:
     def flag(self, mask: np.ndarray, name: str, message: str | Callable[[np.ndarray], Sequence[str]]) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            self.bad |= mask
             self.col.rows(ERROR, self.raw, mask, name, message)
 
     # -- kinds --
@@ -561,10 +559,10 @@ class _Parser:
             t = _as_text(s)
             missing = _missing_text(t)
             parsed = _parse_timestamps(t.str.strip(), self.pb.timezone)
-            self.flag(~missing & parsed.isna().to_numpy(), name, f"not a valid timestamp; {hint}")
+            kind = "date" if date else "timestamp"
+            self.flag(~missing & parsed.isna().to_numpy(), name, f"not a valid {kind}; {hint}")
         else:
             _type_error(self.col, self.raw, name, "date" if date else "timestamp", s)
-            self.bad[:] = True
             return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
         out_of_range = (parsed.notna() & ((parsed < _TS_MIN) | (parsed > _TS_MAX))).to_numpy()
         if out_of_range.any():
@@ -588,7 +586,6 @@ class _Parser:
             num = s.astype("float64")
         else:
             _type_error(self.col, self.raw, name, "numeric", s)
-            self.bad[:] = True
             return pd.Series(np.nan, index=s.index, dtype="float64")
         arr = num.to_numpy()
         self.flag(~missing & ~np.isfinite(arr), name, "not a number; write a plain number such as 42 or 3.5")
@@ -612,7 +609,6 @@ class _Parser:
             is_false = (s == 0).to_numpy(dtype=bool, na_value=False)
         else:
             _type_error(self.col, self.raw, name, "boolean", s)
-            self.bad[:] = True
             return pd.Series(pd.NA, index=s.index, dtype="boolean")
         self.flag(~missing & ~is_true & ~is_false, name, "not a boolean; write true or false (or 1 or 0)")
         out = pd.Series(pd.NA, index=s.index, dtype="boolean")
@@ -693,8 +689,6 @@ def _parse_table(raw: _Raw, pb: Playbook, col: _Collector) -> _Parser:
             f"{', '.join(schema.required_columns(raw.name))}",
             column=c,
         )
-    if missing:
-        p.bad[:] = True
     for c in schema.TABLES[raw.name]:
         if c.kind == "timestamp":
             p.out[c.name] = p.timestamp(c.name)
