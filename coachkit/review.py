@@ -66,6 +66,9 @@ __all__ = [
     "follow_up",
     "notable_notes",
     "feedback",
+    "history",
+    "trends",
+    "trend_sentence",
     "effort_vs_feedback",
     "pipeline",
     "focus",
@@ -623,6 +626,7 @@ def summary(
     kpis: Sequence[str] = HEADLINE_KPIS,
     sentences: bool = True,
     focus_frame: pd.DataFrame | None = None,
+    weekly: pd.DataFrame | None = None,
 ) -> Section:
     """The headline KPIs: this window, the prior window, the team median, the target, n and the interval.
 
@@ -631,7 +635,8 @@ def summary(
     ``target_kind``, ``numerator``, ``n`` (rates: the denominator; counts: the count; feedback
     score: scored activities; activity score: weeks), ``ci_low``/``ci_high`` (Wilson, Poisson or t),
     ``prior_n``, ``change`` (``up``/``down``/``same`` at the 5% level, '' without data).
-    With ``sentences``, :func:`summary_sentences` come first (ending on ``focus_frame``'s top area).
+    With ``sentences``, :func:`summary_sentences` come first, then the longer trend of ``weekly``
+    (:func:`history`) when given, and last next week's focus (``focus_frame``'s top area).
     """
     team = _team(data, rep_id, window, team)
     pb = data.playbook
@@ -691,7 +696,14 @@ def summary(
     sec = Section("summary", "Summary")
     sec.frames["summary"] = frame
     if sentences:
-        sec.add(*summary_sentences(frame, window, focus_frame=focus_frame, team_group=team.group))
+        text = summary_sentences(frame, window, team_group=team.group)
+        if weekly is not None and len(weekly):
+            trend = trends(weekly)
+            sec.frames["trend"] = trend
+            text.append(trend_sentence(trend))
+        if focus_frame is not None:
+            text.append(next_week_sentence(focus_frame))
+        sec.add(*text)
     sec.add(Table(_summary_display(frame, window), f"{window.label}, against the prior window {window.prior_label}"))
     sec.values["team_group"] = team.group
     return sec
@@ -1478,17 +1490,74 @@ def association_sentence(x_label: str, y_label: str, row: Mapping[str, Any]) -> 
     return f"{head[0].upper()}{head[1:]} (Spearman ρ = {rho:+.2f}, n = {n} weeks, permutation p = {p:.2f}; {chance})."
 
 
+def history(data: Any, rep_id: str, window: Window, weeks: int = 12) -> pd.DataFrame:
+    """The rep's last ``weeks`` calendar weeks up to the window's end (at least the window and the prior
+    window), one row per week: :func:`coachkit.feedback.effort_feedback` on the data cut at the end."""
+    weeks = max(int(weeks), 2 * window.weeks)
+    start = window.start - pd.Timedelta(days=7 * (weeks - window.weeks))
+    return effort_feedback(data.between(start, window.end), rep_id, start=start, end=window.end)
+
+
+#: Weekly series whose trend the summary describes: column -> words.
+TREND_SERIES: dict[str, str] = {
+    "activities": "activities",
+    "conversations": "conversations",
+    "connect_rate": "connect rate",
+    "feedback_score": "feedback score",
+}
+
+
+def trends(weekly: pd.DataFrame, series: Mapping[str, str] = TREND_SERIES) -> pd.DataFrame:
+    """Monotonic trend of each weekly series over the weeks of ``weekly`` (oldest first): Spearman ρ of the
+    value against the week number, with n (weeks with a value) and a permutation p-value
+    (:func:`coachkit.stats.lagged_association` at lag 0); ``direction`` is ``rising``/``falling`` when
+    p < 0.05, else ``steady`` (``unknown`` when ρ cannot be computed)."""
+    w = weekly.sort_values("period_start")
+    rows = []
+    for col, words in series.items():
+        y = w[col].to_numpy(dtype="float64")
+        r = lagged_association(np.arange(len(y), dtype="float64"), y, lags=(0,), n_perm=2000).iloc[0]
+        if _isnan(r["rho"]):
+            direction = "unknown"
+        elif r["p_value"] < 0.05:
+            direction = "rising" if r["rho"] > 0 else "falling"
+        else:
+            direction = "steady"
+        rows.append({"series": col, "words": words, "rho": r["rho"], "p_value": r["p_value"], "n": int(r["n"])})
+        rows[-1]["direction"] = direction
+    return pd.DataFrame(rows, columns=["series", "words", "rho", "p_value", "n", "direction"])
+
+
+def trend_sentence(trend: pd.DataFrame) -> str:
+    """One sentence on the longer trend, e.g. "Over the last 12 weeks: activities rising (ρ = +0.71, ...)"."""
+    if trend.empty:
+        return ""
+    weeks = int(trend["n"].max())
+    bits = []
+    for r in trend.to_dict("records"):
+        if r["direction"] == "unknown":
+            bits.append(f"{r['words']}: too few weeks to say")
+            continue
+        what = {"rising": "rising", "falling": "falling", "steady": "no clear trend"}[r["direction"]]
+        bits.append(f"{r['words']} {what} (ρ = {r['rho']:+.2f}, n = {r['n']}, p = {r['p_value']:.2f})")
+    return f"Over the last {_plural(weeks, 'week')} (Spearman ρ against time, exploratory): " + "; ".join(bits) + "."
+
+
 def effort_vs_feedback(
-    data: Any, rep_id: str, window: Window, *, history_weeks: int = 12, lags: Sequence[int] = (0, 1)
+    data: Any,
+    rep_id: str,
+    window: Window,
+    *,
+    history_weeks: int = 12,
+    lags: Sequence[int] = (0, 1),
+    weekly: pd.DataFrame | None = None,
 ) -> Section:
     """How the rep's weekly effort relates to the feedback it earned, over the last ``history_weeks``
     weeks (at least the window and the prior window): weekly activities against the feedback score in
     the same week and ``lags`` weeks later, and against the connect rate in the same week. Exploratory:
     Spearman ρ with n and a permutation p-value (:func:`coachkit.stats.lagged_association`)."""
-    weeks = max(int(history_weeks), 2 * window.weeks)
-    start = window.start - pd.Timedelta(days=7 * (weeks - window.weeks))
     sec = Section("effort_vs_feedback", "Effort and feedback")
-    ef = effort_feedback(data.between(start, window.end), rep_id, start=start, end=window.end)
+    ef = weekly if weekly is not None else history(data, rep_id, window, history_weeks)
     sec.frames["weekly"] = ef
     x = ef.set_index("period_start")["activities"].where(lambda s: s > 0)
     results = []

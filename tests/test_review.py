@@ -517,3 +517,36 @@ def test_kpi_trend_zoomed_rate_axis_and_score_target_label() -> None:
     spec = charts.kpi_trend(score, title="t", unit="score", target=100.0).to_dict()
     texts = [layer["encoding"].get("text", {}).get("value") for layer in spec["layer"]]
     assert "target 100" in texts
+
+
+def test_trends_and_trend_sentence() -> None:
+    weeks = pd.date_range("2024-05-06", periods=6, freq="7D")
+    weekly = pd.DataFrame(
+        {
+            "period_start": weeks,
+            "activities": [10.0, 20, 30, 40, 50, 60],
+            "conversations": [5.0] * 6,
+            "connect_rate": [0.3, 0.25, 0.2, 0.15, 0.1, 0.05],
+            "feedback_score": [np.nan, np.nan, np.nan, 3.0, 4.0, 2.0],
+        }
+    )
+    t = review.trends(weekly).set_index("series")
+    # a perfectly monotonic series of 6 weeks: rho = ±1; only 2 of 720 orders are as extreme (p ≈ 0.003)
+    assert t.loc["activities", "rho"] == pytest.approx(1.0) and t.loc["activities", "direction"] == "rising"
+    assert t.loc["connect_rate", "direction"] == "falling" and t.loc["activities", "p_value"] < 0.01
+    assert t.loc["conversations", "direction"] == "unknown"  # constant
+    assert t.loc["feedback_score", "n"] == 3 and t.loc["feedback_score", "direction"] == "unknown"
+    text = review.trend_sentence(review.trends(weekly))
+    assert text.startswith(
+        "Over the last 6 weeks (Spearman ρ against time, exploratory): activities rising (ρ = +1.00, n = 6"
+    )
+    assert "conversations: too few weeks to say" in text
+
+
+def test_summary_ends_on_trend_then_next_week(data, window, team) -> None:
+    weekly = review.history(data, "r1", window, weeks=2)
+    assert weekly["period_start"].tolist() == [pd.Timestamp("2024-06-03"), pd.Timestamp("2024-06-10")]
+    focus = pd.DataFrame(columns=["kpi", "label", "action"])
+    sec = review.summary(data, "r1", window, team=team, focus_frame=focus, weekly=weekly)
+    assert sec.sentences[-2].startswith("Over the last 2 weeks")
+    assert sec.sentences[-1].startswith("Next week: no KPI is clearly behind")
