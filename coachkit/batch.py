@@ -60,8 +60,18 @@ __all__ = [
     "select_reps",
 ]
 
+
+def _default_notebook() -> Path:
+    # Shipped inside the package when installed from a wheel; in the repository's notebooks/ otherwise.
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "notebooks" / "rep_review.ipynb", here.parent / "notebooks" / "rep_review.ipynb"):
+        if candidate.is_file():
+            return candidate
+    return here.parent / "notebooks" / "rep_review.ipynb"
+
+
 #: The review notebook run for each rep.
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "rep_review.ipynb"
+DEFAULT_NOTEBOOK = _default_notebook()
 
 #: ``isolation`` -> papermill engine name. ``fresh`` starts a new kernel per rep
 #: (papermill's default nbclient engine). ``warm`` (kernels reused across reps, each rep

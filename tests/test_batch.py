@@ -6,6 +6,7 @@ End-to-end tests start real kernels (about 2-3 s each); they use 1-4 reps.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import shutil
@@ -176,24 +177,25 @@ def test_safe_names_are_safe_stable_and_unique(ids: list[str]) -> None:
     assert stems == [safe_name(i) for i in ids]
 
 
-# ---------------------------------------------------------------- the real notebook, end to end
+# ---------------------------------------------------------------- the real review notebook, end to end
+# Only what the batch guarantees whatever the review's content: files, manifest, parameters,
+# a summary for the index, self-contained and escaped HTML with charts.
 
 
 @pytest.fixture(scope="module")
 def review_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("reviews")
-    result = run_reviews(data_dir, out, teams=["East"], as_of=AS_OF, weeks=2, workers=2, quiet=True)
-    return result
+    return run_reviews(data_dir, out, teams=["East"], as_of=AS_OF, weeks=2, workers=2, quiet=True)
 
 
 @pytest.mark.slow
 def test_files_and_manifest(review_run, data_dir: Path) -> None:
     out = review_run.out
     evil = safe_name(EVIL)
+    assert review_run.exit_code == 0, review_run.summary()
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["index.html", "manifest.json", "R1.ipynb", "R1.html", f"{evil}.ipynb", f"{evil}.html"]
     )
-    assert review_run.exit_code == 0 and review_run.failed == {}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == review_run.manifest
     assert list(manifest["reps"]) == [EVIL, "R1"]  # team East, active in the window, sorted
@@ -210,13 +212,19 @@ def test_files_and_manifest(review_run, data_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_summary_values_by_hand(review_run) -> None:
+def test_review_summary_reaches_the_index(review_run) -> None:
     reps = review_run.manifest["reps"]
-    # r1 in 2024-06-17..30: activities 2, 3, 4, 5 on 3 distinct days (06-17, 06-24, 06-30)
-    headline = {h["key"]: h["value"] for h in reps["R1"]["summary"]["headline"]}
-    assert headline == {"activities": 4, "active_days": 3}
-    assert reps["R1"]["summary"]["team"] == "East" and reps["R1"]["summary"]["name"] == "Ann Lee"
-    assert {h["key"]: h["value"] for h in reps[EVIL]["summary"]["headline"]} == {"activities": 1, "active_days": 1}
+    r1 = reps["R1"]["summary"]
+    assert (r1["rep_id"], r1["name"], r1["team"], r1["role"]) == ("R1", "Ann Lee", "East", "SDR")
+    assert r1["window"] == {"start": "2024-06-17", "end": "2024-06-30"}
+    assert r1["headline"] and all({"key", "label", "value"} <= set(h) for h in r1["headline"])
+    page = (review_run.out / "index.html").read_text()
+    for item in r1["headline"]:
+        assert f"<th>{html.escape(item['label'])}</th>" in page
+    assert '<a href="R1.html">open</a>' in page and f'<a href="{safe_name(EVIL)}.html">open</a>' in page
+    assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in page and "<script" not in page
+    assert "2 reviewed, 0 failed." in page
+    assert export.external_references(page) == [] and export.external_urls(page) == []
 
 
 @pytest.mark.slow
@@ -230,27 +238,15 @@ def test_executed_notebook_records_parameters(review_run, data_dir: Path) -> Non
 
 @pytest.mark.slow
 def test_review_html_is_self_contained_and_escaped(review_run) -> None:
-    page = (review_run.out / "R1.html").read_text()
-    assert export.external_references(page) == [] and export.external_urls(page) == []
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
-    assert page.count("<svg") == 1 and 'aria-roledescription="bar"' in page
-    assert "Ann Lee" in page and "Window: 2024-06-17 to 2024-06-30 (2 weeks), 4 activities" in page
-    assert "import altair" not in page  # no code
+    for name in ("R1.html", f"{safe_name(EVIL)}.html"):
+        page = (review_run.out / name).read_text()
+        body = page.split("<body", 1)[1]
+        assert export.external_references(page) == [] and export.external_urls(page) == []
+        assert "<script" not in page  # no script at all: charts are inline SVG
+        assert body.count("<svg") >= 1 and body.count("<svg") == body.count('class="marks"')
+        assert "<img" not in body and "jp-InputArea" not in body  # no hostile tag, no code
     evil = (review_run.out / f"{safe_name(EVIL)}.html").read_text()
-    assert '<h1>&lt;script&gt;alert("name")&lt;/script&gt;</h1>' in evil  # a quote in text is harmless
-    assert "&lt;img src=x onerror=alert(2)&gt;" in evil and "<img" not in evil.split("<body", 1)[1]
-    assert export.external_references(evil) == [] and export.external_urls(evil) == []
-
-
-@pytest.mark.slow
-def test_index_links_and_escapes(review_run) -> None:
-    page = (review_run.out / "index.html").read_text()
-    assert '<a href="R1.html">open</a>' in page
-    assert f'<a href="{safe_name(EVIL)}.html">open</a>' in page
-    assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in page and "<script" not in page
-    assert '<td class="num">4</td><td class="num">3</td>' in page  # r1: activities, active days
-    assert "2 reviewed, 0 failed." in page
-    assert export.external_references(page) == [] and export.external_urls(page) == []
+    assert '&lt;script&gt;alert("name")&lt;/script&gt;' in evil  # the rep's name, as text
 
 
 @pytest.mark.slow
@@ -263,6 +259,73 @@ def test_unknown_rep_in_the_notebook_is_a_clear_error(data_dir: Path, tmp_path: 
         execute_notebook(DEFAULT_NOTEBOOK, tmp_path / "x.ipynb", {"rep_id": "nope", "data": str(data_dir)}, timeout=120)
     assert info.value.ename == "UnknownRepError"
     assert "rep 'nope' is not in the dataset's reps table" in info.value.evalue
+
+
+# ---------------------------------------------------------------- a probe notebook: values by hand
+# A small notebook of our own on the batch's helpers, so that values can be worked out by hand.
+
+PROBE_CELLS = [
+    'rep_id: str = ""  # the rep\ndata: str = ""  # dataset\nas_of: str = ""  # last day\nweeks: int = 4  # weeks\n'
+    'playbook: str = ""  # playbook\nprevious: str = ""  # previous review',
+    "import altair as alt\nfrom IPython.display import display\nfrom coachkit import batch, export\n"
+    'alt.renderers.enable("svg")\n'
+    "dataset = batch.load_dataset(data, playbook or None)\n"
+    "rep = batch.find_rep(dataset, rep_id)\n"
+    "start, end = batch.review_window(dataset.activities, as_of, weeks)\n"
+    "acts = dataset.for_rep(rep_id).between(start, end).activities",
+    'export.heading(rep["name"], f"Window: {start:%Y-%m-%d} to {end:%Y-%m-%d}, {len(acts)} activities")',
+    'weekly = acts.assign(week=acts["occurred_at"].dt.to_period("W-SUN").dt.start_time.dt.strftime("%Y-%m-%d"))\n'
+    'weekly = weekly.groupby(["week", "activity_type"]).size().rename("n").reset_index()\n'
+    'alt.Chart(weekly).mark_bar().encode(x="week:O", y="n:Q", color="activity_type:N")',
+    'export.table(acts.loc[acts["notes"].notna(), ["activity_type", "notes"]])',
+    'export.publish_summary({"rep_id": rep_id, "name": rep["name"], "team": rep["team"], "role": rep["role"],\n'
+    ' "headline": [{"key": "activities", "label": "Activities", "value": len(acts), "format": "int"},\n'
+    '  {"key": "active_days", "label": "Active days", "value": acts["occurred_at"].dt.normalize().nunique()}]})',
+]
+
+
+@pytest.fixture(scope="module")
+def probe_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("probe")
+    nb = new_notebook(cells=[new_code_cell(src) for src in PROBE_CELLS])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / "probe.ipynb")
+    return run_reviews(
+        data_dir,
+        folder / "out",
+        reps=["R1", EVIL],
+        as_of=AS_OF,
+        weeks=2,
+        workers=2,
+        quiet=True,
+        notebook=folder / "probe.ipynb",
+    )
+
+
+@pytest.mark.slow
+def test_summary_values_by_hand(probe_run) -> None:
+    reps = probe_run.manifest["reps"]
+    assert probe_run.exit_code == 0, probe_run.summary()
+    # R1 in 2024-06-17..30: activities a2, a3, a4, a5 on 3 distinct days (06-17, 06-24, 06-30);
+    # a1 (06-16) and a6 (07-01) are outside
+    assert {h["key"]: h["value"] for h in reps["R1"]["summary"]["headline"]} == {"activities": 4, "active_days": 3}
+    assert {h["key"]: h["value"] for h in reps[EVIL]["summary"]["headline"]} == {"activities": 1, "active_days": 1}
+    page = (probe_run.out / "index.html").read_text()
+    assert "<th>Activities</th><th>Active days</th>" in page
+    assert '<td class="num">4</td><td class="num">3</td><td><a href="R1.html">open</a></td>' in page
+
+
+@pytest.mark.slow
+def test_probe_html_escapes_notes_and_inlines_the_chart(probe_run) -> None:
+    page = (probe_run.out / "R1.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page
+    assert "<p>Window: 2024-06-17 to 2024-06-30, 4 activities</p>" in page
+    # weekly bars: week of 06-17: call; week of 06-24 (06-30 is its Sunday): email, meeting
+    assert page.count('aria-roledescription="bar"') == 3
+    evil = (probe_run.out / f"{safe_name(EVIL)}.html").read_text()
+    assert "&lt;img src=x onerror=alert(2)&gt;" in evil and "<img" not in evil.split("<body", 1)[1]
+    assert export.external_references(evil) == [] and export.external_urls(evil) == []
 
 
 # ---------------------------------------------------------------- failure isolation (a notebook of our own)
