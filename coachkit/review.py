@@ -249,6 +249,11 @@ def _short_day(ts: Any) -> str:
     return pd.Timestamp(ts).strftime("%a %d %b")
 
 
+def _p(p: float) -> str:
+    """A p-value as text: "p = 0.23", or "p < 0.01"."""
+    return "p < 0.01" if p < 0.01 else f"p = {p:.2f}"
+
+
 def _plural(n: float, word: str, plural: str | None = None) -> str:
     return f"{num(n)} {word if round(float(n)) == 1 else (plural or word + 's')}"
 
@@ -734,7 +739,7 @@ def _fmt_interval(kind: str, kpi: str, lo: Any, hi: Any) -> str:
 def _fmt_n(kpi: str, kind: str, n: Any) -> str:
     if _isnan(n):
         return "–"
-    noun = N_NOUNS.get(kpi, "counted" if kind == "count" else "")
+    noun = N_NOUNS.get(kpi, registry[kpi].unit if kind == "count" and kpi in registry else "")
     return f"{num(n)} {noun}".strip()
 
 
@@ -872,9 +877,11 @@ def headline(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for r in frame.to_dict("records"):
         kind = r["kind"]
-        fmt = "pct" if kind == "rate" else ("int" if kind == "count" else "float")
+        fmt = "pct" if kind == "rate" else ("int" if kind in ("count", "score") else "float")
         item = {"key": r["kpi"], "label": r["label"], "value": r["value"], "format": fmt}
-        if kind in ("rate", "count") or r["kpi"] == "feedback_score":
+        if kind == "count":  # a count is its own n
+            item |= {"low": r["ci_low"], "high": r["ci_high"]}
+        elif kind == "rate" or r["kpi"] == "feedback_score":
             item |= {"low": r["ci_low"], "high": r["ci_high"], "n": r["n"]}
         out.append({k: (None if _isnan(v) else v) for k, v in item.items()})
     return out
@@ -1429,7 +1436,13 @@ def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None
         themes_frame = pd.DataFrame(rows)
         sec.frames["themes"] = themes_frame
         mine_t = themes_frame[themes_frame["who"] == "this rep"]
-        if len(mine_t) and mine_t["n"].iloc[0] > 0:
+        n_notes = float(mine_t["n"].iloc[0]) if len(mine_t) else 0.0
+        if 0 < n_notes < pb.min_n:
+            sec.add(
+                f"Only {_plural(n_notes, 'conversation')} with notes in the window: too few to compare themes "
+                f"with the team (the playbook asks for at least {pb.min_n})."
+            )
+        elif n_notes > 0:
             top = mine_t.sort_values("count", ascending=False).head(3)
             top = top[top["count"] > 0]
             if len(top):
@@ -1487,7 +1500,7 @@ def association_sentence(x_label: str, y_label: str, row: Mapping[str, Any]) -> 
     else:
         head += f" between {x_label.lower()} and {y_label.lower()} {when}"
     chance = "could well be chance" if p >= 0.05 else "unlikely to be chance alone, but not proof of cause"
-    return f"{head[0].upper()}{head[1:]} (Spearman ρ = {rho:+.2f}, n = {n} weeks, permutation p = {p:.2f}; {chance})."
+    return f"{head[0].upper()}{head[1:]} (Spearman ρ = {rho:+.2f}, n = {n} weeks, permutation {_p(p)}; {chance})."
 
 
 def history(data: Any, rep_id: str, window: Window, weeks: int = 12) -> pd.DataFrame:
@@ -1539,7 +1552,7 @@ def trend_sentence(trend: pd.DataFrame) -> str:
             bits.append(f"{r['words']}: too few weeks to say")
             continue
         what = {"rising": "rising", "falling": "falling", "steady": "no clear trend"}[r["direction"]]
-        bits.append(f"{r['words']} {what} (ρ = {r['rho']:+.2f}, n = {r['n']}, p = {r['p_value']:.2f})")
+        bits.append(f"{r['words']} {what} (ρ = {r['rho']:+.2f}, n = {r['n']}, {_p(r['p_value'])})")
     return f"Over the last {_plural(weeks, 'week')} (Spearman ρ against time, exploratory): " + "; ".join(bits) + "."
 
 

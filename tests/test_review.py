@@ -230,7 +230,8 @@ def test_headline_records_for_the_index(data, window, team) -> None:
     items = {i["key"]: i for i in review.headline(frame)}
     assert list(items) == list(review.HEADLINE_KPIS)
     assert items["connect_rate"]["format"] == "pct" and items["connect_rate"]["n"] == 10
-    assert items["conversations"]["format"] == "int"
+    assert items["conversations"]["format"] == "int" and "n" not in items["conversations"]
+    assert items["activity_score"]["format"] == "int" and "low" not in items["activity_score"]
     rec = review.index_summary(data, "r1", window, frame, pd.DataFrame(columns=["kpi", "label"]))
     json.dumps(rec, allow_nan=False)  # JSON-ready: NaN became None
     assert rec["window"] == {"start": "2024-06-10", "end": "2024-06-14"}
@@ -348,6 +349,9 @@ def test_feedback_themes_against_team(data, window, team) -> None:
     text = "\n".join(sec.sentences)
     assert "Notes written after 100% (2/2 conversations" in text
     assert "Feedback score 3.0 out of 5 over 2 scored activities" in text
+    # 2 noted conversations are fewer than the playbook's min_n (8): no theme chart, a sentence instead
+    assert "Only 2 conversations with notes in the window: too few to compare themes" in text
+    assert not any("Themes" in str(c.to_dict().get("title", "")) for c in sec.charts)
 
 
 # ---------------------------------------------------------------- effort vs feedback, pipeline
