@@ -674,3 +674,24 @@ def test_parquet_categorical_columns(tmp_path):
     assert a["occurred_at"].tolist() == [pd.Timestamp("2026-02-02 10:00"), pd.Timestamp("2026-02-03")]
     assert a["outcome"][0] == "no_answer" and pd.isna(a["outcome"][1])
     assert a.dtypes.to_dict() == schema.dtypes("activities")
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.none() | st.text(alphabet="ab日", max_size=10), max_size=12))
+def test_surely_distinct_agrees_with_an_exact_check(values):
+    from coachkit.load import _surely_distinct
+
+    s = pd.Series(values, dtype=schema.STRING)
+    s = s.where(s != "")  # the loader turns empty cells into missing values before checking ids
+    assert _surely_distinct(s) == s.dropna().is_unique
+
+
+def test_duplicate_ids_of_every_length_are_found(tmp_path):
+    ids = ("x", "yy", "zzzzzzzzzz", "yy2")
+    rows = [GOOD_ROW.replace("a1,", f"{i},", 1) for i in ids]
+    other = "zzzzzzzzzz,r1,email,2026-02-02T09:00:00,,,sent,,"
+    report = validate(make(tmp_path, acts(*rows, other)))
+    assert [(i.row, i.column, i.value) for i in report.errors] == [
+        (4, "activity_id", "zzzzzzzzzz"),
+        (6, "activity_id", "zzzzzzzzzz"),
+    ]
