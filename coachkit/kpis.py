@@ -387,26 +387,30 @@ class KpiInput:
             index=self.index,
         )
 
-    def _cells(self, rep_ids: pd.Series, days: np.ndarray) -> np.ndarray:
-        """Grid row of each (rep_id, period start as datetime64[D]) pair, or -1 when not on the grid."""
-        n_rows = len(self.grid)
-        if n_rows == 0:
-            return np.full(len(days), -1, dtype=np.int64)
-        if self._cache.get("first") is None:
-            self._cache["first"] = self.grid.index.get_level_values(1).min().to_datetime64().astype("datetime64[D]")
-        first = self._cache["first"]
-        reps = self._cache.get("grid_reps")
-        if reps is None:
+    def _grid_reps(self) -> pd.Index:
+        """The grid's reps; also builds the (rep, period) -> grid row lookup used by :meth:`_cells`."""
+        if "grid_reps" not in self._cache:
+            if self._cache.get("first") is None and len(self.grid):
+                first = self.grid.index.get_level_values(1).min().to_datetime64().astype("datetime64[D]")
+                self._cache["first"] = first
             g_rep = self.grid.index.get_level_values(0)
             reps = pd.Index(g_rep.unique())
-            g_days = self.grid.index.get_level_values(1).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-            n_periods = int(_period_code(g_days, first, self.freq).max()) + 1
-            cube = np.full(len(reps) * n_periods, -1, dtype=np.int64)
-            cube[reps.get_indexer(g_rep) * n_periods + _period_code(g_days, first, self.freq)] = np.arange(n_rows)
+            n_periods, cube = 0, np.array([], dtype=np.int64)
+            if len(self.grid):
+                g_days = self.grid.index.get_level_values(1).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+                g_code = _period_code(g_days, self._cache["first"], self.freq)
+                n_periods = int(g_code.max()) + 1
+                cube = np.full(len(reps) * n_periods, -1, dtype=np.int64)
+                cube[reps.get_indexer(g_rep) * n_periods + g_code] = np.arange(len(self.grid))
             self._cache.update(grid_reps=reps, n_periods=n_periods, cube=cube)
-        n_periods = self._cache["n_periods"]
-        cube = self._cache["cube"]
-        rep_code = _index_in(rep_ids, reps)
+        return self._cache["grid_reps"]
+
+    def _cells(self, rep_code: np.ndarray, days: np.ndarray) -> np.ndarray:
+        """Grid row of each (rep code, period start as datetime64[D]) pair, or -1 when not on the grid."""
+        self._grid_reps()
+        if len(self.grid) == 0:
+            return np.full(len(days), -1, dtype=np.int64)
+        first, n_periods, cube = self._cache["first"], self._cache["n_periods"], self._cache["cube"]
         ok = ~np.isnat(days)
         p_code = np.full(len(days), -1, dtype=np.int64)
         p_code[ok] = _period_code(days[ok], first, self.freq)
@@ -418,8 +422,7 @@ class KpiInput:
     def activity_cells(self) -> np.ndarray:
         """Grid row of each activity (-1 when its rep or period is not on the grid)."""
         if "act_cells" not in self._cache:
-            days = self._activity_period_days()
-            self._cache["act_cells"] = self._cells(self.activities["rep_id"], days)
+            self._cache["act_cells"] = self._cells(self.activity_rep_codes(), self._activity_period_days())
         return self._cache["act_cells"]
 
     def _activity_period_days(self) -> np.ndarray:
@@ -431,10 +434,8 @@ class KpiInput:
 
     def activity_rep_codes(self) -> np.ndarray:
         """Position of each activity's rep among the grid's reps (-1 when not on the grid)."""
-        self.activity_cells()
         if "act_reps" not in self._cache:
-            reps = self._cache.get("grid_reps", pd.Index([]))
-            self._cache["act_reps"] = _index_in(self.activities["rep_id"], reps)
+            self._cache["act_reps"] = _index_in(self.activities["rep_id"], self._grid_reps())
         return self._cache["act_reps"]
 
     def codes(self, column: str) -> tuple[np.ndarray, dict[str, int]]:
@@ -449,7 +450,7 @@ class KpiInput:
         key = f"deal_cells_{by}"
         if key not in self._cache:
             days = self.deals[by].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-            self._cache[key] = self._cells(self.deals["rep_id"], days)
+            self._cache[key] = self._cells(_index_in(self.deals["rep_id"], self._grid_reps()), days)
         return self._cache[key]
 
     @staticmethod
@@ -780,9 +781,11 @@ def notes_coverage(inp: KpiInput) -> pd.DataFrame:
     """Conversations whose notes contain at least one non-whitespace character / conversations."""
     conv = inp.is_conversation()
     rows = np.flatnonzero(conv & (inp.activity_cells() >= 0))
+    notes = _arrow(inp.activities["notes"]).take(rows)
+    # utf8_is_space: not empty and all whitespace (the same characters as the regex \s)
+    blank = pc.or_kleene(pc.equal(pc.utf8_length(notes), 0), pc.utf8_is_space(notes))
     noted = np.zeros(len(conv), dtype=bool)
-    notes = inp.activities["notes"].iloc[rows]
-    noted[rows] = notes.str.contains(r"\S", regex=True).to_numpy(dtype=bool, na_value=False)
+    noted[rows] = pc.fill_null(pc.invert(blank), False).to_numpy(zero_copy_only=False)
     return inp.frame(numerator=inp.count(noted), denominator=inp.count(conv))
 
 
