@@ -38,6 +38,7 @@ __all__ = [
     "view",
     "show",
     "controls",
+    "app",
 ]
 
 #: The team choice meaning "every team".
@@ -286,3 +287,20 @@ def controls(data: Any, sel: Selection) -> dict[str, Any]:
 
     c["team"].observe(on_team, names="value")
     return c
+
+
+def app(data: Any, sel: Selection) -> Any:
+    """The interactive explorer: :func:`controls` above the output of :func:`show`, wired with
+    ``ipywidgets.interactive_output`` (the only widget logic; everything shown is computed by :func:`view`)."""
+    import functools
+
+    import ipywidgets as w
+
+    c = controls(data, sel)
+    out = w.interactive_output(functools.partial(show, data), c)
+    rows = [
+        w.HBox([c["team"], c["reps"], c["types"]]),
+        w.HBox([c["start"], c["end"], c["freq"]]),
+        w.HBox([c["kpi"], c["keyword"]]),
+    ]
+    return w.VBox([*rows, out])

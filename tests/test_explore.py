@@ -151,3 +151,10 @@ def test_controls_follow_the_team():
     c["team"].value = "B"
     assert c["reps"].options == ("R3",)
     assert c["kpi"].value == "activity_score"
+
+
+def test_app_wires_controls_to_show():
+    box = explore.app(data(), explore.Selection(team="A", kpi="calls"))
+    out = box.children[-1]
+    assert type(out).__name__ == "Output"
+    assert len(box.children) == 4
