@@ -1731,7 +1731,7 @@ def compare_focus(previous: Sequence[Mapping[str, Any]] | None, current: pd.Data
     """Compare the previous review's focus areas with the current ones, by KPI.
 
     ``status``: ``kept`` (in both), ``new`` (only now), ``resolved`` (only before: no longer
-    clearly behind). Columns ``kpi``, ``label``, ``status``, ``previous_value``, ``value``,
+    among the focus areas, because it is no longer clearly behind or others now rank higher). Columns ``kpi``, ``label``, ``status``, ``previous_value``, ``value``,
     ``previous_evidence``, ``evidence``; current areas first in their rank order, then the
     resolved ones in their previous order.
     """
@@ -1827,7 +1827,7 @@ def focus(
             if groups["new"]:
                 parts.append("new: " + ", ".join(groups["new"]))
             if groups["resolved"]:
-                parts.append("no longer clearly behind: " + ", ".join(groups["resolved"]))
+                parts.append("no longer among the focus areas: " + ", ".join(groups["resolved"]))
             sec.add(Heading("Compared with the previous review"))
             sec.add(f"Against the previous review{when}: " + "; ".join(parts) + ".")
             sec.add(
@@ -1864,6 +1864,11 @@ TERMS: dict[str, str] = {
     "(two-proportion z test, exact binomial test on counts, Welch t test on scores); otherwise 'no clear change'.",
     "Theme share": "Conversations whose notes match a playbook theme's keywords (whole words, any case) / "
     "conversations with notes.",
+    "Trend": "Spearman ρ of a weekly value against the week number over the last weeks, with a permutation "
+    "p-value: 'rising'/'falling' when p < 0.05, else 'no clear trend'. Exploratory.",
+    "Focus area": "A KPI whose 95% interval cannot reach its benchmark (the role target, else the playbook "
+    "benchmark, else the team median; rates need n ≥ the playbook's min_n), judged on full weeks. Leading "
+    "activities rank before lagging results; at most the playbook's max_focus areas.",
 }
 
 
