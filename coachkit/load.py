@@ -43,7 +43,7 @@ import csv
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -403,18 +403,48 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get, date_as_object=False)
 
 
-def _read_parquet(path: Path, table: str, file: str, col: _Collector) -> _Raw | None:
+def _read_parquet(path: Path, table: str, file: str, col: _Collector, reps: list[str] | None = None) -> _Raw | None:
+    """Read the canonical columns; with ``reps``, only the row groups whose rep_id statistics may hold them."""
     try:
-        names = pq.read_schema(path).names
-        keep = _wanted(table, names, file, col)
-        frame = _arrow_frame(pq.read_table(path, columns=list(keep)))
+        pf = pq.ParquetFile(path)
+        keep = _wanted(table, pf.schema_arrow.names, file, col)
+        rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
+        if reps is None or rep_col is None:
+            frame, lines = _arrow_frame(pf.read(columns=list(keep))), _plus_two
+        else:
+            groups = _row_groups_with(pf.metadata, rep_col, reps)
+            rows = [np.arange(start, stop) for _, start, stop in groups]
+            positions = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            frame = _arrow_frame(pf.read_row_groups([g for g, _, _ in groups], columns=list(keep)))
+            lines = lambda pos: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731
     except (OSError, pa.ArrowException) as exc:
         col.add(ERROR, file, f"not a readable Parquet file: {exc}")
         return None
-    return _Raw(table, file, frame.rename(columns=keep), _plus_two)
+    return _Raw(table, file, frame.rename(columns=keep), lines)
 
 
-def _read_folder(folder: Path, col: _Collector) -> tuple[dict[str, _Raw | None], str | None, str]:
+def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> list[tuple[int, int, int]]:
+    """(row group, first row, end row) of the row groups whose min/max of ``column`` may hold one of ``values``.
+
+    Without usable text statistics a row group is kept (it is read and filtered).
+    """
+    if meta.num_row_groups == 0:
+        return []
+    leaf = next((j for j in range(meta.num_columns) if meta.row_group(0).column(j).path_in_schema == column), None)
+    out, start = [], 0
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        stats = rg.column(leaf).statistics if leaf is not None else None
+        lo, hi = (stats.min, stats.max) if stats is not None and stats.has_min_max else (None, None)
+        if not (isinstance(lo, str) and isinstance(hi, str)) or any(lo <= v <= hi for v in values):
+            out.append((g, start, start + rg.num_rows))
+        start += rg.num_rows
+    return out
+
+
+def _read_folder(
+    folder: Path, col: _Collector, reps: list[str] | None = None
+) -> tuple[dict[str, _Raw | None], str | None, str]:
     raws: dict[str, _Raw | None] = {}
     for table in schema.TABLES:
         present = [folder / f"{table}.{ext}" for ext in _EXTS if (folder / f"{table}.{ext}").is_file()]
@@ -437,15 +467,23 @@ def _read_folder(folder: Path, col: _Collector) -> tuple[dict[str, _Raw | None],
             raws[table] = None
             continue
         path = present[0]
-        reader = _read_csv if path.suffix == ".csv" else _read_parquet
-        raws[table] = reader(path, table, path.name, col)
+        if path.suffix == ".csv":  # CSV has no index to skip by: read it all, keep the reps' rows later
+            raws[table] = _read_csv(path, table, path.name, col)
+        else:
+            raws[table] = _read_parquet(path, table, path.name, col, None if table == "reps" else reps)
     pb_path = folder / "playbook.toml"
     if pb_path.is_file():
         return raws, pb_path.read_text(encoding="utf-8"), str(pb_path)
     return raws, None, ""
 
 
-def _read_duckdb(path: Path, col: _Collector) -> tuple[dict[str, _Raw | None], str | None, str]:
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _read_duckdb(
+    path: Path, col: _Collector, reps: list[str] | None = None
+) -> tuple[dict[str, _Raw | None], str | None, str]:
     import duckdb
 
     raws: dict[str, _Raw | None] = {}
@@ -471,11 +509,23 @@ def _read_duckdb(path: Path, col: _Collector) -> tuple[dict[str, _Raw | None], s
                 continue
             names = [r[0] for r in con.execute(f'select * from "{table}" limit 0').description]
             keep = _wanted(table, names, file, col)
-            cols = ", ".join('"' + n.replace('"', '""') + '"' for n in keep) or "NULL as _none"
-            frame = _arrow_frame(con.sql(f'select {cols} from "{table}"').to_arrow_table())
+            cols = ", ".join(_quote(n) for n in keep) or "NULL as _none"
+            rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
+            if reps is None or rep_col is None or table == "reps":
+                frame = _arrow_frame(con.sql(f'select {cols} from "{table}"').to_arrow_table())
+                lines = _plus_two
+            else:  # only the reps' rows; rowid keeps the row numbers of the whole table
+                query = (
+                    f'select rowid as "__row", {cols} from "{table}" '
+                    f"where cast({_quote(rep_col)} as varchar) in (select unnest(?)) order by rowid"
+                )
+                got = _arrow_frame(con.sql(query, params=[reps]).to_arrow_table())
+                positions = got.pop("__row").to_numpy(dtype=np.int64)
+                frame = got
+                lines = lambda pos, positions=positions: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731
             if not keep:
                 frame = frame.iloc[:, :0]
-            raws[table] = _Raw(table, file, frame.rename(columns=keep), _plus_two)
+            raws[table] = _Raw(table, file, frame.rename(columns=keep), lines)
         text, pb_source = None, ""
         if "playbook" in present:
             rows = con.execute('select * from "playbook"').fetchall()
@@ -521,6 +571,28 @@ def _lookup(values: pd.Series, keys: pd.Index) -> np.ndarray:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     found = np.append(keys.get_indexer(uniques), -1)
     return found[codes]
+
+
+def _to_string(s: pd.Series) -> pd.Series:
+    """A column as canonical text: whole floats without ".0", empty cells missing."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        whole = s.dropna()
+        if len(whole) and (whole == np.floor(whole)).all():
+            s = s.astype("Int64")
+    t = s if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object else s.astype(schema.STRING)
+    empty = (t == "").to_numpy(dtype=bool, na_value=False)
+    return t.where(~empty) if empty.any() else t
+
+
+def _only_reps(raw: _Raw, reps: list[str]) -> _Raw:
+    """The rows of ``raw`` whose rep_id is one of ``reps``, keeping the file's line numbers."""
+    if "rep_id" not in raw.frame.columns:
+        return raw
+    keep = np.flatnonzero(_to_string(raw.frame["rep_id"]).isin(reps).to_numpy(dtype=bool))
+    if len(keep) == len(raw.frame):
+        return raw
+    frame = raw.frame.iloc[keep].reset_index(drop=True)
+    return _Raw(raw.name, raw.file, frame, lambda pos: raw.lines(keep[np.asarray(pos, dtype=np.int64)]))
 
 
 def _type_error(col: _Collector, raw: _Raw, name: str, kind: str, s: pd.Series) -> None:
@@ -620,13 +692,7 @@ class _Parser:
         s = self.series(name)
         if s is None:
             return pd.Series(np.nan, index=range(self.n), dtype=schema.STRING)
-        if pd.api.types.is_float_dtype(s.dtype):
-            whole = s.dropna()
-            if len(whole) and (whole == np.floor(whole)).all():
-                s = s.astype("Int64")
-        t = s if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object else s.astype(schema.STRING)
-        empty = (t == "").to_numpy(dtype=bool, na_value=False)
-        return t.where(~empty) if empty.any() else t
+        return _to_string(s)
 
     def required(self, name: str) -> None:
         """Flag rows with no value in the required column ``name``."""
@@ -919,14 +985,23 @@ def _resolve_playbook(
     return Playbook.default()
 
 
-def _run(source: str | Path, playbook: str | Path | Playbook | None) -> tuple[ValidationReport, SalesData | None]:
+def _rep_list(reps: Iterable[str] | str | None) -> list[str] | None:
+    if reps is None:
+        return None
+    return list(dict.fromkeys([reps] if isinstance(reps, str) else (str(r) for r in reps)))
+
+
+def _run(
+    source: str | Path, playbook: str | Path | Playbook | None, reps: Iterable[str] | str | None = None
+) -> tuple[ValidationReport, SalesData | None]:
     src = Path(source)
     col = _Collector()
     report = ValidationReport(str(source), col.issues)
+    only = _rep_list(reps)
     if src.is_dir():
-        raws, text, pb_source = _read_folder(src, col)
+        raws, text, pb_source = _read_folder(src, col, only)
     elif src.is_file() and src.suffix.lower() in (".duckdb", ".db", ".ddb"):
-        raws, text, pb_source = _read_duckdb(src, col)
+        raws, text, pb_source = _read_duckdb(src, col, only)
     elif src.exists():
         col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
         return report, None
@@ -934,6 +1009,11 @@ def _run(source: str | Path, playbook: str | Path | Playbook | None) -> tuple[Va
         col.add(ERROR, str(src), "no such folder or file; give a dataset folder or a .duckdb file")
         return report, None
     pb = _resolve_playbook(playbook, text, pb_source, col)
+    if only is not None:
+        for name in ("activities", "deals"):
+            raw = raws.get(name)
+            if raw is not None:
+                raws[name] = _only_reps(raw, only)
 
     parsed: dict[str, _Parser] = {}
     for name, raw in raws.items():
@@ -949,6 +1029,9 @@ def _run(source: str | Path, playbook: str | Path | Playbook | None) -> tuple[Va
         reps = pd.DataFrame(reps_p.out)[~drops["reps"]]
         reps = reps[reps["rep_id"].notna()].drop_duplicates("rep_id").reset_index(drop=True)
         keys = pd.Index(reps["rep_id"])
+        if only is not None:
+            for r in [r for r in only if r not in keys]:
+                col.add(ERROR, reps_p.raw.file, f"rep_id {r!r} was asked for (reps=) but is not in this file", value=r)
         for name in ("activities", "deals"):
             p = parsed.get(name)
             if p is not None and "rep_id" in p.raw.frame.columns:
@@ -974,6 +1057,8 @@ def _run(source: str | Path, playbook: str | Path | Playbook | None) -> tuple[Va
         if drops[name].any():
             frame = frame[~drops[name]]
         frames[name] = schema.conform(frame, name)
+    if only is not None:  # the reps table was read whole for validation; keep the reps asked for
+        frames["reps"] = frames["reps"][frames["reps"]["rep_id"].isin(only)].reset_index(drop=True)
     data = SalesData(
         activities=frames["activities"],
         reps=frames["reps"],
@@ -985,17 +1070,22 @@ def _run(source: str | Path, playbook: str | Path | Playbook | None) -> tuple[Va
     return report, data
 
 
-def validate(source: str | Path, *, playbook: str | Path | Playbook | None = None) -> ValidationReport:
+def validate(
+    source: str | Path, *, playbook: str | Path | Playbook | None = None, reps: Iterable[str] | str | None = None
+) -> ValidationReport:
     """Check a dataset folder or ``.duckdb`` file and list every problem found.
 
     ``playbook`` is a playbook file, a :class:`Playbook`, or None for the
     dataset's own ``playbook.toml`` (else the default playbook). Never raises for
-    problems in the data: they are issues in the returned report.
+    problems in the data: they are issues in the returned report. ``reps``
+    checks only those reps' activities and deals (see :func:`load`).
     """
-    return _run(source, playbook)[0]
+    return _run(source, playbook, reps)[0]
 
 
-def load(source: str | Path, *, playbook: str | Path | Playbook | None = None) -> SalesData:
+def load(
+    source: str | Path, *, playbook: str | Path | Playbook | None = None, reps: Iterable[str] | str | None = None
+) -> SalesData:
     """Read a dataset folder or ``.duckdb`` file into canonical :class:`SalesData`.
 
     ``playbook`` is a playbook file, a :class:`Playbook`, or None for the
@@ -1003,8 +1093,17 @@ def load(source: str | Path, *, playbook: str | Path | Playbook | None = None) -
     rows are dropped. Raises :class:`DataError` carrying the full
     :class:`ValidationReport` when the dataset has errors; warnings are kept in
     ``SalesData.warnings``.
+
+    ``reps`` (rep ids; None = all) reads only those reps' activities and deals,
+    so that reviewing one rep does not load the whole dataset: Parquet files
+    skip the row groups whose rep_id statistics cannot hold them (this pays when
+    rows are grouped by rep, e.g. a file sorted by rep_id); DuckDB filters with
+    ``WHERE rep_id IN (...)``; CSV files are read whole and then filtered. The
+    reps table is read whole, so that rep ids are still checked against it, and
+    then limited to those reps; asking for a rep it lacks is an error. Problems
+    are reported for the rows read, with the line numbers of the whole file.
     """
-    report, data = _run(source, playbook)
+    report, data = _run(source, playbook, reps)
     if data is None:
         raise DataError(report)
     return data

@@ -695,3 +695,74 @@ def test_duplicate_ids_of_every_length_are_found(tmp_path):
         (4, "activity_id", "zzzzzzzzzz"),
         (6, "activity_id", "zzzzzzzzzz"),
     ]
+
+
+# ---- reading only some reps ------------------------------------------------------------------
+
+
+def _three_reps(tmp_path: Path) -> SalesData:
+    reps = REPS + "r3,Cy,East,AE,Mia,,\n"
+    rows = [
+        "a1,r1,call,2026-02-02T09:00:00,60,outbound,connected,fine,4",
+        "a2,r2,email,2026-02-02T10:00:00,,,sent,,",
+        "a3,r3,meeting,2026-02-03T10:00:00,1800,,held,good,5",
+        "a4,r1,email,2026-02-03T11:00:00,,,sent,,",
+        "a5,r3,call,2026-02-04T09:00:00,,,no_answer,,",
+    ]
+    deals = DEALS + "d3,r3,acc3,2026-01-12,,qualification,10,,false\n"
+    return load(make(tmp_path, acts(*rows), reps=reps, deals=deals))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+def test_load_some_reps_equals_the_full_load_filtered(tmp_path, fmt):
+    full = _three_reps(tmp_path)
+    source = full.save(tmp_path / ("x.duckdb" if fmt == "duckdb" else "out"), fmt)
+    part = load(source, reps=["r3", "r1"])
+    assert part.activities["activity_id"].tolist() == ["a1", "a3", "a4", "a5"]
+    assert part.deals["deal_id"].tolist() == ["d1", "d3"]
+    assert part.reps["rep_id"].tolist() == ["r1", "r3"]
+    for name in schema.TABLES:
+        table = full.table(name)
+        expected = table[table["rep_id"].isin(["r1", "r3"])].reset_index(drop=True)
+        pd.testing.assert_frame_equal(part.table(name), expected)
+    one = load(source, reps="r2")
+    assert one.activities["activity_id"].tolist() == ["a2"] and one.reps["rep_id"].tolist() == ["r2"]
+    assert len(load(source, reps=[]).activities) == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+def test_some_reps_report_problems_at_the_lines_of_the_whole_file(tmp_path, fmt):
+    data = _three_reps(tmp_path)
+    acts_ = data.activities.copy()
+    acts_.loc[4, "feedback_score"] = 9.0  # a5 (r3), line 6
+    acts_.loc[1, "duration_s"] = -1.0  # a2 (r2), line 3: not read for r3
+    bad = SalesData.from_frames(acts_, data.reps, data.deals, data.playbook)
+    source = bad.save(tmp_path / ("y.duckdb" if fmt == "duckdb" else "bad"), fmt)
+    report = validate(source, reps=["r3"])
+    assert [(i.row, i.column, i.value) for i in report.errors] == [(6, "feedback_score", "9.0")]
+    assert [(i.row, i.column) for i in validate(source, reps=["r2"]).errors] == [(3, "duration_s")]
+    unknown = validate(source, reps=["r9"])
+    assert [(i.column, i.value) for i in unknown.errors] == [(None, "r9")]
+    assert "r9" in unknown.errors[0].message
+
+
+def test_parquet_some_reps_reads_only_row_groups_that_may_hold_them(tmp_path, monkeypatch):
+    data = _three_reps(tmp_path)
+    folder = data.save(tmp_path / "pq", "parquet")
+    order = data.activities.sort_values("rep_id", kind="stable")
+    pq.write_table(pa.Table.from_pandas(order, preserve_index=False), folder / "activities.parquet", row_group_size=2)
+    read: list[list[int]] = []
+    original = pq.ParquetFile.read_row_groups
+
+    def spy(self, groups, *args, **kwargs):
+        read.append(list(groups))
+        return original(self, groups, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", spy)
+    # rows by rep: r1 a1 a4 | r2 a2, r3 a3 | r3 a5: r3 may be in groups 1 and 2 only
+    part = load(folder, reps=["r3"])
+    assert read[0] == [1, 2]
+    assert part.activities["activity_id"].tolist() == ["a3", "a5"]
+    broken = order.assign(feedback_score=[np.nan, np.nan, np.nan, 0.5, np.nan])  # a3 at data row 4: line 5
+    pq.write_table(pa.Table.from_pandas(broken, preserve_index=False), folder / "activities.parquet", row_group_size=2)
+    assert [(i.row, i.value) for i in validate(folder, reps=["r3"]).errors] == [(5, "0.5")]
