@@ -406,8 +406,16 @@ def _arrow_frame(table: pa.Table) -> pd.DataFrame:
 def _read_parquet(path: Path, table: str, file: str, col: _Collector, reps: list[str] | None = None) -> _Raw | None:
     """Read the canonical columns; with ``reps``, only the row groups whose rep_id statistics may hold them."""
     try:
-        pf = pq.ParquetFile(path)
-        keep = _wanted(table, pf.schema_arrow.names, file, col)
+        schema_ = pq.read_schema(path)
+        keep = _wanted(table, schema_.names, file, col)
+        # Labels with few distinct values are read as dictionaries: checked per distinct value, not per row.
+        text = (pa.types.is_string, pa.types.is_large_string)
+        labels = [
+            name
+            for name, canon in keep.items()
+            if canon in _LABEL_COLUMNS and any(t(schema_.field(name).type) for t in text)
+        ]
+        pf = pq.ParquetFile(path, read_dictionary=labels)
         rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
         if reps is None or rep_col is None:
             frame, lines = _arrow_frame(pf.read(columns=list(keep))), _plus_two
@@ -421,6 +429,9 @@ def _read_parquet(path: Path, table: str, file: str, col: _Collector, reps: list
         col.add(ERROR, file, f"not a readable Parquet file: {exc}")
         return None
     return _Raw(table, file, frame.rename(columns=keep), lines)
+
+
+_LABEL_COLUMNS = ("activity_type", "outcome", "direction", "stage")
 
 
 def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> list[tuple[int, int, int]]:
@@ -699,7 +710,11 @@ class _Parser:
         s = self.series(name)
         if s is None:
             return
-        missing = _missing_text(_as_text(s)) if _is_text(s) else s.isna().to_numpy()
+        if isinstance(s.dtype, pd.CategoricalDtype):  # check the few categories, not every row
+            blank = _missing_text(pd.Series(s.cat.categories, dtype=object).astype(schema.STRING))
+            missing = np.append(blank, True)[s.cat.codes.to_numpy()]
+        else:
+            missing = _missing_text(_as_text(s)) if _is_text(s) else s.isna().to_numpy()
         self.flag(missing, name, f"{name} is required; this row has no value")
 
     def category(self, name: str, allowed: Sequence[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
@@ -708,23 +723,37 @@ class _Parser:
         Returns the canonical values, codes into ``allowed`` (-1 = missing or unknown)
         and the mask of rows holding an unknown label.
         """
-        s = self.string(name)
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        s, codes, uniques = self.labels(name)
         canon = [normalize_label(u) for u in uniques]
         index = {a: i for i, a in enumerate(allowed)}
         ucodes = np.array([index.get(c, -1) for c in canon] + [-1], dtype=np.int64)
         row_codes = ucodes[codes]  # codes == -1 (missing) picks the sentinel -1
         unknown = (row_codes < 0) & (codes >= 0)
-        return _relabel(s, codes, list(uniques), canon), row_codes, unknown
+        return _relabel(s, codes, uniques, canon), row_codes, unknown
+
+    def labels(self, name: str) -> tuple[pd.Series | None, np.ndarray, list[str]]:
+        """A text column as (its text, or None for a categorical column; codes, -1 = missing; distinct values).
+
+        A categorical column (e.g. dictionary-encoded Parquet) is coded without hashing every row.
+        """
+        s = self.series(name)
+        if s is not None and isinstance(s.dtype, pd.CategoricalDtype):
+            cats = _to_string(pd.Series(s.cat.categories, dtype=object)).to_numpy(dtype=object, na_value=None)
+            uniques = np.unique(np.array([c for c in cats if c is not None], dtype=object))
+            remap = np.array([-1 if c is None else int(np.searchsorted(uniques, c)) for c in cats] + [-1])
+            return None, remap[s.cat.codes.to_numpy()].astype(np.intp), list(uniques)
+        s = self.string(name)
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        return s, codes, list(uniques)
 
 
-def _relabel(s: pd.Series, codes: np.ndarray, uniques: list[str], canon: list[str | None]) -> pd.Series:
-    """``s`` with each unique value replaced by its canonical form (no work when nothing changes)."""
-    if uniques == canon:
+def _relabel(s: pd.Series | None, codes: np.ndarray, uniques: list[str], canon: list[str | None]) -> pd.Series:
+    """Text with each unique value replaced by its canonical form (``s`` itself when nothing changes)."""
+    if s is not None and uniques == canon:
         return s
     arr = pa.array(canon, type=pa.string())
     taken = arr.take(pa.array(codes, mask=codes < 0))
-    return pd.Series(taken, index=s.index, dtype=schema.STRING)
+    return pd.Series(taken, dtype=schema.STRING)
 
 
 def _parse_timestamps(t: pd.Series, timezone: str) -> pd.Series:
@@ -784,13 +813,12 @@ def _check_activities(p: _Parser, pb: Playbook) -> None:
     )
 
     outcomes = pb.all_outcomes
-    s = p.string("outcome")
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    s, codes, uniques = p.labels("outcome")
     canon = [pb.map_outcome(u) for u in uniques]
     oindex = {o: i for i, o in enumerate(outcomes)}
     ucodes = np.array([oindex[c] if c is not None else -1 for c in canon] + [-1], dtype=np.int64)
     ocodes = ucodes[codes]
-    p.out["outcome"] = _relabel(s, codes, list(uniques), canon)
+    p.out["outcome"] = _relabel(s, codes, uniques, canon)
     p.flag(
         (ocodes < 0) & (codes >= 0),
         "outcome",
