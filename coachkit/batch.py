@@ -73,11 +73,19 @@ def _default_notebook() -> Path:
 #: The review notebook run for each rep.
 DEFAULT_NOTEBOOK = _default_notebook()
 
-#: ``isolation`` -> papermill engine name. ``fresh`` starts a new kernel per rep
-#: (papermill's default nbclient engine). ``warm`` (kernels reused across reps, each rep
-#: in a clean namespace) is registered by the speed work under the papermill engine
-#: name given here; until then asking for it is a clear error.
+#: ``isolation`` -> papermill engine name. ``warm`` (the default) runs each worker's reps
+#: in one kernel that it keeps, with a clean namespace per rep (:mod:`coachkit.engine`):
+#: the kernel start and the imports are paid once per worker instead of once per rep.
+#: ``fresh`` starts a new kernel per rep (papermill's default engine): slower, but nothing
+#: a notebook does to a module's global state can reach the next rep.
 ISOLATION_ENGINES: dict[str, str | None] = {"fresh": None, "warm": "coachkit-warm"}
+
+#: Kernel start-up arguments: quiet start-up, and skip the slow optional IRI checker of
+#: jsonschema (see ``coachkit.engine``); the statement leaves no name in the namespace.
+KERNEL_ARGUMENTS = [
+    "--IPKernelApp.log_level=ERROR",
+    """--IPKernelApp.exec_lines=exec("import sys\\nif 'jsonschema' not in sys.modules: sys.modules.setdefault('rfc3987_syntax', None)", {})""",
+]
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
@@ -230,9 +238,7 @@ def execute_notebook(
         log_output=False,
         start_timeout=60,
         cwd=str(cwd) if cwd else None,
-        # The kernel's own start-up warnings (e.g. "running over TCP without encryption")
-        # would print once per rep; errors still show.
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        extra_arguments=list(KERNEL_ARGUMENTS),
     )
 
 
@@ -387,13 +393,14 @@ def run_reviews(
     html: bool = True,
     quiet: bool = False,
     notebook: str | Path = DEFAULT_NOTEBOOK,
-    isolation: str = "fresh",
+    isolation: str = "warm",
     playbook: str | Path | None = None,
 ) -> BatchResult:
     """Review each selected rep (see :func:`select_reps`) and write the review folder ``out``.
 
     ``timeout`` is per notebook cell, in seconds (None: no limit). ``workers`` defaults
-    to the number of cores. A tqdm progress bar shows on a terminal unless ``quiet``.
+    to the number of cores. ``isolation`` is ``warm`` (each worker reuses one kernel, with a
+    clean namespace per rep) or ``fresh`` (a new kernel per rep); see :data:`ISOLATION_ENGINES`. A tqdm progress bar shows on a terminal unless ``quiet``.
     Returns a :class:`BatchResult`; failed reps are in ``result.failed`` (it does not raise
     for them). Bad arguments (unknown team, bad date, missing notebook) raise ``ValueError``
     or ``FileNotFoundError`` before anything runs.
@@ -515,9 +522,15 @@ def _run_all(tasks: list[dict[str, Any]], n_workers: int, show: bool) -> Iterabl
     bar = tqdm(total=len(tasks), unit="rep", desc="Reviews", disable=not show, file=sys.stderr)
     try:
         if n_workers == 1:
-            for task in tasks:
-                yield task, _review_one(task)
-                bar.update()
+            try:
+                for task in tasks:
+                    yield task, _review_one(task)
+                    bar.update()
+            finally:
+                if any(t["isolation"] == "warm" for t in tasks):
+                    from .engine import shutdown_kernels
+
+                    shutdown_kernels()
             return
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed

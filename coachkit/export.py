@@ -222,22 +222,24 @@ def inline_svg(svg: str) -> str:
     """``svg`` (a chart rendered by vl-convert) made safe to inline in a page.
 
     Drops an XML declaration/doctype, any script or foreignObject element and event
-    attributes, and prefixes element ids with a hash of the chart, so that two charts
-    on one page cannot share a clip-path or gradient id.
+    attributes, and renames element ids to a hash of the chart plus their order, so that
+    two charts on one page cannot share a clip-path or gradient id, and the page does not
+    depend on how the renderer numbered them (vl-convert counts gradients per process).
     """
     if not _SVG_START.match(svg):
         return f"<pre>{_html.escape(svg[:200])}</pre>"
     svg = _SVG_START.sub("", svg, count=1)
     svg = _SCRIPTISH.sub("", svg)
     svg = _EVENT_ATTR.sub("", svg)
-    ids = set(_SVG_ID.findall(svg))
+    ids = list(dict.fromkeys(_SVG_ID.findall(svg)))
     if ids:
-        prefix = "ck" + hashlib.sha1(svg.encode()).hexdigest()[:10] + "-"
-        for old in sorted(ids, key=len, reverse=True):
-            new = prefix + old
+        for i, old in enumerate(ids):  # placeholders first: the hash must not depend on the old ids
+            new = f"\x00{i}\x00"
             svg = svg.replace(f'id="{old}"', f'id="{new}"')
             svg = svg.replace(f"url(#{old})", f"url(#{new})")
             svg = svg.replace(f'href="#{old}"', f'href="#{new}"')
+        prefix = "ck" + hashlib.sha1(svg.encode()).hexdigest()[:10] + "-"
+        svg = re.sub("\x00([0-9]+)\x00", lambda m: f"{prefix}{m.group(1)}", svg)
     return svg
 
 

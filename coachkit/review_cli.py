@@ -39,9 +39,10 @@ __all__ = ["review_command"]
 @click.option(
     "--isolation",
     type=click.Choice(["fresh", "warm"]),
-    default="fresh",
+    default="warm",
     show_default=True,
-    help="fresh: a new kernel per rep; warm: reuse kernels with a clean namespace per rep.",
+    help="warm: each worker reuses one kernel (imports paid once), clearing the namespace before each rep; "
+    "fresh: a new kernel per rep, slower, but no module-level state (e.g. pandas options) can carry over.",
 )
 @click.option("--playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Playbook override.")
 def review_command(

@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
 
-from coachkit import SalesData, export
+from coachkit import SalesData, batch, engine, export
 from coachkit.batch import (
     UnknownRepError,
     execute_notebook,
@@ -201,7 +201,7 @@ def test_files_and_manifest(review_run, data_dir: Path) -> None:
     assert list(manifest["reps"]) == [EVIL, "R1"]  # team East, active in the window, sorted
     params = manifest["parameters"]
     assert params["window"] == {"start": "2024-06-17", "end": "2024-06-30"}
-    assert (params["as_of"], params["weeks"], params["teams"], params["isolation"]) == (AS_OF, 2, ["East"], "fresh")
+    assert (params["as_of"], params["weeks"], params["teams"], params["isolation"]) == (AS_OF, 2, ["East"], "warm")
     assert params["source"] == str(data_dir.resolve())
     assert {"python", "coachkit", "pandas", "altair", "papermill"} <= set(manifest["versions"])
     r1 = manifest["reps"]["R1"]
@@ -326,6 +326,58 @@ def test_probe_html_escapes_notes_and_inlines_the_chart(probe_run) -> None:
     evil = (probe_run.out / f"{safe_name(EVIL)}.html").read_text()
     assert "&lt;img src=x onerror=alert(2)&gt;" in evil and "<img" not in evil.split("<body", 1)[1]
     assert export.external_references(evil) == [] and export.external_urls(evil) == []
+
+
+# ---------------------------------------------------------------- warm kernels: order does not matter
+
+
+def _outputs(nb) -> list:
+    """Every code cell's source, execution count and outputs: what the review shows.
+
+    vl-convert numbers SVG gradients per process (``gradient_0`` in a new kernel, ``gradient_1``
+    for the next chart with a legend gradient): they are renumbered in order of appearance.
+    """
+
+    def canonical(text: str) -> str:
+        names = list(dict.fromkeys(re.findall(r"gradient_[0-9]+", text)))
+        return re.sub(r"gradient_[0-9]+", lambda m: f"gradient#{names.index(m.group(0))}", text)
+
+    return [
+        (c.source, c.get("execution_count"), canonical(json.dumps(c.get("outputs"), sort_keys=True)))
+        for c in nb.cells
+        if c.cell_type == "code"
+    ]
+
+
+def _page(nb) -> str:
+    return re.sub(r"cell-id=[0-9a-zA-Z_-]+", "cell-id=?", export.export_html(nb))
+
+
+@pytest.mark.slow
+def test_warm_review_does_not_depend_on_the_reps_before_it(data_dir: Path, tmp_path: Path) -> None:
+    def review(rep: str, isolation: str = "warm"):
+        params = {"rep_id": rep, "data": str(data_dir), "as_of": AS_OF, "weeks": 2}
+        path = tmp_path / f"{safe_name(rep)}-{isolation}.ipynb"
+        return execute_notebook(batch.DEFAULT_NOTEBOOK, path, params, timeout=300, isolation=isolation)
+
+    engine.shutdown_kernels()
+    try:
+        a_first, b_after_a = review("R1"), review(EVIL)  # one kernel: R1 then EVIL
+        engine.shutdown_kernels()
+        b_first, a_after_b = review(EVIL), review("R1")  # a new kernel: EVIL then R1
+    finally:
+        engine.shutdown_kernels()
+    assert _outputs(a_first) == _outputs(a_after_b)
+    assert _outputs(b_first) == _outputs(b_after_a)
+    assert _outputs(a_first) != _outputs(b_first)  # the two reviews differ, so the comparison means something
+    assert "gradient_1" in json.dumps(b_after_a.cells[5].outputs)  # the renumbering above is needed ...
+    # ... and the pages managers get are the same but for the cell ids (papermill gives its
+    # injected-parameters cell a new random id in every run)
+    assert _page(a_first) == _page(a_after_b)
+    assert _page(b_first) == _page(b_after_a)
+    fresh = review("R1", "fresh")  # a warm review is the fresh kernel's review
+    assert _outputs(fresh) == _outputs(a_after_b)
+    assert _page(fresh) == _page(a_after_b)
 
 
 # ---------------------------------------------------------------- failure isolation (a notebook of our own)
@@ -455,13 +507,14 @@ def test_stale_files_of_the_previous_run_go_but_nothing_outside(data_dir: Path, 
     assert outside.exists()
 
 
-def test_bad_arguments_raise_before_running(data_dir: Path, tmp_path: Path) -> None:
+def test_bad_arguments_raise_before_running(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="isolation must be one of"):
         run_reviews(data_dir, tmp_path / "o", isolation="tepid")
-    with pytest.raises(ValueError, match="needs the papermill engine 'coachkit-warm'"):
-        run_reviews(data_dir, tmp_path / "o", isolation="warm")
     with pytest.raises(FileNotFoundError, match="review notebook"):
         run_reviews(data_dir, tmp_path / "o", notebook=tmp_path / "missing.ipynb")
+    monkeypatch.setitem(batch.ISOLATION_ENGINES, "warm", "coachkit-missing")
+    with pytest.raises(ValueError, match="needs the papermill engine 'coachkit-missing'"):
+        run_reviews(data_dir, tmp_path / "o", isolation="warm")
     assert not (tmp_path / "o").exists()
 
 
@@ -483,7 +536,7 @@ def test_cli_exits_1_naming_failed_reps(data_dir: Path, tmp_path: Path) -> None:
         (["--team", "North"], "unknown team(s) ['North']"),
         (["--as-of", "someday"], "as_of must be a date"),
         (["--weeks", "0"], "Invalid value for '--weeks'"),
-        (["--isolation", "warm"], "needs the papermill engine"),
+        (["--isolation", "tepid"], "Invalid value for '--isolation'"),
     ],
 )
 def test_cli_usage_errors(data_dir: Path, tmp_path: Path, args: list[str], message: str) -> None:

@@ -1,0 +1,163 @@
+"""Team reviews: ``coachkit review`` against the papermill + nbconvert loop a user would script.
+
+    python benchmarks/bench_review.py [--reps 40] [--weeks 12] [--workers 2] [--serial 4]
+
+Generates ``coachkit sample --reps N --weeks W`` into a cache folder (once), then times, on
+the same machine in the same run:
+
+* ``coachkit review DATA --out DIR`` for every rep, HTML included (default options);
+* the baseline, two reps at a time (``xargs -P 2``): for each rep
+  ``papermill notebooks/rep_review.ipynb OUT.ipynb -p rep_id R -p data D -p as_of A``
+  then ``jupyter nbconvert --to html --no-input OUT.ipynb``;
+* the same baseline one rep at a time, on the first ``--serial`` reps, scaled to all
+  reps (an estimate; printed as such).
+
+It prints the wall times, the ratio and the per-rep cost, the load average (the
+machine may be shared), and checks that both produce equivalent reviews: the same
+code cells with the same outputs (SVG gradient ids renumbered, see tests/test_batch.py)
+and the same published summary (headline KPI values) for every rep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "rep_review.ipynb"
+BIN = Path(sys.executable).parent
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _timed(cmd: str | list[str], **kw) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, **kw)
+    return time.perf_counter() - t
+
+
+def _baseline_script(out: Path, data: Path, as_of: str) -> str:
+    """The per-rep command of the baseline: papermill, then nbconvert to HTML without code."""
+    papermill, jupyter = shlex.quote(str(BIN / "papermill")), shlex.quote(str(BIN / "jupyter"))
+    nb = shlex.quote(str(NOTEBOOK))
+    target = shlex.quote(str(out)) + '/"$0".ipynb'
+    return (
+        f'{papermill} {nb} {target} -p rep_id "$0" -p data {shlex.quote(str(data))} -p as_of {as_of}'
+        f" --no-progress-bar --log-level ERROR"
+        f" && {jupyter} nbconvert --to html --no-input --log-level ERROR {target}"
+    )
+
+
+def _run_baseline(reps: list[str], out: Path, data: Path, as_of: str, parallel: int) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    script = _baseline_script(out, data, as_of)
+    cmd = ["xargs", "-P", str(parallel), "-n", "1", "sh", "-c", script]
+    # the kernels' start-up warnings would print once per rep
+    return _timed(cmd, input="\n".join(reps).encode(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _canonical_cells(nb) -> list:
+    """Code cells other than papermill's injected parameters: source and outputs, gradient ids renumbered."""
+
+    def canonical(text: str) -> str:
+        names = list(dict.fromkeys(re.findall(r"gradient_[0-9]+", text)))
+        return re.sub(r"gradient_[0-9]+", lambda m: f"gradient#{names.index(m.group(0))}", text)
+
+    return [
+        (c.source, canonical(json.dumps(c.get("outputs"), sort_keys=True)))
+        for c in nb.cells
+        if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])
+    ]
+
+
+def _equivalent(reps: list[str], ours: Path, theirs: Path) -> tuple[int, list[str]]:
+    from coachkit.export import read_summary
+
+    same, differ = 0, []
+    for rep in reps:
+        a = nbformat.read(ours / f"{rep}.ipynb", as_version=4)
+        b = nbformat.read(theirs / f"{rep}.ipynb", as_version=4)
+        ok = _canonical_cells(a) == _canonical_cells(b) and read_summary(a) == read_summary(b)
+        ok = ok and (ours / f"{rep}.html").is_file() and (theirs / f"{rep}.html").is_file()
+        if ok:
+            same += 1
+        else:
+            differ.append(rep)
+    return same, differ
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=40)
+    ap.add_argument("--weeks", type=int, default=12)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="coachkit workers = baseline -P")
+    ap.add_argument("--serial", type=int, default=4, help="reps timed one at a time (0: skip)")
+    ap.add_argument("--isolation", default="warm", choices=["warm", "fresh"])
+    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "coachkit-bench")
+    ap.add_argument("--no-baseline", action="store_true", help="time coachkit only")
+    args = ap.parse_args()
+
+    data = args.cache / f"sample-{args.reps}x{args.weeks}"
+    if not (data / "reps.parquet").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run(
+            [BIN / "coachkit", "sample", "--reps", str(args.reps), "--weeks", str(args.weeks), str(data)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    work = args.cache / "runs"
+    shutil.rmtree(work, ignore_errors=True)
+    ours, theirs, serial = work / "coachkit", work / "baseline", work / "serial"
+    print(f"cores {os.cpu_count()}, workers {args.workers}, load average at start {_load()}")
+
+    t_ours = _timed(
+        [BIN / "coachkit", "review", str(data), "--out", str(ours), "--quiet", "--workers", str(args.workers)]
+        + ["--isolation", args.isolation]
+    )
+    manifest = json.loads((ours / "manifest.json").read_text())
+    reps = list(manifest["reps"])
+    failed = [r for r, v in manifest["reps"].items() if v["status"] != "ok"]
+    as_of = manifest["parameters"]["as_of"]
+    n = len(reps)
+    worker_s = sorted(v["seconds"] for v in manifest["reps"].values())
+    print(
+        f"coachkit review ({args.isolation}): {n} reps in {t_ours:.1f} s wall = {t_ours / n:.2f} s/rep"
+        f" ({len(failed)} failed); per rep in a worker: median {worker_s[n // 2]:.2f} s,"
+        f" first {max(worker_s):.1f} s (kernel start + imports); load {_load()}"
+    )
+    if args.no_baseline:
+        return
+
+    t_base = _run_baseline(reps, theirs, data, as_of, args.workers)
+    print(
+        f"baseline papermill + nbconvert, xargs -P {args.workers}: {t_base:.1f} s = {t_base / n:.2f} s/rep; load {_load()}"
+    )
+    if args.serial:
+        k = min(args.serial, n)
+        t_serial = _run_baseline(reps[:k], serial, data, as_of, 1)
+        print(
+            f"baseline one at a time: {t_serial:.1f} s for {k} reps = {t_serial / k:.2f} s/rep;"
+            f" ESTIMATED for {n} reps: {t_serial / k * n:.0f} s; load {_load()}"
+        )
+        print(f"ratio one-at-a-time baseline (estimated) / coachkit: {t_serial / k * n / t_ours:.1f}x")
+    print(f"RATIO baseline / coachkit: {t_base / t_ours:.1f}x (target >= 5x, aim 10x)")
+    same, differ = _equivalent([r for r in reps if r not in failed], ours, theirs)
+    print(f"equivalence: {same}/{n - len(failed)} reviews with the same cells, outputs and summary; differ: {differ}")
+    print(f"500-rep review, extrapolated from {t_ours / n:.2f} s/rep: {500 * t_ours / n / 60:.0f} min (not measured)")
+
+
+if __name__ == "__main__":
+    main()

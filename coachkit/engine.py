@@ -1,0 +1,264 @@
+"""The ``coachkit-warm`` papermill engine: one warm kernel per process, a clean namespace per notebook.
+
+Papermill's default engine starts a new kernel for every notebook, and every review
+then pays for the kernel start and for importing pandas, altair and coachkit again
+(seconds per rep). :class:`WarmEngine` keeps one kernel per process (per kernel name)
+and reuses it: the first notebook starts it and preloads :data:`PRELOAD`; before each
+notebook the kernel is reset (:func:`reset_kernel`):
+
+* the user namespace, ``In``/``Out`` and the output caches are cleared (IPython's
+  ``%reset -f``) and execution counts start again at 1, so that the executed notebook
+  is the same as with a fresh kernel;
+* the working directory, ``sys.path``, ``os.environ``, the warnings filters and Altair's
+  active renderer, data transformer and theme are restored to what they were when the
+  kernel started.
+
+What survives on purpose: imported modules (``sys.modules``), and with them any state
+a module keeps (caches, options set through a module's API that is not listed above,
+e.g. ``pandas.set_option``). A notebook that changes such global state can affect the
+next notebook in the same kernel; the review notebook does not. Use papermill's default
+engine (``coachkit review --isolation fresh``) for one new kernel per notebook.
+
+A kernel that dies, times out or is interrupted is shut down and forgotten: only that
+notebook fails (papermill raises as usual), and the next notebook starts a new kernel.
+Kernels are shut down when the process exits (:func:`shutdown_kernels`).
+
+Registered under papermill's ``papermill.engine`` entry point as ``coachkit-warm``::
+
+    [project.entry-points."papermill.engine"]
+    coachkit-warm = "coachkit.engine:WarmEngine"
+
+so ``papermill in.ipynb out.ipynb --engine coachkit-warm`` works too (one kernel per
+papermill call there, so no gain on the command line).
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import sys
+import warnings
+from typing import Any
+
+__all__ = ["ENGINE_NAME", "PRELOAD", "prepare_kernel", "reset_kernel", "shutdown_kernels"]  # and WarmEngine (lazy)
+
+#: The papermill engine name.
+ENGINE_NAME = "coachkit-warm"
+
+#: Modules imported in a new kernel before its first notebook.
+PRELOAD = ("pandas", "altair", "nbformat", "coachkit", "coachkit.review", "coachkit.export", "coachkit.batch")
+
+# kernel key -> kernel manager, in this process
+_KERNELS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+# ---------------------------------------------------------------- inside the kernel
+
+_STATE: dict[str, Any] = {}
+
+
+def _skip_rfc3987_syntax() -> None:
+    # jsonschema (through altair and nbformat) imports rfc3987_syntax, if installed, only to
+    # check the "iri"/"iri-reference" string formats; building its parsers takes seconds.
+    # Neither the Vega-Lite nor the notebook schema uses those formats. A None entry in
+    # sys.modules makes that import fail (documented import-system behaviour), and
+    # jsonschema then skips those two format checkers.
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def prepare_kernel(preload: tuple[str, ...] = PRELOAD) -> None:
+    """Run once in a new kernel: preload modules and record the state :func:`reset_kernel` restores."""
+    _skip_rfc3987_syntax()
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the notebook reports it if it needs the module
+            pass
+    _STATE.update(
+        cwd=os.getcwd(),
+        path=list(sys.path),
+        environ=dict(os.environ),
+        warnings=list(warnings.filters),
+        altair=_altair_state(),
+    )
+
+
+# Altair's active renderer, data transformer and theme when it is imported (no options).
+_ALTAIR_DEFAULT = ("default", "default", "default")
+
+
+def _altair_state() -> tuple[str, ...]:
+    alt = sys.modules.get("altair")
+    if alt is None:
+        return _ALTAIR_DEFAULT
+    return (alt.renderers.active, alt.data_transformers.active, alt.theme.active)
+
+
+def reset_kernel(cwd: str | None = None) -> None:
+    """Run in the kernel before each notebook: a clean namespace and the state of the kernel's start."""
+    ip = sys.modules["IPython"].get_ipython()
+    ip.reset(new_session=False)  # = %reset -f: user namespace, In/Out, output caches
+    ip.execution_count = 1
+    os.chdir(cwd or _STATE["cwd"])
+    sys.path[:] = _STATE["path"]
+    if dict(os.environ) != _STATE["environ"]:
+        os.environ.clear()
+        os.environ.update(_STATE["environ"])
+    warnings.filters[:] = _STATE["warnings"]
+    warnings._filters_mutated()  # type: ignore[attr-defined]  # invalidate the per-module caches
+    if "altair" in sys.modules:
+        alt = sys.modules["altair"]
+        renderer, transformer, theme = _STATE["altair"]
+        alt.renderers.enable(renderer)
+        alt.data_transformers.enable(transformer)
+        alt.theme.enable(theme)
+
+
+# ---------------------------------------------------------------- in the process running papermill
+
+
+def _warm_engine() -> type:
+    # Built on first use, not at import: the kernel imports this module for prepare_kernel and
+    # reset_kernel without papermill, and papermill itself imports it (entry point) while
+    # papermill.engines is still initialising.
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import Engine
+    from papermill.log import logger
+    from papermill.utils import merge_kwargs, remove_args
+
+    class WarmEngine(Engine):
+        """Papermill engine executing each notebook in this process's warm kernel (see the module docstring)."""
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: float = 60,
+            execution_timeout: float | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            """Execute ``nb_man``'s notebook in the warm kernel for ``kernel_name`` (same arguments as papermill's)."""
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            key = (kernel_name, tuple(final_kwargs.get("extra_arguments") or ()))
+            km = _KERNELS.pop(key, None)
+            if km is not None and not _alive(km):
+                _shutdown(km)
+                km = None
+            client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+            client.owns_km = False  # keep the kernel after this notebook
+            try:
+                if km is None:
+                    client.km = client.create_kernel_manager()
+                    client.start_new_kernel(cwd=os.getcwd())
+                    client.start_new_kernel_client()
+                    _run(client, f"__import__('coachkit.engine', fromlist=['_']).prepare_kernel({PRELOAD!r})")
+                else:
+                    client.start_new_kernel_client()
+                _run(client, f"__import__('coachkit.engine', fromlist=['_']).reset_kernel({os.getcwd()!r})")
+                nb = client.execute()
+            except BaseException:
+                # dead, timed out (still busy) or interrupted: never reuse it
+                if client.km is not None:
+                    _stop_client(client)
+                    _shutdown(client.km)
+                raise
+            _stop_client(client)
+            _KERNELS[key] = client.km
+            _register_exit()
+            return nb
+
+    return WarmEngine
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WarmEngine":
+        engine = globals()["WarmEngine"] = _warm_engine()
+        return engine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _run(client: Any, code: str) -> None:
+    """Execute ``code`` silently in the client's kernel; raise if it fails."""
+    msg_id = client.kc.execute(code, silent=True, store_history=False)
+    reply = client.wait_for_reply(msg_id)
+    content = (reply or {}).get("content", {})
+    if content.get("status") != "ok":
+        raise RuntimeError(
+            f"preparing the warm kernel failed: {content.get('ename', '')}: {content.get('evalue', 'no reply')}"
+        )
+
+
+def _alive(km: Any) -> bool:
+    from jupyter_core.utils import ensure_async, run_sync
+
+    async def check() -> bool:
+        return bool(await ensure_async(km.is_alive()))
+
+    try:
+        return run_sync(check)()
+    except Exception:
+        return False
+
+
+def _stop_client(client: Any) -> None:
+    kc, client.kc = client.kc, None
+    if kc is not None:
+        try:
+            kc.stop_channels()
+        except Exception:
+            pass
+
+
+def _shutdown(km: Any) -> None:
+    from jupyter_core.utils import ensure_async, run_sync
+
+    async def stop() -> None:
+        try:
+            if await ensure_async(km.is_alive()):
+                await ensure_async(km.shutdown_kernel(now=True))
+        finally:
+            await ensure_async(km.cleanup_resources())
+
+    try:
+        run_sync(stop)()
+    except Exception:
+        pass
+
+
+def shutdown_kernels() -> None:
+    """Shut down this process's warm kernels (also done when the process exits)."""
+    while _KERNELS:
+        _, km = _KERNELS.popitem()
+        _shutdown(km)
+
+
+_REGISTERED: set[int] = set()
+
+
+def _register_exit() -> None:
+    # Worker processes of a multiprocessing pool exit without running atexit handlers, but run
+    # multiprocessing's finalizers (whose registry a forked child clears: register per process).
+    if os.getpid() in _REGISTERED:
+        return
+    _REGISTERED.add(os.getpid())
+    atexit.register(shutdown_kernels)
+    from multiprocessing.util import Finalize
+
+    Finalize(None, shutdown_kernels, exitpriority=10)
