@@ -420,10 +420,24 @@ def _read_parquet(path: Path, table: str, file: str, col: _Collector, reps: list
         if reps is None or rep_col is None:
             frame, lines = _arrow_frame(pf.read(columns=list(keep))), _plus_two
         else:
-            groups = _row_groups_with(pf.metadata, rep_col, reps)
-            rows = [np.arange(start, stop) for _, start, stop in groups]
-            positions = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-            frame = _arrow_frame(pf.read_row_groups([g for g, _, _ in groups], columns=list(keep)))
+            # Row group by row group, keeping only the reps' rows, so that memory holds little more than them.
+            # Text rep ids are filtered here; other types are kept whole and filtered after parsing.
+            by_text = pa.types.is_string(schema_.field(rep_col).type) or pa.types.is_large_string(
+                schema_.field(rep_col).type
+            )
+            wanted = pa.array(reps, type=pa.string())
+            pieces, rows = [pf.schema_arrow.empty_table().select(list(keep))], [np.zeros(0, dtype=np.int64)]
+            for g, start, stop in _row_groups_with(pf.metadata, rep_col, reps):
+                piece = pf.read_row_group(g, columns=list(keep))
+                if by_text:
+                    mask = pc.fill_null(pc.is_in(piece[rep_col], value_set=wanted), False)
+                    piece = piece.filter(mask)
+                    rows.append(start + np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
+                else:
+                    rows.append(np.arange(start, stop))
+                pieces.append(piece)
+            positions = np.concatenate(rows)
+            frame = _arrow_frame(pa.concat_tables(pieces))
             lines = lambda pos: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731
     except (OSError, pa.ArrowException) as exc:
         col.add(ERROR, file, f"not a readable Parquet file: {exc}")
