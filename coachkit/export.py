@@ -44,6 +44,7 @@ import html as _html
 import json
 import math
 import re
+import threading
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from pathlib import Path
@@ -163,12 +164,32 @@ def export_html(nb: Any, *, title: str = "Review") -> str:
 
     Raises :class:`SelfContainedError` if the page would reference anything outside itself.
     """
-    body, _ = _exporter().from_notebook_node(_without_summary(nb), resources={"metadata": {"name": title}})
+    exporter = _exporter()
+    with _SVG_LOCK:
+        # nbconvert re-parses and re-serialises the whole page with BeautifulSoup (to add alt
+        # text to images and tabindex to cells): most of an export's time when charts are inline
+        # SVG. The template leaves a placeholder for each chart; the charts go in afterwards.
+        _SVGS.clear()
+        body, _ = exporter.from_notebook_node(_without_summary(nb), resources={"metadata": {"name": title}})
+        svgs = list(_SVGS)
+        _SVGS.clear()
     body = _strip_css_comments(body)
+    body = _SVG_PLACEHOLDER.sub(lambda m: svgs[int(m.group(1))], body)
     refs = external_references(body)
     if refs:
         raise SelfContainedError(f"the HTML of {title!r} references outside resources: {refs[:5]}")
     return body
+
+
+_SVGS: list[str] = []
+_SVG_LOCK = threading.Lock()
+_SVG_PLACEHOLDER = re.compile(r"<!--coachkit-svg:([0-9]+)-->")
+
+
+def _svg_placeholder(svg: str) -> str:
+    """The coachkit_svg template filter: the chart made safe (:func:`inline_svg`), put in later."""
+    _SVGS.append(inline_svg(svg))
+    return f"<!--coachkit-svg:{len(_SVGS) - 1}-->"
 
 
 @functools.cache
@@ -189,7 +210,7 @@ def _exporter() -> Any:
         mermaid_layout_elk_js_url="",
         jupyter_widgets_base_url="",
     )
-    exporter.register_filter("coachkit_svg", inline_svg)
+    exporter.register_filter("coachkit_svg", _svg_placeholder)
     return exporter
 
 
