@@ -107,23 +107,16 @@ def playbook_cmd() -> None:
     click.echo(DEFAULT_PLAYBOOK_TEXT, nl=False)
 
 
-def _register_optional() -> None:
-    """Attach commands whose modules may be absent in a partial install."""
-    try:
-        from .review_cli import review_command
-    except ImportError:  # pragma: no cover - review module not built yet
-        pass
-    else:
-        main.add_command(review_command, "review")
-    try:
-        from .importers.cli import import_group
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        main.add_command(import_group, "import")
+def _register_subcommands() -> None:
+    """Attach the commands defined beside the modules they drive."""
+    from .importers.cli import import_group
+    from .review_cli import review_command
+
+    main.add_command(review_command, "review")
+    main.add_command(import_group, "import")
 
 
-_register_optional()
+_register_subcommands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()
