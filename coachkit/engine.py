@@ -50,7 +50,7 @@ ENGINE_NAME = "coachkit-warm"
 PRELOAD = ("pandas", "altair", "nbformat", "coachkit", "coachkit.review", "coachkit.export", "coachkit.batch")
 
 # kernel key -> kernel manager, in this process
-_KERNELS: dict[tuple[str, tuple[str, ...]], Any] = {}
+_KERNELS: dict[tuple[str, tuple[str, ...]], tuple[Any, Any]] = {}  # key -> (manager, client)
 
 
 # ---------------------------------------------------------------- inside the kernel
@@ -85,15 +85,15 @@ def prepare_kernel(preload: tuple[str, ...] = PRELOAD) -> None:
     )
 
 
-# Altair's active renderer, data transformer and theme when it is imported (no options).
-_ALTAIR_DEFAULT = ("default", "default", "default")
+# Altair's active renderer, data transformer and theme, and its debug mode, when it is imported.
+_ALTAIR_DEFAULT = ("default", "default", "default", True)
 
 
-def _altair_state() -> tuple[str, ...]:
+def _altair_state() -> tuple[Any, ...]:
     alt = sys.modules.get("altair")
     if alt is None:
         return _ALTAIR_DEFAULT
-    return (alt.renderers.active, alt.data_transformers.active, alt.theme.active)
+    return (alt.renderers.active, alt.data_transformers.active, alt.theme.active, alt.utils.schemapi.DEBUG_MODE)
 
 
 def reset_kernel(cwd: str | None = None) -> None:
@@ -110,10 +110,11 @@ def reset_kernel(cwd: str | None = None) -> None:
     warnings._filters_mutated()  # type: ignore[attr-defined]  # invalidate the per-module caches
     if "altair" in sys.modules:
         alt = sys.modules["altair"]
-        renderer, transformer, theme = _STATE["altair"]
+        renderer, transformer, theme, debug = _STATE["altair"]
         alt.renderers.enable(renderer)
         alt.data_transformers.enable(transformer)
         alt.theme.enable(theme)
+        alt.utils.schemapi.DEBUG_MODE = debug
 
 
 # ---------------------------------------------------------------- in the process running papermill
@@ -157,12 +158,15 @@ def _warm_engine() -> type:
                 stderr_file=stderr_file,
             )
             key = (kernel_name, tuple(final_kwargs.get("extra_arguments") or ()))
-            km = _KERNELS.pop(key, None)
+            km, kc = _KERNELS.pop(key, (None, None))
             if km is not None and not _alive(km):
-                _shutdown(km)
-                km = None
+                _shutdown(km, kc)
+                km = kc = None
             client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
-            client.owns_km = False  # keep the kernel after this notebook
+            client.owns_km = False  # keep the kernel (and its client) after this notebook
+            # papermill writes the whole output notebook before and after every cell (~0.2 s
+            # per review); here it is written once, when the notebook ends or fails.
+            nb_man.save = lambda **kwargs: None
             try:
                 if km is None:
                     client.km = client.create_kernel_manager()
@@ -170,17 +174,17 @@ def _warm_engine() -> type:
                     client.start_new_kernel_client()
                     _run(client, f"__import__('coachkit.engine', fromlist=['_']).prepare_kernel({PRELOAD!r})")
                 else:
-                    client.start_new_kernel_client()
+                    client.kc = kc
                 _run(client, f"__import__('coachkit.engine', fromlist=['_']).reset_kernel({os.getcwd()!r})")
                 nb = client.execute()
             except BaseException:
                 # dead, timed out (still busy) or interrupted: never reuse it
                 if client.km is not None:
-                    _stop_client(client)
-                    _shutdown(client.km)
+                    _shutdown(client.km, client.kc)
                 raise
-            _stop_client(client)
-            _KERNELS[key] = client.km
+            finally:
+                del nb_man.save  # papermill's own save, for its final write
+            _KERNELS[key] = (client.km, client.kc)
             _register_exit()
             return nb
 
@@ -217,17 +221,14 @@ def _alive(km: Any) -> bool:
         return False
 
 
-def _stop_client(client: Any) -> None:
-    kc, client.kc = client.kc, None
+def _shutdown(km: Any, kc: Any = None) -> None:
+    from jupyter_core.utils import ensure_async, run_sync
+
     if kc is not None:
         try:
             kc.stop_channels()
         except Exception:
             pass
-
-
-def _shutdown(km: Any) -> None:
-    from jupyter_core.utils import ensure_async, run_sync
 
     async def stop() -> None:
         try:
@@ -245,8 +246,8 @@ def _shutdown(km: Any) -> None:
 def shutdown_kernels() -> None:
     """Shut down this process's warm kernels (also done when the process exits)."""
     while _KERNELS:
-        _, km = _KERNELS.popitem()
-        _shutdown(km)
+        _, (km, kc) = _KERNELS.popitem()
+        _shutdown(km, kc)
 
 
 _REGISTERED: set[int] = set()

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 STATE = (
     "import os, sys, warnings\n"
     "print(os.getpid(), 'leak' in globals(), os.environ.get('CK_LEAK'), '/ck-leak' in sys.path, os.getcwd(),"
-    " len(warnings.filters), 'altair' in sys.modules and sys.modules['altair'].renderers.active)"
+    " len(warnings.filters), 'altair' in sys.modules and sys.modules['altair'].renderers.active,"
+    " 'altair' in sys.modules and sys.modules['altair'].utils.schemapi.DEBUG_MODE)"
 )
 DIRTY = (
     'if step == "dirty":\n'
@@ -34,6 +35,7 @@ DIRTY = (
     "    os.chdir('/')\n"
     "    warnings.simplefilter('error')\n"
     "    alt.renderers.enable('json')\n"
+    "    alt.utils.schemapi.disable_debug_mode()\n"
     'if step == "crash":\n'
     "    os._exit(1)\n"
     'if step == "slow":\n'
@@ -85,8 +87,8 @@ def test_each_notebook_gets_a_clean_namespace_in_the_same_kernel(probe: Path, tm
     after, after_counts = _run(probe, tmp_path, "clean")
     pid = int(first.split()[0])
     assert first.split()[1:4] == ["False", "None", "False"]
-    assert first.split()[-1] == "default"
-    # same kernel, and what "dirty" did (a variable, env, sys.path, cwd, warnings, altair renderer) is gone
+    assert first.split()[-2:] == ["default", "True"]
+    # same kernel, and what "dirty" did (a variable, env, sys.path, cwd, warnings, altair renderer and debug mode) is gone
     assert dirty == first and after == first
     assert counts == dirty_counts == after_counts == [1, 2, 3, 4, 5]  # execution counts restart at 1
     assert _alive(pid)
