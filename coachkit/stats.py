@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 __all__ = [
     "Z95",
@@ -27,8 +26,9 @@ __all__ = [
     "team_benchmarks",
 ]
 
-#: z = Φ⁻¹(0.975) ≈ 1.959964, the two-sided 95% normal quantile (not the rounded 1.96).
-Z95: float = float(_st.norm.ppf(0.975))
+#: z = Φ⁻¹(0.975) ≈ 1.959964, the two-sided 95% normal quantile (not the rounded 1.96);
+#: the value of ``scipy.stats.norm.ppf(0.975)`` (scipy is imported lazily: ~1.7 s).
+Z95: float = 1.959963984540054
 
 #: Default prior strength (pseudo-observations) of the fallback shrinkage prior.
 DEFAULT_PRIOR_STRENGTH: float = 10.0
@@ -70,6 +70,8 @@ def poisson_interval(k: Any, level: float = 0.95) -> tuple[np.ndarray, np.ndarra
     low = χ²_{α/2}(2k) / 2 (0 when k = 0) and high = χ²_{1−α/2}(2k + 2) / 2,
     with α = 1 − ``level``. Vectorised; NaN where ``k`` is missing or negative.
     """
+    from scipy import stats as _st  # lazy: importing scipy.stats takes ~1.7 s
+
     (k,) = _arrays(k)
     a = 1.0 - level
     with np.errstate(invalid="ignore"):
@@ -178,6 +180,8 @@ def shrink(
     ``mean`` (or ``ci_low``), never by ``raw``. The index is ``k``'s index when it
     is a Series, else 0..len-1.
     """
+    from scipy import stats as _st  # lazy: importing scipy.stats takes ~1.7 s
+
     index = k.index if isinstance(k, pd.Series) else None
     ka, na = _arrays(k, n)
     ka, na = np.atleast_1d(ka), np.atleast_1d(na)
@@ -244,6 +248,8 @@ def funnel_limits(
     ``"above"`` when the rate is strictly above the upper limit, ``"below"`` when
     strictly below the lower one, else ``"within"``; missing when n = 0.
     """
+    from scipy import stats as _st  # lazy: importing scipy.stats takes ~1.7 s
+
     index = k.index if isinstance(k, pd.Series) else None
     ka, na = _arrays(k, n)
     ka, na = np.atleast_1d(ka), np.atleast_1d(na)
@@ -317,6 +323,8 @@ def lagged_association(
     corrected for multiple testing, so this suggests, it does not prove) and
     ``reason`` (why ρ is NaN: fewer than 4 pairs, or a constant series).
     """
+    from scipy import stats as _st  # lazy: importing scipy.stats takes ~1.7 s
+
     if isinstance(x, pd.Series) and isinstance(y, pd.Series):
         both = pd.concat({"x": x, "y": y}, axis=1).sort_index()
         xa = both["x"].to_numpy(dtype="float64")
