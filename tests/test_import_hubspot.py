@@ -145,3 +145,26 @@ def test_no_activity_files(tmp_path):
     (tmp_path / "owners.csv").write_text("id\n1\n")
     with pytest.raises(ExportError, match="no activity file"):
         import_hubspot(tmp_path)
+
+
+def test_file_named_in_mapping_must_exist(tmp_path):
+    src = tmp_path / "export"
+    shutil.copytree(FIXTURE, src)
+    m = tmp_path / "m.toml"
+    m.write_text('[files]\ncalls = "calls_2024.csv"\n')
+    # calls.csv is there, but the user asked for calls_2024.csv: no silent fallback
+    with pytest.raises(ExportError, match="calls_2024.csv") as err:
+        import_hubspot(src, mapping=m, playbook=BERLIN)
+    assert err.value.file == str(src / "calls_2024.csv")
+    assert "'calls'" in str(err.value) and "[files]" in str(err.value)
+    (src / "calls.csv").rename(src / "Calls_2024.csv")  # matched ignoring case
+    renamed = import_hubspot(src, mapping=m, playbook=BERLIN)
+    assert renamed.report.rows_read["Calls_2024.csv"] == import_hubspot(FIXTURE).report.rows_read["calls.csv"]
+
+
+def test_unknown_object_in_mapping_files_is_an_error(tmp_path):
+    m = tmp_path / "m.toml"
+    m.write_text('[files]\ncall = "calls.csv"\n')  # the object is "calls"
+    with pytest.raises(ExportError, match="unknown object 'call'") as err:
+        import_hubspot(FIXTURE, mapping=m, playbook=BERLIN)
+    assert err.value.file == str(m)

@@ -90,3 +90,17 @@ def test_bad_duration_and_missing_file(tmp_path):
     with pytest.raises(ExportError) as err:
         import_pipedrive(tmp_path)
     assert (err.value.column, err.value.value, err.value.row) == ("duration", "90 min", 2)
+
+
+def test_file_named_in_mapping_must_exist(tmp_path):
+    (tmp_path / "users.csv").write_text("id,name\n7,Cleo\n")
+    (tmp_path / "activities.csv").write_text("id,user_id,type,due_date,due_time\n1,7,call,2024-01-01,10:00\n")
+    m = tmp_path / "m.toml"
+    m.write_text('[files]\nactivities = "activities_q1.csv"\n')
+    with pytest.raises(ExportError, match="activities_q1.csv") as err:
+        import_pipedrive(tmp_path, mapping=m, playbook=NEW_YORK)
+    assert err.value.file == str(tmp_path / "activities_q1.csv")
+    (tmp_path / "activities.csv").rename(tmp_path / "activities_q1.csv")
+    r = import_pipedrive(tmp_path, mapping=m, playbook=NEW_YORK)
+    assert r.report.rows_read == {"activities_q1.csv": 1, "users.csv": 1}
+    assert r.data.activities["occurred_at"].tolist() == [pd.Timestamp("2024-01-01 05:00")]  # 10:00 UTC in New York

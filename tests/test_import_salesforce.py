@@ -179,3 +179,12 @@ def test_real_salesforce_seeds(tmp_path):
     assert acts.loc[acts["activity_id"] == "00U1G00000DEaypUAD", "duration_s"].item() == 900.0
     assert acts["deal_id"].dropna().str.startswith("006").all()
     assert validate(r.data.save(tmp_path / "out", "parquet")).ok
+
+
+def test_file_named_in_mapping_must_exist(tmp_path):
+    m = tmp_path / "m.toml"
+    m.write_text('[files]\ntask = "Task_2024.csv"\n')
+    # Task.csv is in the folder, but the user asked for Task_2024.csv: no silent fallback
+    with pytest.raises(ExportError, match="Task_2024.csv") as err:
+        import_salesforce(FIXTURE, mapping=m, playbook=BERLIN)
+    assert err.value.file == str(FIXTURE / "Task_2024.csv")

@@ -7,6 +7,7 @@ clear message when the export lacks required data.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,43 +77,24 @@ def _mapping_option(help_text: str) -> Callable:
 _CRM_MAPPING_HELP = "TOML file extending the built-in maps: [files], [outcomes], [activity_types], [stages]."
 
 
-@import_group.command("salesforce")
-@_SRC
-@_OUT
-@_FORMAT
-@_mapping_option(_CRM_MAPPING_HELP)
-@_PLAYBOOK
-def salesforce_cmd(src: Path, out: Path, fmt: str, mapping: Path | None, playbook: Path | None) -> None:
-    """Import a Salesforce export folder (Task, Event, Opportunity, User .csv)."""
-    from .salesforce import import_salesforce
+def _crm_command(crm: str, help_text: str) -> None:
+    """Register ``coachkit import CRM``, which runs ``coachkit.importers.CRM.import_CRM``."""
 
-    _run(lambda pb: import_salesforce(src, mapping=mapping, playbook=pb), out, fmt, playbook)
-
-
-@import_group.command("hubspot")
-@_SRC
-@_OUT
-@_FORMAT
-@_mapping_option(_CRM_MAPPING_HELP)
-@_PLAYBOOK
-def hubspot_cmd(src: Path, out: Path, fmt: str, mapping: Path | None, playbook: Path | None) -> None:
-    """Import a HubSpot export folder (calls, meetings, emails, notes, tasks, deals, owners .csv)."""
-    from .hubspot import import_hubspot
-
-    _run(lambda pb: import_hubspot(src, mapping=mapping, playbook=pb), out, fmt, playbook)
+    @import_group.command(crm, help=help_text)
+    @_SRC
+    @_OUT
+    @_FORMAT
+    @_mapping_option(_CRM_MAPPING_HELP)
+    @_PLAYBOOK
+    def command(src: Path, out: Path, fmt: str, mapping: Path | None, playbook: Path | None) -> None:
+        # imported on use so that `coachkit --help` stays fast
+        importer = getattr(importlib.import_module(f".{crm}", __package__), f"import_{crm}")
+        _run(lambda pb: importer(src, mapping=mapping, playbook=pb), out, fmt, playbook)
 
 
-@import_group.command("pipedrive")
-@_SRC
-@_OUT
-@_FORMAT
-@_mapping_option(_CRM_MAPPING_HELP)
-@_PLAYBOOK
-def pipedrive_cmd(src: Path, out: Path, fmt: str, mapping: Path | None, playbook: Path | None) -> None:
-    """Import a Pipedrive export folder (activities, deals, users .csv)."""
-    from .pipedrive import import_pipedrive
-
-    _run(lambda pb: import_pipedrive(src, mapping=mapping, playbook=pb), out, fmt, playbook)
+_crm_command("salesforce", "Import a Salesforce export folder (Task, Event, Opportunity, User .csv).")
+_crm_command("hubspot", "Import a HubSpot export folder (calls, meetings, emails, notes, tasks, deals, owners .csv).")
+_crm_command("pipedrive", "Import a Pipedrive export folder (activities, deals, users .csv).")
 
 
 @import_group.command("csv")

@@ -13,8 +13,10 @@ import html.parser
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,8 @@ __all__ = [
     "snake_case",
     "read_export_csv",
     "find_file",
+    "OpenedExport",
+    "open_export",
     "require_columns",
     "first_present",
     "html_to_text",
@@ -195,6 +199,7 @@ class CrmMapping:
     Tables (all optional)::
 
         [files]            # object -> file name inside SRC, e.g. task = "tasks_2024.csv"
+                           # (used instead of the default names; a missing one is an error)
         [outcomes]         # raw label -> canonical outcome, e.g. "Left msg w/ assistant" = "gatekeeper"
         [activity_types]   # raw type -> canonical activity type, e.g. lunch = "meeting"
         [stages]           # raw stage (or stage id) -> playbook stage, e.g. "Demo Done" = "discovery"
@@ -291,6 +296,49 @@ def find_file(src: Path, names: list[str]) -> Path | None:
         if n.lower() in by_lower:
             return by_lower[n.lower()]
     return None
+
+
+class OpenedExport(NamedTuple):
+    """An export folder's files read, with the mapping, playbook and report the import goes on with."""
+
+    mapping: CrmMapping
+    playbook: Playbook
+    report: ImportReport
+    frames: dict[str, tuple[pd.DataFrame, str]]  # object -> (frame, file name)
+
+
+def open_export(
+    src: Path,
+    file_names: Mapping[str, list[str]],
+    mapping: str | Path | CrmMapping | None,
+    playbook: Playbook | str | Path | None,
+) -> OpenedExport:
+    """Read the files of a CRM export folder that are present, one per object.
+
+    ``file_names`` maps each object to its accepted default file names (case-insensitive).
+    A file the mapping's ``[files]`` names replaces the defaults for its object, and
+    must exist: a missing one raises :class:`ExportError` naming it rather than the
+    import silently using, or skipping, another file. An unknown object in
+    ``[files]`` is an error too (a typo would otherwise be ignored).
+    """
+    mp = mapping if isinstance(mapping, CrmMapping) else CrmMapping.from_toml(mapping)
+    unknown = sorted(set(mp.files) - set(file_names))
+    if unknown:
+        raise ExportError(
+            f"the mapping's [files] names unknown object {unknown[0]!r}; known: {', '.join(file_names)}",
+            file=mapping if not isinstance(mapping, CrmMapping) else None,
+        )
+    pb = resolve_playbook(playbook)
+    report = ImportReport(source=str(src))
+    frames: dict[str, tuple[pd.DataFrame, str]] = {}
+    for obj, defaults in file_names.items():
+        named = mp.files.get(obj)
+        path = find_file(src, [named] if named is not None else defaults)
+        if path is None and named is not None:
+            raise ExportError(f"file named for {obj!r} in the mapping's [files] is missing", file=src / named)
+        if path is not None:
+            frames[obj] = (read_export_csv(path, report), path.name)
+    return OpenedExport(mp, pb, report, frames)
 
 
 def require_columns(frame: pd.DataFrame, columns: list[str], file: str) -> None:

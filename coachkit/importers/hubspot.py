@@ -48,7 +48,6 @@ from .common import (
     ImportReport,
     ImportResult,
     column,
-    find_file,
     finish,
     first_id,
     first_present,
@@ -57,26 +56,25 @@ from .common import (
     map_labels,
     map_outcomes,
     normalise_stage,
+    open_export,
     parse_bools,
     parse_numbers,
     parse_timestamps,
-    read_export_csv,
     require_columns,
-    resolve_playbook,
 )
 
 __all__ = ["import_hubspot", "map_hubspot", "DEFAULT_DISPOSITIONS", "FILE_NAMES", "STAGES"]
 
-FILE_NAMES: dict[str, str] = {
-    "calls": "calls.csv",
-    "meetings": "meetings.csv",
-    "emails": "emails.csv",
-    "notes": "notes.csv",
-    "tasks": "tasks.csv",
-    "deals": "deals.csv",
-    "owners": "owners.csv",
-    "dispositions": "dispositions.csv",
-    "stages": "stages.csv",
+FILE_NAMES: dict[str, list[str]] = {
+    "calls": ["calls.csv"],
+    "meetings": ["meetings.csv"],
+    "emails": ["emails.csv"],
+    "notes": ["notes.csv"],
+    "tasks": ["tasks.csv"],
+    "deals": ["deals.csv"],
+    "owners": ["owners.csv"],
+    "dispositions": ["dispositions.csv"],
+    "stages": ["stages.csv"],
 }
 
 #: HubSpot's default call-outcome GUIDs (``hs_call_disposition``) -> label.
@@ -135,15 +133,7 @@ def import_hubspot(
 ) -> ImportResult:
     """Import a HubSpot export folder (see the module docstring for the rules)."""
     src = Path(src)
-    mp = mapping if isinstance(mapping, CrmMapping) else CrmMapping.from_toml(mapping)
-    pb = resolve_playbook(playbook)
-    report = ImportReport(source=str(src))
-    frames: dict[str, tuple[pd.DataFrame, str]] = {}
-    for obj, name in FILE_NAMES.items():
-        names = [mp.files[obj], name] if obj in mp.files else [name]
-        path = find_file(src, names)
-        if path is not None:
-            frames[obj] = (read_export_csv(path, report), path.name)
+    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook)
     if not any(k in frames for k in ("calls", "meetings", "emails", "notes", "tasks")):
         raise ExportError(
             "no activity file found; expected calls.csv, meetings.csv, emails.csv, notes.csv and/or tasks.csv",
@@ -178,7 +168,7 @@ def map_hubspot(
         users_file = frames["owners"][1]
     else:
         reps = schema.empty("reps")
-        users_file = FILE_NAMES["owners"]
+        users_file = FILE_NAMES["owners"][0]
         report.warn("owners.csv is missing: every owner becomes a rep with unknown name and team")
     return finish(acts, reps, deals, playbook, report, users_file=users_file)
 

@@ -35,27 +35,25 @@ from .common import (
     ImportResult,
     classify_activity,
     column,
-    find_file,
     finish,
     html_to_text,
     normalise_stage,
+    open_export,
     parse_bools,
     parse_dates,
     parse_hms,
     parse_money,
     parse_timestamps,
-    read_export_csv,
     require_columns,
-    resolve_playbook,
 )
 
 __all__ = ["import_pipedrive", "map_pipedrive", "FILE_NAMES", "TYPES"]
 
-FILE_NAMES: dict[str, str] = {
-    "activities": "activities.csv",
-    "deals": "deals.csv",
-    "users": "users.csv",
-    "stages": "stages.csv",
+FILE_NAMES: dict[str, list[str]] = {
+    "activities": ["activities.csv"],
+    "deals": ["deals.csv"],
+    "users": ["users.csv"],
+    "stages": ["stages.csv"],
 }
 
 #: Pipedrive's default activity types -> canonical types.
@@ -78,18 +76,10 @@ def import_pipedrive(
 ) -> ImportResult:
     """Import a Pipedrive export folder (see the module docstring for the rules)."""
     src = Path(src)
-    mp = mapping if isinstance(mapping, CrmMapping) else CrmMapping.from_toml(mapping)
-    pb = resolve_playbook(playbook)
-    report = ImportReport(source=str(src))
-    frames: dict[str, tuple[pd.DataFrame, str]] = {}
-    for obj, name in FILE_NAMES.items():
-        names = [mp.files[obj], name] if obj in mp.files else [name]
-        path = find_file(src, names)
-        if path is not None:
-            frames[obj] = (read_export_csv(path, report), path.name)
+    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook)
     for required in ("activities", "users"):
         if required not in frames:
-            raise ExportError(f"{FILE_NAMES[required]} is missing from the export folder", file=src)
+            raise ExportError(f"{FILE_NAMES[required][0]} is missing from the export folder", file=src)
     return map_pipedrive(frames, pb, mp, report)
 
 

@@ -55,20 +55,18 @@ from .common import (
     column,
     deal_link,
     drop_flagged,
-    find_file,
     finish,
     first_present,
     is_follow_up,
     map_labels,
     map_outcomes,
     normalise_stage,
+    open_export,
     parse_bools,
     parse_dates,
     parse_numbers,
     parse_timestamps,
-    read_export_csv,
     require_columns,
-    resolve_playbook,
     role_from_title,
 )
 
@@ -113,17 +111,7 @@ def import_salesforce(
 ) -> ImportResult:
     """Import a Salesforce export folder (see the module docstring for the rules)."""
     src = Path(src)
-    mp = mapping if isinstance(mapping, CrmMapping) else CrmMapping.from_toml(mapping)
-    pb = resolve_playbook(playbook)
-    report = ImportReport(source=str(src))
-    frames: dict[str, tuple[pd.DataFrame, str]] = {}
-    for obj, names in FILE_NAMES.items():
-        names = [mp.files[obj]] + names if obj in mp.files else names
-        path = find_file(src, names)
-        if path is None and obj in mp.files:
-            raise ExportError(f"file named for `{obj}` in the mapping's [files] is missing", file=src / mp.files[obj])
-        if path is not None:
-            frames[obj] = (read_export_csv(path, report), path.name)
+    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook)
     if "user" not in frames:
         raise ExportError(f"User export is missing; expected one of {', '.join(FILE_NAMES['user'])}", file=src)
     if "task" not in frames and "event" not in frames:
