@@ -458,6 +458,7 @@ def run_reviews(
                     "html": html,
                 }
             )
+        del dataset  # each review loads what it needs; do not hold the whole dataset during the run
         n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
         show = not quiet and sys.stderr.isatty()
         for task, record in _run_all(tasks, n_workers, show):
