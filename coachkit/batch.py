@@ -153,10 +153,13 @@ def find_rep(dataset: Any, rep_id: str) -> pd.Series:
 
 
 def review_window(activities: pd.DataFrame, as_of: Any = None, weeks: int = 4) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The review window ``(start, end)``: the ``7 * weeks`` days ending on ``as_of``, both days included.
+    """The review window ``(start, end)``: the ``weeks`` Monday-Sunday weeks up to and including the week
+    of ``as_of``, cut at ``as_of`` (the last week is partial when ``as_of`` is not a Sunday).
 
     ``as_of`` empty or None means the date of the latest activity in ``activities``.
     Both are midnight timestamps; ``SalesData.between(start, end)`` includes the whole end day.
+    Calendar weeks, so that the window lines up with the weekly KPI tables; the review notebook uses
+    this same definition (:func:`coachkit.review.review_window`).
     """
     weeks = int(weeks)
     if weeks < 1:
@@ -171,7 +174,7 @@ def review_window(activities: pd.DataFrame, as_of: Any = None, weeks: int = 4) -
             end = pd.Timestamp(as_of).normalize()
         except (ValueError, TypeError) as exc:
             raise ValueError(f"as_of must be a date like 2024-06-30, got {as_of!r}") from exc
-    return end - pd.Timedelta(days=7 * weeks - 1), end
+    return end - pd.Timedelta(days=end.weekday() + 7 * (weeks - 1)), end
 
 
 def select_reps(

@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from . import charts
+from .batch import review_window as batch_window
 from .coaching import coaching_focus, focus_window
 from .feedback import effort_feedback, feedback_themes
 from .kpis import kpi_table, registry
@@ -326,23 +327,11 @@ def review_window(data: Any, as_of: Any = "", weeks: int = 4) -> Window:
     """The review window ending on ``as_of``: the ``weeks`` Monday-Sunday weeks up to and including
     the week of ``as_of``, cut at ``as_of`` (so the last week is partial when ``as_of`` is not a Sunday).
 
-    ``as_of`` empty or None means the date of the latest activity in ``data``.
+    ``as_of`` empty or None means the date of the latest activity in ``data``. The batch chooses reps
+    and titles the index with the same window (:func:`coachkit.batch.review_window`).
     """
-    weeks = int(weeks)
-    if weeks < 1:
-        raise ValueError(f"weeks must be at least 1, got {weeks}")
-    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-        latest = data.activities["occurred_at"].max() if len(data.activities) else pd.NaT
-        if pd.isna(latest):
-            raise ValueError("the dataset has no activities, so as_of cannot default to the latest activity date")
-        end = pd.Timestamp(latest).normalize()
-    else:
-        try:
-            end = pd.Timestamp(as_of).normalize()
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"as_of must be a date like 2026-11-20, got {as_of!r}") from exc
-    start = end - pd.Timedelta(days=end.weekday() + 7 * (weeks - 1))
-    return Window(start=start, end=end, weeks=weeks)
+    start, end = batch_window(data.activities, as_of, weeks)
+    return Window(start=start, end=end, weeks=int(weeks))
 
 
 def _rep_row(data: Any, rep_id: str) -> pd.Series:

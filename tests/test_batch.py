@@ -90,7 +90,8 @@ def test_review_window_by_hand() -> None:
     assert review_window(acts, AS_OF, 2) == (pd.Timestamp("2024-06-17"), pd.Timestamp("2024-06-30"))
     assert review_window(acts, "2024-06-30T15:00", 1) == (pd.Timestamp("2024-06-24"), pd.Timestamp("2024-06-30"))
     # empty as_of: the date of the latest activity (2024-07-01 08:00)
-    assert review_window(acts, "", 4) == (pd.Timestamp("2024-06-04"), pd.Timestamp("2024-07-01"))
+    # the latest activity is on Monday 2024-07-01: its week plus the 3 weeks before start on Monday 06-10
+    assert review_window(acts, "", 4) == (pd.Timestamp("2024-06-10"), pd.Timestamp("2024-07-01"))
     assert review_window(acts, None, 1)[1] == pd.Timestamp("2024-07-01")
 
 
