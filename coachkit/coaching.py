@@ -135,7 +135,9 @@ def coaching_focus(data: Any, rep_id: str, as_of: Any, weeks: int = 4) -> pd.Dat
       window rate, or of their weekly average count × the rep's weeks.
     - **flagged** only when the interval cannot reach the benchmark: ci_high <
       benchmark (ci_low > benchmark when lower is better), and for rates also
-      n ≥ ``playbook.min_n``. Benchmarks of 0 (nothing expected) are not judged.
+      n ≥ ``playbook.min_n``; and the gap |value − benchmark| is at least
+      ``playbook.min_gap`` × benchmark (default 10%), so that a significant but
+      negligible shortfall is not raised. Benchmarks of 0 (nothing expected) are not judged.
 
     Columns :data:`FOCUS_COLUMNS`: ``team_median`` (as above, in the value's unit),
     ``target`` (the role target or playbook benchmark; NaN if neither),
@@ -237,7 +239,8 @@ def coaching_focus(data: Any, rep_id: str, as_of: Any, weeks: int = 4) -> pd.Dat
                 f"vs {_BENCHMARK_NAMES[bench_kind]} {_num(bench)}."
             )
         flagged = hi < bench if d.higher_is_better else lo > bench
-        if not flagged:
+        # A real but tiny shortfall (96% vs 98%) is not worth a coaching conversation.
+        if not flagged or abs(value - bench) < pb.min_gap * bench:
             continue
         rows.append(
             {

@@ -42,7 +42,7 @@ _SCHEMA: dict[str, Any] = {
     "ramp": {"factors": list},
     "score": {"weights": dict},
     "themes": None,
-    "coaching": {"min_n": int, "max_focus": int, "benchmarks": dict, "actions": dict},
+    "coaching": {"min_n": int, "max_focus": int, "min_gap": float, "benchmarks": dict, "actions": dict},
     "kpis": {"modules": list},
 }
 
@@ -98,6 +98,7 @@ class Playbook:
     themes: tuple[Theme, ...] = ()
     min_n: int = 8
     max_focus: int = 3
+    min_gap: float = 0.1
     benchmarks: dict[str, float] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     kpi_modules: tuple[str, ...] = ()
@@ -236,6 +237,9 @@ def _check_keys(data: Any, schema: Any, source: str, prefix: str) -> None:
         elif expected is int:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise PlaybookError(f"{source}: `{path}` must be a non-negative integer, got {value!r}")
+        elif expected is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise PlaybookError(f"{source}: `{path}` must be a number >= 0, got {value!r}")
         elif not isinstance(value, expected):
             kind = {str: "a string", list: "a list", dict: "a table"}[expected]
             raise PlaybookError(f"{source}: `{path}` must be {kind}, got {value!r}")
@@ -368,6 +372,7 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         weights=weights,
         themes=tuple(themes),
         min_n=int(co["min_n"]),
+        min_gap=_number(co["min_gap"], source, "coaching.min_gap"),
         max_focus=int(co["max_focus"]),
         benchmarks=benchmarks,
         actions=actions,

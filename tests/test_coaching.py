@@ -210,3 +210,27 @@ def test_large_counts_in_evidence_have_thousands_separators():
     data = _data([_calls("a", 2000, 20)], [("a", "T1", "AE", None)])
     (evidence,) = coaching_focus(data, "a", AS_OF)["evidence"]
     assert evidence.startswith("Connect rate 1% (20 of 2,000 calls with an outcome")
+
+
+def test_min_gap_keeps_significant_but_negligible_shortfalls_out():
+    """Hand-worked: 960 of 1,000 calls have an outcome (96%, Wilson 95% CI 94.6-97.1%) against a 98%
+    benchmark. The interval excludes 98%, but the gap of 2 points is 2.04% of the benchmark: flagged only
+    when min_gap is below that."""
+    n = 1000
+    times = pd.date_range("2026-03-02 09:00", periods=n, freq="1min")
+    acts = pd.DataFrame(
+        {
+            "activity_id": [f"A{i}" for i in range(n)],
+            "rep_id": "R1",
+            "activity_type": "call",
+            "occurred_at": times,
+            "outcome": ["connected"] * 100 + ["no_answer"] * 860 + [None] * 40,
+        }
+    )
+    reps = pd.DataFrame({"rep_id": ["R1"], "team": ["T"], "role": ["X"]})
+    base = "[coaching]\nbenchmarks = { outcome_logged_rate = 0.98 }\n"
+    for min_gap, expected in ((0.0, True), (0.02, True), (0.021, False), (0.1, False)):
+        pb = Playbook.from_text(base + f"min_gap = {min_gap}\n")
+        data = SalesData.from_frames(acts, reps, playbook=pb)
+        focus = coaching_focus(data, "R1", "2026-03-08", weeks=1)
+        assert ("outcome_logged_rate" in set(focus["kpi"])) is expected, min_gap
