@@ -1970,7 +1970,11 @@ def section_html(section: Section, *, level: int = 2) -> str:
 
 
 def show(section: Section, *, level: int = 2, number: int | None = None) -> None:
-    """Display ``section`` in a notebook: escaped HTML for text and tables, charts through Altair's renderer."""
+    """Display ``section`` in a notebook: escaped HTML for text and tables, charts as SVG.
+
+    A chart is shown as the ``image/svg+xml`` output Altair's ``svg`` renderer gives (with the same
+    ``text/plain``), drawn by :func:`coachkit.charts.to_svg`, which skips re-validating the spec.
+    """
     from IPython.display import HTML, display
 
     title = f"{number}. {section.title}" if number is not None else section.title
@@ -1980,7 +1984,7 @@ def show(section: Section, *, level: int = 2, number: int | None = None) -> None
             if buf:
                 display(HTML("\n".join(buf)))
                 buf = []
-            display(p.chart)
+            display({"image/svg+xml": charts.to_svg(p.chart), "text/plain": repr(p.chart)}, raw=True)
         else:
             buf.append(_part_html(p))
     if buf:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 
 import altair as alt
@@ -575,3 +576,22 @@ def test_mix_label_positions_increase_within_zero_and_one(shares: list[float]) -
     (rows,) = values(c.mix_vs_team(df).to_dict(validate=False))
     mids = [r["mid"] for r in rows]
     assert mids == sorted(mids) and 0 < mids[0] and mids[-1] < 1
+
+
+def _renumber_gradients(svg_text: str) -> str:
+    # vl-convert numbers gradient ids per process (gradient_0, gradient_1, ...), not per chart
+    return re.sub(r"gradient_[0-9]+", "gradient_N", svg_text)
+
+
+@pytest.mark.parametrize("name", ["weekday_hour_heatmap", "rate_bars"])
+def test_to_svg_is_what_the_svg_renderer_draws(name: str) -> None:
+    chart = BUILDERS[name]()
+    renderer = alt.renderers.active
+    try:
+        alt.renderers.enable("svg")
+        bundle = chart._repr_mimebundle_()
+    finally:
+        alt.renderers.enable(renderer)
+    out = c.to_svg(chart)
+    assert out.lstrip().startswith("<svg")
+    assert _renumber_gradients(out) == _renumber_gradients(bundle["image/svg+xml"])

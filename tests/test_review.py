@@ -554,3 +554,33 @@ def test_summary_ends_on_trend_then_next_week(data, window, team) -> None:
     sec = review.summary(data, "r1", window, team=team, focus_frame=focus, weekly=weekly)
     assert sec.sentences[-2].startswith("Over the last 2 weeks")
     assert sec.sentences[-1].startswith("Next week: no KPI is clearly behind")
+
+
+def test_show_displays_escaped_html_and_charts_as_the_svg_renderer_does(monkeypatch) -> None:
+    import altair as alt
+    import IPython.display
+
+    from coachkit import charts
+
+    shown: list[tuple[object, dict]] = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, **kw: shown.append((obj, kw)))
+    chart = charts.rate_bars(
+        pd.DataFrame({"label": ["<b>r1</b>"], "value": [0.25], "ci_low": [0.1], "ci_high": [0.5], "n": [8]})
+    )
+    sec = review.Section("s", "A & B").add(review.Text("x < y"), review.Chart(chart), review.Text("after"))
+    review.show(sec, number=2)
+    assert [type(o).__name__ for o, _ in shown] == ["HTML", "dict", "HTML"]
+    first, (bundle, kw), last = shown[0][0], shown[1], shown[2][0]
+    assert "<h2>2. A &amp; B</h2>" in first.data and "<p>x &lt; y</p>" in first.data
+    assert last.data == "<p>after</p>"
+    assert kw == {"raw": True}
+    assert set(bundle) == {"image/svg+xml", "text/plain"}
+    assert bundle["text/plain"] == "alt.LayerChart(...)"
+    renderer = alt.renderers.active
+    try:
+        alt.renderers.enable("svg")
+        expected = chart._repr_mimebundle_()["image/svg+xml"]
+    finally:
+        alt.renderers.enable(renderer)
+    assert bundle["image/svg+xml"] == expected
+    assert "&lt;b&gt;r1&lt;/b&gt;" in expected
