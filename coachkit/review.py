@@ -367,6 +367,15 @@ class Team:
     totals: pd.DataFrame
     group: str
 
+    def weekly(self, kpi: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``kpi`` by week over the prior and this window: the rep's rows, and per week the median
+        ``value`` of the peers that have one (a rate with no denominator has none)."""
+        both = pd.concat([self.prior, self.this], ignore_index=True)
+        rows = both[both["kpi"] == kpi]
+        mine = rows[rows["rep_id"] == self.rep_id]
+        med = rows[rows["value"].notna()].groupby("period_start", as_index=False)["value"].median()
+        return mine, med
+
 
 def _aggregate(table: pd.DataFrame) -> pd.DataFrame:
     """Weekly KPI rows -> one row per (rep_id, kpi): the window value, numerator, denominator, weeks."""
@@ -976,12 +985,9 @@ def effort(data: Any, rep_id: str, window: Window, *, team: Team | None = None) 
         sec.add(Chart(charts.volume_vs_target(daily, title="Daily volume against target (tick = the day's target)")))
 
     # weekly trend: activity score over both windows, against the team median
-    weekly = pd.concat([team.prior, team.this], ignore_index=True)
-    score = weekly[weekly["kpi"] == "activity_score"]
-    mine = score[score["rep_id"] == rep_id]
+    mine, med = team.weekly("activity_score")
     sec.frames["weekly_score"] = mine.reset_index(drop=True)
     if mine["value"].notna().any():
-        med = score.groupby("period_start", as_index=False)["value"].median()
         sec.add(
             Chart(
                 charts.kpi_trend(
@@ -989,7 +995,7 @@ def effort(data: Any, rep_id: str, window: Window, *, team: Team | None = None) 
                     title=f"Activity score by week, {2 * window.weeks} weeks (100 = every target met)",
                     unit="score",
                     target=100.0,
-                    team=med.dropna(),
+                    team=med,
                 )
             )
         )
@@ -1114,11 +1120,8 @@ def outcomes(data: Any, rep_id: str, window: Window, *, team: Team | None = None
     if len(mix):
         sec.add(Chart(charts.outcome_mix(mix, title="Outcomes by activity type (this window)")))
     # weekly connect rate over both windows
-    weekly = pd.concat([team.prior, team.this], ignore_index=True)
-    cr = weekly[(weekly["kpi"] == "connect_rate")]
-    mine = cr[cr["rep_id"] == rep_id]
+    mine, med_w = team.weekly("connect_rate")
     if (mine["denominator"] > 0).any():
-        med_w = cr[cr["denominator"] > 0].groupby("period_start", as_index=False)["value"].median()
         target, _ = _rate_target(data, rep_id, "connect_rate")
         top = np.nanmax([mine["ci_high"].max(), med_w["value"].max(), 0.0 if _isnan(target) else target])
         sec.add(
@@ -1218,11 +1221,8 @@ def follow_up(data: Any, rep_id: str, window: Window, *, team: Team | None = Non
         + "; ".join(bits)
         + "."
     )
-    weekly = pd.concat([team.prior, team.this], ignore_index=True)
-    fu = weekly[weekly["kpi"] == "follow_up_24h_rate"]
-    mine = fu[fu["rep_id"] == rep_id]
+    mine, med = team.weekly("follow_up_24h_rate")
     if (mine["denominator"] > 0).any():
-        med = fu[fu["denominator"] > 0].groupby("period_start", as_index=False)["value"].median()
         sec.add(
             Chart(
                 charts.kpi_trend(
@@ -1369,9 +1369,7 @@ def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None
         + "."
     )
     # score trend
-    weekly = pd.concat([team.prior, team.this], ignore_index=True)
-    fs = weekly[weekly["kpi"] == "feedback_score"]
-    mine = fs[fs["rep_id"] == rep_id]
+    mine, med = team.weekly("feedback_score")
     s1 = _scores(data, rep_id, window.start, window.end)
     if len(s1):
         lo_s, hi_s = _t_interval(s1)
@@ -1383,7 +1381,6 @@ def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None
     else:
         sec.add("No scored activities in the window.")
     if (mine["denominator"] > 0).any():
-        med = fs[fs["denominator"] > 0].groupby("period_start", as_index=False)["value"].median()
         sec.add(
             Chart(
                 charts.kpi_trend(

@@ -584,3 +584,26 @@ def test_show_displays_escaped_html_and_charts_as_the_svg_renderer_does(monkeypa
         alt.renderers.enable(renderer)
     assert bundle["image/svg+xml"] == expected
     assert "&lt;b&gt;r1&lt;/b&gt;" in expected
+
+
+def test_team_weekly_gives_the_reps_rows_and_the_median_of_peers_with_a_value():
+    def rows(week, values):
+        return pd.DataFrame(
+            {
+                "rep_id": list(values),
+                "period_start": pd.Timestamp(week),
+                "kpi": "connect_rate",
+                "value": list(values.values()),
+                "denominator": [0.0 if pd.isna(v) else 10.0 for v in values.values()],
+            }
+        )
+
+    prior = rows("2026-11-02", {"A": 0.1, "B": 0.3, "C": float("nan")})
+    this = rows("2026-11-09", {"A": float("nan"), "B": 0.2, "C": 0.6})
+    team = review.Team("A", ["A", "B", "C"], this, prior, pd.DataFrame(), "SDRs")
+    mine, med = team.weekly("connect_rate")
+    assert mine["rep_id"].tolist() == ["A", "A"]
+    # week 1: median of A 0.1, B 0.3 (C has no denominator) = 0.2; week 2: median of B 0.2, C 0.6 = 0.4
+    assert med["period_start"].tolist() == [pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-09")]
+    assert med["value"].tolist() == pytest.approx([0.2, 0.4])
+    assert team.weekly("feedback_score")[1].empty
