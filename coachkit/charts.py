@@ -26,6 +26,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 from altair.utils.data import to_values
+from altair.utils.schemapi import debug_mode
 
 from coachkit.schema import ACTIVITY_TYPES
 
@@ -177,16 +178,34 @@ def _frame(df: pd.DataFrame, required: Iterable[str], optional: Iterable[str] = 
     return out[keep].reset_index(drop=True)
 
 
+#: Data for ``facet()``, which requires some; :func:`_finish` replaces it with the rows.
+_LATER = alt.InlineData(values=[])
+
+
 def _data(df: pd.DataFrame) -> alt.InlineData:
-    """The rows inline in the spec (independent of Altair's data transformer)."""
-    return alt.InlineData(values=to_values(df)["values"])
+    """The rows inline in the spec (independent of Altair's data transformer).
+
+    Built without Altair's validation at construction, which checks every row against the schema.
+    """
+    with debug_mode(False):
+        return alt.InlineData(values=to_values(df)["values"])
 
 
-def _finish(chart: Any, title: str | None = None, subtitle: str | None = None) -> Any:
+def _finish(
+    chart: Any, title: str | None = None, subtitle: str | None = None, *, data: pd.DataFrame | None = None
+) -> Any:
+    """The finished chart: title, coachkit's config and (``data``) the rows, attached last.
+
+    The rows go in last because Altair deep-copies a chart's whole tree, inline rows included, on
+    every ``properties``/``layer``/``facet``; attached at the top of the finished chart they are the
+    same spec as on the layer (``facet`` moves a layer's data to the top too).
+    """
     if title is not None or subtitle is not None:
         chart = chart.properties(title=alt.Title(text=title or "", subtitle=subtitle or alt.Undefined))
     chart = chart.copy(deep=False)
     chart.config = alt.Config(**CONFIG)
+    if data is not None:
+        chart.data = _data(data)
     return chart
 
 
@@ -244,16 +263,22 @@ def _rate_axis(unit: str, title: str | None = None) -> dict[str, Any]:
 
 
 def _interval_layers(
-    y: alt.Y, colour: alt.Color | alt.value, unit: str, extra_tips: Sequence[tuple[str, str, str]], df: pd.DataFrame
+    y: alt.Y,
+    colour: alt.Color | alt.ColorValue,
+    unit: str,
+    extra_tips: Sequence[tuple[str, str, str]],
+    df: pd.DataFrame,
 ) -> alt.LayerChart:
     """Horizontal interval (ci_low..ci_high) + point (value) + ``n=`` label per row (data comes from the parent)."""
     axis = _rate_axis(unit)
     tips = _tips(*extra_tips, *_RATE_TIPS, unit=unit, df=df)
     base = alt.Chart().encode(y=y, color=colour, tooltip=tips)
     offset = {"yOffset": alt.YOffset("who:N", sort=_order(df["who"]))} if "who" in df.columns else {}
-    rule = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", **axis), x2="ci_high:Q", **offset)
+    rule = base.mark_rule(strokeWidth=2).encode(x=alt.X("ci_low:Q", **axis), x2=alt.X2("ci_high:Q"), **offset)
     point = base.mark_point(filled=True, size=70, opacity=1).encode(x=alt.X("value:Q", **axis), **offset)
-    text = base.mark_text(align="left", dx=6, color="#555555").encode(x="label_x:Q", text="n_label:N", **offset)
+    text = base.mark_text(align="left", dx=6, color="#555555").encode(
+        x=alt.X("label_x:Q"), text=alt.Text("n_label:N"), **offset
+    )
     return alt.layer(rule, point, text)
 
 
@@ -299,33 +324,33 @@ def kpi_trend(
     y = alt.Y("value:Q", **axis)
     tips = _tips(("series", "nominal", "series"), ("period_start", "temporal", "week of"), *_RATE_TIPS, unit=unit, df=d)
     base = alt.Chart().encode(x=x, color=colour)
-    dash = alt.condition("datum.is_team", alt.value([5, 3]), alt.value([1, 0]))
+    dash = alt.StrokeDashValue([1, 0], condition={"test": "datum.is_team", "value": [5, 3]})
     layers = [base.mark_line(strokeWidth=2).encode(y=y, strokeDash=dash)]
     if "ci_low" in d.columns and "ci_high" in d.columns:
-        band = base.mark_area(opacity=0.18).encode(y="ci_low:Q", y2="ci_high:Q")
+        band = base.mark_area(opacity=0.18).encode(y=alt.Y("ci_low:Q"), y2=alt.Y2("ci_high:Q"))
         layers.insert(0, band.transform_filter("!datum.is_team && isValid(datum.ci_low) && isValid(datum.ci_high)"))
     layers.append(base.mark_point(filled=True, size=45).encode(y=y, tooltip=tips))
     reps = d.loc[~d["is_team"], "series"].nunique()
     if "n" in d.columns and reps == 1 and d.loc[~d["is_team"], "period_start"].nunique() <= 16:
         d["n_label"] = _n_label(d["n"])
         text = base.mark_text(dy=14, color="#666666", fontSize=9).encode(
-            y=y, text="n_label:N", color=alt.value("#666666")
+            y=y, text=alt.Text("n_label:N"), color=alt.ColorValue("#666666")
         )
         layers.append(text.transform_filter("!datum.is_team && isValid(datum.value)"))
     if target is not None:
         d["target"] = float(target)
-        rule = alt.Chart().mark_rule(color=INK, strokeDash=[2, 2]).encode(y="mean(target):Q")
+        rule = alt.Chart().mark_rule(color=INK, strokeDash=[2, 2]).encode(y=alt.Y("mean(target):Q"))
         tip = (
             alt.Chart()
             .mark_text(align="left", baseline="bottom", dy=-2, color=INK)
             .encode(
-                y="mean(target):Q",
-                x=alt.value(2),
-                text=alt.value(f"target {target:.0%}" if unit == "%" else f"target {target:,.4g}"),
+                y=alt.Y("mean(target):Q"),
+                x=alt.XValue(2),
+                text=alt.TextValue(f"target {target:.0%}" if unit == "%" else f"target {target:,.4g}"),
             )
         )
         layers += [rule, tip]
-    return _finish(alt.layer(*layers, data=_data(d)), title)
+    return _finish(alt.layer(*layers), title, data=d)
 
 
 def volume_vs_target(df: pd.DataFrame, *, title: str = "Daily volume against target") -> alt.FacetChart:
@@ -344,12 +369,12 @@ def volume_vs_target(df: pd.DataFrame, *, title: str = "Daily volume against tar
     colour = alt.Color("activity_type:N", scale=_activity_scale(types), title=None, legend=None)
     layers = [base.mark_bar().encode(y=alt.Y("count:Q", title="count"), color=colour, tooltip=tips)]
     if d["period_start"].nunique() <= 14:
-        layers.append(base.mark_text(dy=-4, baseline="bottom").encode(y="count:Q", text="count:Q"))
+        layers.append(base.mark_text(dy=-4, baseline="bottom").encode(y=alt.Y("count:Q"), text=alt.Text("count:Q")))
     if "target" in d.columns:
-        layers.append(base.mark_tick(color=INK, thickness=2).encode(y="target:Q", tooltip=tips))
-    chart = alt.layer(*layers, data=_data(d)).properties(height=110, width=alt.Step(24))
+        layers.append(base.mark_tick(color=INK, thickness=2).encode(y=alt.Y("target:Q"), tooltip=tips))
+    chart = alt.layer(*layers).properties(height=110, width=alt.Step(24))
     row = alt.Row("activity_type:N", sort=types, title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
-    return _finish(chart.facet(row=row).resolve_scale(y="independent"), title)
+    return _finish(chart.facet(row=row, data=_LATER).resolve_scale(y="independent"), title, data=d)
 
 
 def mix_vs_team(df: pd.DataFrame, *, title: str = "Activity mix against the team") -> alt.LayerChart:
@@ -379,8 +404,12 @@ def mix_vs_team(df: pd.DataFrame, *, title: str = "Activity mix against the team
             tooltip=tips,
         )
     )
-    text = alt.Chart().mark_text(color="white", fontWeight="bold").encode(y=y, x="mid:Q", text="share_label:N")
-    return _finish(alt.layer(bars, text, data=_data(d)).properties(height=alt.Step(36)), title)
+    text = (
+        alt.Chart()
+        .mark_text(color="white", fontWeight="bold")
+        .encode(y=y, x=alt.X("mid:Q"), text=alt.Text("share_label:N"))
+    )
+    return _finish(alt.layer(bars, text).properties(height=alt.Step(36)), title, data=d)
 
 
 def weekday_hour_heatmap(df: pd.DataFrame, *, title: str = "When the activities happen") -> alt.LayerChart:
@@ -411,9 +440,9 @@ def weekday_hour_heatmap(df: pd.DataFrame, *, title: str = "When the activities 
         .mark_rect()
         .encode(x=x, y=y, color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title="activities"), tooltip=tips)
     )
-    light = alt.condition(f"datum.count > {top / 2!r}", alt.value("white"), alt.value("#333333"))
-    text = alt.Chart().mark_text(fontSize=9).encode(x=x, y=y, text="count:Q", color=light)
-    return _finish(alt.layer(rect, text, data=_data(d)).properties(width=alt.Step(22), height=alt.Step(22)), title)
+    light = alt.ColorValue("#333333", condition={"test": f"datum.count > {top / 2!r}", "value": "white"})
+    text = alt.Chart().mark_text(fontSize=9).encode(x=x, y=y, text=alt.Text("count:Q"), color=light)
+    return _finish(alt.layer(rect, text).properties(width=alt.Step(22), height=alt.Step(22)), title, data=d)
 
 
 # ---- outcomes and feedback ------------------------------------------------------------------------
@@ -453,7 +482,7 @@ def outcome_mix(df: pd.DataFrame, *, title: str = "Outcomes by activity type") -
         )
     )
     text = alt.Chart(_data(totals)).mark_text(align="left", dx=4, color="#555555")
-    text = text.encode(y=y, x=alt.datum(1.0), text="n_label:N")
+    text = text.encode(y=y, x=alt.XDatum(1.0), text=alt.Text("n_label:N"))
     return _finish(alt.layer(bars, text).properties(height=alt.Step(30)), title)
 
 
@@ -470,12 +499,14 @@ def rate_bars(df: pd.DataFrame, *, title: str | None = None, unit: str = "%") ->
     """
     d = _with_rate_labels(_frame(df, ["label", "value", "ci_low", "ci_high", "n"], ["who"], what="rate_bars"))
     colour = (
-        alt.Color("who:N", scale=_series_scale(d["who"]), title=None) if "who" in d.columns else alt.value(REP_COLOUR)
+        alt.Color("who:N", scale=_series_scale(d["who"]), title=None)
+        if "who" in d.columns
+        else alt.ColorValue(REP_COLOUR)
     )
     y = alt.Y("label:N", sort=_order(d["label"]), title=None)
     tips = (("label", "nominal", "KPI"), ("who", "nominal", "who"))
     layers = _interval_layers(y, colour, unit, tips, d)
-    return _finish(layers.properties(data=_data(d), height=alt.Step(44 if "who" in d.columns else 26)), title)
+    return _finish(layers.properties(height=alt.Step(44 if "who" in d.columns else 26)), title, data=d)
 
 
 def theme_shares(df: pd.DataFrame, *, title: str = "Themes in the notes") -> alt.FacetChart:
@@ -489,9 +520,9 @@ def theme_shares(df: pd.DataFrame, *, title: str = "Themes in the notes") -> alt
     colour = alt.Color("who:N", scale=_series_scale(d["who"]), title=None)
     y = alt.Y("theme:N", sort=_order(d["theme"]), title=None)
     tips = (("kind", "nominal", "kind"), ("theme", "nominal", "theme"), ("who", "nominal", "who"))
-    layers = _interval_layers(y, colour, "%", tips, d).properties(data=_data(d), height=alt.Step(40))
+    layers = _interval_layers(y, colour, "%", tips, d).properties(height=alt.Step(40))
     row = alt.Row("kind:N", sort=_order(d["kind"]), title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
-    return _finish(layers.facet(row=row).resolve_scale(y="independent"), title)
+    return _finish(layers.facet(row=row, data=_LATER).resolve_scale(y="independent"), title, data=d)
 
 
 # ---- team and process -----------------------------------------------------------------------------
@@ -522,14 +553,14 @@ def funnel_plot(
     y = alt.Y("value:Q", **_rate_axis("%"))
     dash = alt.StrokeDash("limit_name:N", title=None, scale=alt.Scale(range=[[5, 3], [1, 0]]))
     lines = alt.Chart(_data(lim)).mark_line(interpolate="step-after", color="#555555", strokeWidth=1.2)
-    lines = lines.encode(x=x, y=alt.Y("limit:Q", title="rate"), detail="bound:N", strokeDash=dash)
-    centre = alt.Chart().mark_rule(color=TEAM_GREY, strokeWidth=2).encode(y=alt.datum(float(center)))
+    lines = lines.encode(x=x, y=alt.Y("limit:Q", title="rate"), detail=alt.Detail("bound:N"), strokeDash=dash)
+    centre = alt.Chart().mark_rule(color=TEAM_GREY, strokeWidth=2).encode(y=alt.YDatum(float(center)))
     tips = [alt.Tooltip("rep_id:N", title="rep"), alt.Tooltip("value:Q", format=".0%", title="rate")]
     tips += [alt.Tooltip("n:Q", format=","), *(alt.Tooltip(f"{c}:N") for c in ("flag_95", "flag_99.8") if c in p)]
-    colour = alt.condition("datum.is_focus", alt.value(REP_COLOUR), alt.value(TEAM_GREY))
+    colour = alt.ColorValue(TEAM_GREY, condition={"test": "datum.is_focus", "value": REP_COLOUR})
     dots = alt.Chart(_data(p)).mark_circle(size=60, opacity=0.9).encode(x=x, y=y, color=colour, tooltip=tips)
     label = alt.Chart(_data(p)).mark_text(align="left", dx=7, color=REP_COLOUR, fontWeight="bold")
-    label = label.encode(x=x, y=y, text="rep_id:N").transform_filter("datum.is_focus")
+    label = label.encode(x=x, y=y, text=alt.Text("rep_id:N")).transform_filter("datum.is_focus")
     return _finish(alt.layer(lines, centre, dots, label), title, f"team rate {center:.0%}; n = {len(p)} reps")
 
 
@@ -551,8 +582,8 @@ def stage_funnel(df: pd.DataFrame, *, title: str = "Deals by stage") -> alt.Laye
     tips = [alt.Tooltip("stage:N"), alt.Tooltip("n:Q", format=",", title="deals (n)")]
     tips += [alt.Tooltip(f"{c}:Q", format=".0%") for c in ("conversion", "ci_low", "ci_high") if c in d.columns]
     bars = alt.Chart().mark_bar(color=REP_COLOUR).encode(y=y, x=alt.X("n:Q", title="deals"), tooltip=tips)
-    text = alt.Chart().mark_text(align="left", dx=4).encode(y=y, x="n:Q", text="bar_label:N")
-    return _finish(alt.layer(bars, text, data=_data(d)).properties(height=alt.Step(28)), title)
+    text = alt.Chart().mark_text(align="left", dx=4).encode(y=y, x=alt.X("n:Q"), text=alt.Text("bar_label:N"))
+    return _finish(alt.layer(bars, text).properties(height=alt.Step(28)), title, data=d)
 
 
 def ramp_curves(df: pd.DataFrame, *, title: str, unit: str, target: pd.DataFrame | None = None) -> alt.LayerChart:
@@ -575,14 +606,14 @@ def ramp_curves(df: pd.DataFrame, *, title: str, unit: str, target: pd.DataFrame
     )
     base = alt.Chart(_data(d)).encode(x=x, color=colour)
     layers = [
-        base.mark_area(opacity=0.18).encode(y="ci_low:Q", y2="ci_high:Q"),
+        base.mark_area(opacity=0.18).encode(y=alt.Y("ci_low:Q"), y2=alt.Y2("ci_high:Q")),
         base.mark_line(strokeWidth=2).encode(y=y),
         base.mark_point(filled=True, size=35).encode(y=y, tooltip=tips),
     ]
     if target is not None:
         t = _frame(target, ["tenure_week", "value"], what="ramp_curves target")
         line = alt.Chart(_data(t)).mark_line(color=INK, strokeDash=[2, 2], interpolate="step-after")
-        layers.append(line.encode(x=x, y="value:Q", tooltip=[alt.Tooltip("value:Q", title="target")]))
+        layers.append(line.encode(x=x, y=alt.Y("value:Q"), tooltip=[alt.Tooltip("value:Q", title="target")]))
     return _finish(alt.layer(*layers), title)
 
 
@@ -616,10 +647,10 @@ def scatter_effort_feedback(
     if trend is not None and weeks >= 4:
         fit = alt.Chart().transform_filter(f"isValid(datum[{x!r}]) && isValid(datum[{y!r}])")
         fit = fit.transform_regression(x, y) if trend == "linear" else fit.transform_loess(x, y)
-        layers.append(fit.mark_line(color=TEAM_GREY, strokeDash=[4, 3]).encode(x=f"{x}:Q", y=f"{y}:Q"))
+        layers.append(fit.mark_line(color=TEAM_GREY, strokeDash=[4, 3]).encode(x=alt.X(f"{x}:Q"), y=alt.Y(f"{y}:Q")))
     head = f"{title or f'{y_title or y} vs {x_title or x}'} (n = {weeks} weeks)"
     sub = "Exploratory: weeks are few and not independent; an association is not a cause."
-    return _finish(alt.layer(*layers, data=_data(d)), head, sub)
+    return _finish(alt.layer(*layers), head, sub, data=d)
 
 
 def lag_association(df: pd.DataFrame, *, title: str = "Effort and later outcomes, by lag") -> alt.LayerChart:
@@ -639,9 +670,9 @@ def lag_association(df: pd.DataFrame, *, title: str = "Effort and later outcomes
         .mark_bar(color=REP_COLOUR)
         .encode(x=x, y=alt.Y("rho:Q", scale=alt.Scale(domain=[-1, 1]), title="Spearman ρ"), tooltip=tips)
     )
-    text = alt.Chart().mark_text(dy=-8).encode(x=x, y="label_y:Q", text="n_label:N")
+    text = alt.Chart().mark_text(dy=-8).encode(x=x, y=alt.Y("label_y:Q"), text=alt.Text("n_label:N"))
     sub = "Exploratory: weekly series are autocorrelated and lags are not corrected for multiple testing."
-    return _finish(alt.layer(bars, text, data=_data(d)).properties(width=alt.Step(48)), title, sub)
+    return _finish(alt.layer(bars, text).properties(width=alt.Step(48)), title, sub, data=d)
 
 
 def scorecard(
@@ -663,10 +694,10 @@ def scorecard(
     d = _with_rate_labels(d.sort_values("value", ascending=False, kind="stable", na_position="last"))
     y = alt.Y("rep_id:N", sort=list(d["rep_id"]), title=None)
     focus = d["rep_id"] == highlight if highlight is not None else pd.Series(True, index=d.index)
-    colour = alt.condition("datum.is_focus", alt.value(REP_COLOUR), alt.value("#555555"))
+    colour = alt.ColorValue("#555555", condition={"test": "datum.is_focus", "value": REP_COLOUR})
     d["is_focus"] = focus
     tips = [("rep_id", "nominal", "rep"), ("raw", "quantitative", "raw rate")]
     layers = _interval_layers(y, colour, unit, tips, d)
     if center is not None:
-        layers += alt.Chart().mark_rule(color=TEAM_GREY, strokeDash=[4, 3]).encode(x=alt.datum(float(center)))
-    return _finish(layers.properties(data=_data(d), height=alt.Step(22)), title)
+        layers += alt.Chart().mark_rule(color=TEAM_GREY, strokeDash=[4, 3]).encode(x=alt.XDatum(float(center)))
+    return _finish(layers.properties(height=alt.Step(22)), title, data=d)
