@@ -127,8 +127,8 @@ def test_index_renders_offline_and_links_the_review(browser, reviews: Path, tmp_
     row = page.locator("table.reviews tbody tr")
     assert row.count() == 1
     assert row.locator("td").first.inner_text() == "Ann Lee (R1)"
-    page.click("text=open")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():  # wait for the navigation the click starts, not the current page's load
+        row.get_by_role("link", name="open", exact=True).click()
     assert page.url == (reviews / "R1.html").as_uri()
     assert page.locator("svg.marks").count() >= 1
     assert all(u.startswith("file://") for u in requests) and blocked == []
