@@ -746,8 +746,9 @@ def sample(reps: int = 30, weeks: int = 26, seed: int = 0, start: Any = None) ->
 
     The window starts on ``start`` (default: the Monday ``weeks`` weeks before
     Sunday 2026-11-22, so the data never depends on today's date) and lasts
-    ``weeks`` x 7 days. The same arguments always give identical frames. See the
-    module docstring for what the data holds, :data:`PERSONAS` and
+    ``weeks`` x 7 days. The same arguments always give identical frames. Activities are
+    ordered by rep, then time (so that a saved Parquet file serves one rep's rows from few
+    row groups). See the module docstring for what the data holds, :data:`PERSONAS` and
     :func:`sample_personas` for the personas.
     """
     reps = _check_int("reps", reps, 1)
@@ -813,7 +814,9 @@ def sample(reps: int = 30, weeks: int = 26, seed: int = 0, start: Any = None) ->
         del dsafe
 
     R, D = reps, weeks * 7
-    key = (t.astype(np.int64) * R + cols["rep"]) * len(_TYPES) + cols["type"]
+    # rows grouped by rep, in time order within a rep: as written to Parquet, reading some reps'
+    # rows (one rep's review) skips the row groups of the others by their rep_id statistics
+    key = (cols["rep"].astype(np.int64) * (int(t.max(initial=0)) + 1) + t) * len(_TYPES) + cols["type"]
     order = np.argsort(key, kind="stable")
     del key
     total = n + m

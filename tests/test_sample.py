@@ -173,7 +173,9 @@ def test_ids_and_references_are_consistent(data):
     assert a["activity_id"].iloc[0] == "A0000001"
     assert a["rep_id"].isin(reps["rep_id"]).all()
     assert deals["rep_id"].isin(reps["rep_id"]).all()
-    assert a["occurred_at"].is_monotonic_increasing
+    # grouped by rep (rep ids sort as their order), in time order within each rep
+    assert a["rep_id"].is_monotonic_increasing
+    assert a.groupby("rep_id", observed=True)["occurred_at"].is_monotonic_increasing.all()
     tagged = a[a["deal_id"].notna()].merge(deals, on="deal_id", suffixes=("", "_deal"))
     assert len(tagged) == a["deal_id"].notna().sum() > 0
     assert (tagged["account_id"] == tagged["account_id_deal"]).all()
