@@ -19,7 +19,7 @@ from .importers import (
     import_salesforce,
 )
 from .kpis import KpiInput, kpi, kpi_table, list_kpis, registry
-from .load import DataError, Issue, ValidationReport, load, validate
+from .load import DataError, Issue, ValidationReport, load, load_reps, validate
 from .playbook import Playbook, PlaybookError
 from .sample import sample, sample_personas
 
@@ -48,6 +48,7 @@ __all__ = [
     "kpi_table",
     "list_kpis",
     "load",
+    "load_reps",
     "registry",
     "sample",
     "sample_personas",

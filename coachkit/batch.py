@@ -55,6 +55,7 @@ __all__ = [
     "execute_notebook",
     "find_rep",
     "load_dataset",
+    "load_for_review",
     "review_window",
     "run_reviews",
     "select_reps",
@@ -139,9 +140,27 @@ def _load_parquet_folder(folder: Path, playbook: str | Path | None) -> Any:
     return SalesData.from_frames(frames["activities"], frames["reps"], frames["deals"], pb, source=str(folder))
 
 
+def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None = None) -> Any:
+    """What the review of ``rep_id`` reads from ``source``: the rep's team only, not the whole dataset.
+
+    Reads the reps table (:func:`coachkit.load_reps`), then the activities and deals of the reps of
+    the same team and role as ``rep_id`` (:func:`coachkit.review.peers`: the benchmarks a review
+    shows) through ``coachkit.load(source, reps=...)``, which skips the Parquet row groups (or
+    DuckDB rows) of other reps. The returned :class:`coachkit.SalesData` holds those reps only.
+    Raises :class:`UnknownRepError`, naming some known ids, for a rep not in the reps table.
+    """
+    from .load import load, load_reps
+    from .review import peers
+
+    reps = load_reps(source, playbook=playbook or None)
+    find_rep(reps, rep_id)
+    return load(source, playbook=playbook or None, reps=peers(reps, rep_id))
+
+
 def find_rep(dataset: Any, rep_id: str) -> pd.Series:
-    """The reps-table row of ``rep_id``; :class:`UnknownRepError` naming some known ids if absent."""
-    reps = dataset.reps
+    """The reps-table row of ``rep_id`` (``dataset``: a SalesData or its reps table);
+    :class:`UnknownRepError` naming some known ids if absent."""
+    reps = dataset if isinstance(dataset, pd.DataFrame) else dataset.reps
     rows = reps[reps["rep_id"] == rep_id]
     if rows.empty:
         known = sorted(str(r) for r in reps["rep_id"].dropna().unique())

@@ -58,7 +58,7 @@ from . import schema
 from .dataset import SalesData
 from .playbook import Playbook, PlaybookError, normalize_label
 
-__all__ = ["load", "validate", "DataError", "ValidationReport", "Issue"]
+__all__ = ["load", "load_reps", "validate", "DataError", "ValidationReport", "Issue"]
 
 ERROR = "error"
 WARNING = "warning"
@@ -468,10 +468,10 @@ def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> l
 
 
 def _read_folder(
-    folder: Path, col: _Collector, reps: list[str] | None = None
+    folder: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
 ) -> tuple[dict[str, _Raw | None], str | None, str]:
     raws: dict[str, _Raw | None] = {}
-    for table in schema.TABLES:
+    for table in tables:
         present = [folder / f"{table}.{ext}" for ext in _EXTS if (folder / f"{table}.{ext}").is_file()]
         if len(present) > 1:
             col.add(
@@ -507,7 +507,7 @@ def _quote(name: str) -> str:
 
 
 def _read_duckdb(
-    path: Path, col: _Collector, reps: list[str] | None = None
+    path: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
 ) -> tuple[dict[str, _Raw | None], str | None, str]:
     import duckdb
 
@@ -517,7 +517,7 @@ def _read_duckdb(
         con.execute("set enable_progress_bar = false")
     except duckdb.Error as exc:
         col.add(ERROR, path.name, f"not a readable DuckDB file: {exc}")
-        return dict.fromkeys(schema.TABLES), None, ""
+        return dict.fromkeys(tables), None, ""
     try:
         present = {
             r[0]
@@ -525,7 +525,7 @@ def _read_duckdb(
                 "select table_name from information_schema.tables where table_schema = 'main'"
             ).fetchall()
         }
-        for table in schema.TABLES:
+        for table in tables:
             file = f"{path.name}:{table}"
             if table not in present:
                 if table != "deals":
@@ -1034,16 +1034,19 @@ def _rep_list(reps: Iterable[str] | str | None) -> list[str] | None:
 
 
 def _run(
-    source: str | Path, playbook: str | Path | Playbook | None, reps: Iterable[str] | str | None = None
+    source: str | Path,
+    playbook: str | Path | Playbook | None,
+    reps: Iterable[str] | str | None = None,
+    tables: Sequence[str] = schema.TABLES,
 ) -> tuple[ValidationReport, SalesData | None]:
     src = Path(source)
     col = _Collector()
     report = ValidationReport(str(source), col.issues)
     only = _rep_list(reps)
     if src.is_dir():
-        raws, text, pb_source = _read_folder(src, col, only)
+        raws, text, pb_source = _read_folder(src, col, only, tables)
     elif src.is_file() and src.suffix.lower() in (".duckdb", ".db", ".ddb"):
-        raws, text, pb_source = _read_duckdb(src, col, only)
+        raws, text, pb_source = _read_duckdb(src, col, only, tables)
     elif src.exists():
         col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
         return report, None
@@ -1149,3 +1152,15 @@ def load(
     if data is None:
         raise DataError(report)
     return data
+
+
+def load_reps(source: str | Path, *, playbook: str | Path | Playbook | None = None) -> pd.DataFrame:
+    """The reps table of a dataset folder or ``.duckdb`` file alone, checked and in canonical dtypes.
+
+    Reads only the reps file (or table), so that choosing whose rows to :func:`load` costs little. Raises :class:`DataError` for problems in
+    the reps table, as :func:`load` would.
+    """
+    report, data = _run(source, playbook, None, tables=("reps",))
+    if data is None:
+        raise DataError(report)
+    return data.reps

@@ -342,8 +342,11 @@ def _rep_row(data: Any, rep_id: str) -> pd.Series:
 
 
 def peers(data: Any, rep_id: str) -> list[str]:
-    """The rep ids of the same team and role as ``rep_id`` (the rep included; a missing team/role matches missing)."""
-    reps = data.reps.drop_duplicates("rep_id")
+    """The rep ids of the same team and role as ``rep_id`` (the rep included; a missing team/role matches missing).
+
+    ``data``: a SalesData or its reps table.
+    """
+    reps = (data if isinstance(data, pd.DataFrame) else data.reps).drop_duplicates("rep_id")
     key = reps["team"].fillna("\0").astype(str) + "\x1f" + reps["role"].fillna("\0").astype(str)
     mine = key[reps["rep_id"] == rep_id]
     if mine.empty:
@@ -544,17 +547,19 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
     ramp = pb.ramp_factor(tenure_week) if tenure_week else 1.0
     if tenure_week and ramp < 1:
         tenure += f"; ramping: targets this week are {pct(ramp)} of full"
-    latest = data.activities["occurred_at"].max()
-    mine = data.activities.loc[data.activities["rep_id"] == rep_id, "occurred_at"]
+    # the team's latest activity: the same whether the whole dataset or only the team was loaded
+    acts = data.activities
+    latest = acts.loc[acts["rep_id"].isin(peers(data, rep_id)), "occurred_at"].max()
+    mine = acts.loc[acts["rep_id"] == rep_id, "occurred_at"]
     mine_before = mine[mine < window.end_exclusive]
     rep_latest = mine_before.max() if len(mine_before) else pd.NaT
     lag = (window.end - pd.Timestamp(latest).normalize()).days if not _isnan(latest) else None
     if _isnan(latest):
-        fresh = "no activities in the dataset"
+        fresh = "no activities for the team"
     elif lag is not None and lag > 0:
-        fresh = f"data runs to {pd.Timestamp(latest):%a %d %b %Y %H:%M}: {_plural(lag, 'day')} before the window ends"
+        fresh = f"the team's activities run to {pd.Timestamp(latest):%a %d %b %Y %H:%M}: {_plural(lag, 'day')} before the window ends"
     else:
-        fresh = f"data runs to {pd.Timestamp(latest):%a %d %b %Y %H:%M}"
+        fresh = f"the team's activities run to {pd.Timestamp(latest):%a %d %b %Y %H:%M}"
     rows = [
         ("Rep", f"{'' if _isnan(me.get('name')) else me.get('name')} ({rep_id})"),
         ("Team", "–" if _isnan(me.get("team")) else str(me.get("team"))),
@@ -569,7 +574,9 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
     if not _isnan(me.get("left_at")):
         rows.insert(5, ("Left", _day(me.get("left_at"))))
     if getattr(data, "warnings", None):
-        rows.append(("Data warnings", f"{len(data.warnings)} found when loading (see `coachkit validate`)"))
+        rows.append(
+            ("Data warnings", f"{len(data.warnings)} in the rows read for this review (`coachkit validate` lists all)")
+        )
     frame = pd.DataFrame(rows, columns=["", "value"])
     sec.frames["header"] = frame
     sec.values.update(tenure_week=tenure_week, ramp=ramp, latest=latest, rep_latest=rep_latest)

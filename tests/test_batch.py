@@ -126,6 +126,22 @@ def test_find_rep() -> None:
         find_rep(data, "nope")
 
 
+def test_load_for_review_reads_only_the_reps_team(data_dir: Path) -> None:
+    # R1 is East SDR alone (EVIL is East AE; idle and w1 are West SDRs)
+    east_sdr = batch.load_for_review(data_dir, "R1")
+    assert east_sdr.reps["rep_id"].tolist() == ["R1"]
+    assert east_sdr.activities["activity_id"].tolist() == ["a1", "a2", "a3", "a4", "a5", "a6"]
+    west = batch.load_for_review(data_dir, "w1")
+    assert west.reps["rep_id"].tolist() == ["idle", "w1"]
+    assert sorted(west.activities["activity_id"]) == ["a8", "a9"]
+    # the rows equal the full load's rows of those reps
+    full = batch.load_dataset(data_dir)
+    expected = full.activities[full.activities["rep_id"].isin(["idle", "w1"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(west.activities, expected)
+    with pytest.raises(UnknownRepError, match=r"rep 'nope' is not in the dataset's reps table \(4 reps: "):
+        batch.load_for_review(data_dir, "nope")
+
+
 # ---------------------------------------------------------------- safe names (no kernel)
 
 

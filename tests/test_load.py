@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from coachkit import schema
 from coachkit.dataset import SalesData
-from coachkit.load import DataError, Issue, ValidationReport, load, validate
+from coachkit.load import DataError, Issue, ValidationReport, load, load_reps, validate
 from coachkit.playbook import Playbook
 
 REPS = """rep_id,name,team,role,manager,hired_at,left_at
@@ -744,6 +744,32 @@ def test_some_reps_report_problems_at_the_lines_of_the_whole_file(tmp_path, fmt)
     unknown = validate(source, reps=["r9"])
     assert [(i.column, i.value) for i in unknown.errors] == [(None, "r9")]
     assert "r9" in unknown.errors[0].message
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "duckdb"])
+def test_load_reps_reads_the_reps_table_alone(tmp_path, fmt):
+    full = _three_reps(tmp_path)
+    source = full.save(tmp_path / ("x.duckdb" if fmt == "duckdb" else "out"), fmt)
+    reps = load_reps(source)
+    pd.testing.assert_frame_equal(reps, full.reps)
+    assert reps["rep_id"].tolist() == ["r1", "r2", "r3"] and str(reps["hired_at"].dtype) == "datetime64[ns]"
+    if fmt == "duckdb":
+        con = duckdb.connect(str(source))
+        con.execute("drop table activities")  # no activities table at all: load fails, load_reps does not
+        con.close()
+    else:
+        (source / f"activities.{fmt}").write_bytes(b"\x00 not a table \xff")
+    with pytest.raises(DataError):
+        load(source)
+    pd.testing.assert_frame_equal(load_reps(source), full.reps)
+
+
+def test_load_reps_reports_problems_in_the_reps_file(tmp_path):
+    folder = make(tmp_path, acts(), reps=REPS + "r3,Cy,East,AE,Mia,not a date,\n")
+    with pytest.raises(DataError) as err:
+        load_reps(folder)
+    [issue] = err.value.report.errors
+    assert (issue.file, issue.row, issue.column, issue.value) == ("reps.csv", 4, "hired_at", "not a date")
 
 
 def test_parquet_some_reps_reads_only_row_groups_that_may_hold_them(tmp_path, monkeypatch):
