@@ -7,8 +7,11 @@ whatever today's date: by default the window ends on Sunday 2026-11-22.
 
 What is in it:
 
-- **Roster.** Reps are spread round-robin over the three teams; within a team,
-  positions 1, 3, 6 and 8 (of every 10) are AEs, the others SDRs. About 10% of
+- **Roster.** Reps are spread round-robin over the three segments; within a segment,
+  positions 1, 3, 6 and 8 (of every 10) are AEs, the others SDRs. A segment of more
+  than :data:`TEAM_SIZE` reps is split into teams of at most that many, in rep-id order
+  ("Enterprise 1", "Enterprise 2", ...), each with its own manager, as a large sales
+  org is; up to 3 x :data:`TEAM_SIZE` reps, the teams are the three segments. About 10% of
   the reps are new hires who start inside the window and ramp up by the
   playbook's ramp factors; one rep leaves (``left_at``, a Friday: their last
   activity is the day before).
@@ -106,8 +109,10 @@ _PERSONA_PARAMS: dict[str, dict[str, float]] = {
     "declining": {"slope": -0.8},
 }
 
-TEAMS = ("Enterprise", "Mid-Market", "SMB")
-MANAGERS = ("Priya Raman", "Tom Whitaker", "Grace Okafor")
+TEAMS = ("Enterprise", "Mid-Market", "SMB")  # the segments
+MANAGERS = ("Priya Raman", "Tom Whitaker", "Grace Okafor")  # the managers of each segment's first team
+#: The most reps in one team: a bigger segment is split into teams ("Enterprise 1", "Enterprise 2", ...).
+TEAM_SIZE = 20
 _TEAM_AMOUNT = np.array([2.5, 1.0, 0.45])
 _TEAM_CYCLE = np.array([1.5, 1.0, 0.6])
 
@@ -318,7 +323,9 @@ def sample_playbook() -> Playbook:
 @dataclass(frozen=True)
 class _Roster:
     role: np.ndarray  # 0 = SDR, 1 = AE
-    team: np.ndarray
+    team: np.ndarray  # the segment (index into TEAMS)
+    pod: np.ndarray  # the team within the segment (0 .. pods - 1)
+    pods: int  # teams per segment
     persona: list[str]
     new_hires: np.ndarray  # rep indices
     leaver: int  # rep index, -1 when none
@@ -340,6 +347,10 @@ def _roster(reps: int, rng: np.random.Generator) -> _Roster:
     idx = np.arange(reps)
     team = idx % len(TEAMS)
     role = np.isin((idx // len(TEAMS)) % 5, (1, 3)).astype(np.int64)
+    # no random draws here: the split into teams must not change the rest of the data
+    per_segment = -(-reps // len(TEAMS))
+    pods = max(1, -(-per_segment // TEAM_SIZE))
+    pod = (idx // len(TEAMS)) * pods // per_segment
     order = rng.permutation(reps)
     free = list(order)
     persona = ["ordinary"] * reps
@@ -353,7 +364,7 @@ def _roster(reps: int, rng: np.random.Generator) -> _Roster:
     new_hires = np.array(sorted(free[:n_new]), dtype=np.int64)
     free = free[n_new:]
     leaver = int(free[0]) if free and reps >= 3 else -1
-    return _Roster(role=role, team=team, persona=persona, new_hires=new_hires, leaver=leaver)
+    return _Roster(role=role, team=team, pod=pod, pods=pods, persona=persona, new_hires=new_hires, leaver=leaver)
 
 
 def sample_personas(reps: int = 30, seed: int = 0) -> dict[str, str]:
@@ -852,9 +863,9 @@ def sample(reps: int = 30, weeks: int = 26, seed: int = 0, start: Any = None) ->
         {
             "rep_id": rep_ids,
             "name": _names(rng, R),
-            "team": [TEAMS[i] for i in roster.team],
+            "team": _team_names(roster),
             "role": ["AE" if r else "SDR" for r in roster.role],
-            "manager": [MANAGERS[i] for i in roster.team],
+            "manager": _manager_names(roster),
             "hired_at": (start_day + cal.hire_day).astype("datetime64[ns]"),
             "left_at": np.where(left, start_day + cal.leave_day, np.datetime64("NaT")).astype("datetime64[ns]"),
         }
@@ -863,6 +874,21 @@ def sample(reps: int = 30, weeks: int = 26, seed: int = 0, start: Any = None) ->
     return SalesData.from_frames(
         activities, reps_frame, deals, pb, source=f"coachkit sample(reps={reps}, weeks={weeks}, seed={seed})"
     )
+
+
+def _team_names(roster: _Roster) -> list[str]:
+    if roster.pods == 1:
+        return [TEAMS[t] for t in roster.team]
+    return [f"{TEAMS[t]} {p + 1}" for t, p in zip(roster.team, roster.pod, strict=True)]
+
+
+def _manager_names(roster: _Roster) -> list[str]:
+    """The segment's manager for its first team; other teams' managers from the name bank (no random draw)."""
+    out = []
+    for t, p in zip(roster.team, roster.pod, strict=True):
+        k = int(p) * len(TEAMS) + int(t)  # team number across segments
+        out.append(MANAGERS[t] if p == 0 else f"{_FIRST[(7 * k) % len(_FIRST)]} {_LAST[(11 * k) % len(_LAST)]}")
+    return out
 
 
 def _names(rng: np.random.Generator, n: int) -> list[str]:

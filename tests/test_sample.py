@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -283,6 +284,34 @@ def test_teams_roles_and_managers(data):
     assert reps.groupby("team")["manager"].nunique().to_dict() == {"Enterprise": 1, "Mid-Market": 1, "SMB": 1}
     assert reps["role"].value_counts().to_dict() == {"SDR": 18, "AE": 12}
     assert reps["name"].is_unique
+
+
+def test_big_segments_are_split_into_teams_without_changing_the_data(monkeypatch):
+    big = sample(reps=100, weeks=1)
+    reps = big.reps
+    # 100 reps: segments of 34/33/33 reps, each split into 2 teams of 16-17, in rep-id order
+    assert reps.groupby("team").size().to_dict() == {
+        "Enterprise 1": 17,
+        "Enterprise 2": 17,
+        "Mid-Market 1": 17,
+        "Mid-Market 2": 16,
+        "SMB 1": 17,
+        "SMB 2": 16,
+    }
+    assert reps.loc[reps["rep_id"].isin(["R001", "R097"]), "team"].tolist() == ["Enterprise 1", "Enterprise 2"]
+    assert reps.loc[reps["rep_id"].isin(["R049", "R052"]), "team"].tolist() == ["Enterprise 1", "Enterprise 2"]
+    managers = reps.groupby("team")["manager"].agg(["nunique", "first"])
+    assert (managers["nunique"] == 1).all() and managers["first"].is_unique
+    assert managers.loc["Enterprise 1", "first"] == "Priya Raman"
+    monkeypatch.setattr(
+        importlib.import_module("coachkit.sample"), "TEAM_SIZE", 1000
+    )  # one team per segment: only the labels differ
+    whole = sample(reps=100, weeks=1)
+    assert sorted(whole.reps["team"].unique()) == ["Enterprise", "Mid-Market", "SMB"]
+    pd.testing.assert_frame_equal(big.activities, whole.activities)
+    pd.testing.assert_frame_equal(big.deals, whole.deals)
+    others = [c for c in reps.columns if c not in ("team", "manager")]
+    pd.testing.assert_frame_equal(reps[others], whole.reps[others])
 
 
 # ---- deals --------------------------------------------------------------------------------------------
