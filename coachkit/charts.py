@@ -19,8 +19,9 @@ Conventions shared by all functions:
 
 from __future__ import annotations
 
+import functools
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import altair as alt
@@ -104,6 +105,21 @@ CONFIG: dict[str, Any] = {
 # ---- theme, renderer, composition --------------------------------------------------------------
 
 
+def _unvalidated(build: Callable[..., Any]) -> Callable[..., Any]:
+    """Build a chart without Altair's validation of every object as it is created (debug mode).
+
+    That validation costs more than building the chart; the charts' specs are validated by
+    their tests, and ``chart.to_dict()`` still validates the whole spec.
+    """
+
+    @functools.wraps(build)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with debug_mode(False):
+            return build(*args, **kwargs)
+
+    return wrapper
+
+
 def activity_colour(activity_type: str) -> str:
     """The fixed colour of an activity type; playbook-specific types get a stable hashed colour."""
     if activity_type in ACTIVITY_COLOURS:
@@ -140,6 +156,7 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
     return spec_to_mimebundle(spec, format="svg", mode="vega-lite")["image/svg+xml"]
 
 
+@_unvalidated
 def combine(*charts: alt.TopLevelMixin, columns: int = 1) -> alt.ConcatChart:
     """Lay out coachkit charts in a grid of ``columns`` columns, with the theme applied once."""
     parts = []
@@ -192,17 +209,25 @@ def _data(df: pd.DataFrame) -> alt.InlineData:
 
 
 def _finish(
-    chart: Any, title: str | None = None, subtitle: str | None = None, *, data: pd.DataFrame | None = None
+    chart: Any,
+    title: str | None = None,
+    subtitle: str | None = None,
+    *,
+    data: pd.DataFrame | None = None,
+    **props: Any,
 ) -> Any:
-    """The finished chart: title, coachkit's config and (``data``) the rows, attached last.
+    """The finished chart: title, ``props`` (e.g. ``height``), coachkit's config and (``data``) the rows.
 
-    The rows go in last because Altair deep-copies a chart's whole tree, inline rows included, on
-    every ``properties``/``layer``/``facet``; attached at the top of the finished chart they are the
-    same spec as on the layer (``facet`` moves a layer's data to the top too).
+    One shallow copy with attributes set on it, the same spec as ``.properties(...)``: each
+    ``properties``/``copy`` of a layered chart makes Altair deep-copy every layer twice. The rows
+    go in last, at the top of the chart (``facet`` moves a layer's data there too), so that no
+    copy carries them.
     """
-    if title is not None or subtitle is not None:
-        chart = chart.properties(title=alt.Title(text=title or "", subtitle=subtitle or alt.Undefined))
     chart = chart.copy(deep=False)
+    if title is not None or subtitle is not None:
+        chart.title = alt.Title(text=title or "", subtitle=subtitle or alt.Undefined)
+    for key, value in props.items():
+        setattr(chart, key, value)
     chart.config = alt.Config(**CONFIG)
     if data is not None:
         chart.data = _data(data)
@@ -290,6 +315,7 @@ def _with_rate_labels(d: pd.DataFrame) -> pd.DataFrame:
 # ---- effort ---------------------------------------------------------------------------------------
 
 
+@_unvalidated
 def kpi_trend(
     df: pd.DataFrame,
     *,
@@ -353,6 +379,7 @@ def kpi_trend(
     return _finish(alt.layer(*layers), title, data=d)
 
 
+@_unvalidated
 def volume_vs_target(df: pd.DataFrame, *, title: str = "Daily volume against target") -> alt.FacetChart:
     """Activity volume per period (day or week) and type, one panel per type, with the target as a tick.
 
@@ -377,6 +404,7 @@ def volume_vs_target(df: pd.DataFrame, *, title: str = "Daily volume against tar
     return _finish(chart.facet(row=row, data=_LATER).resolve_scale(y="independent"), title, data=d)
 
 
+@_unvalidated
 def mix_vs_team(df: pd.DataFrame, *, title: str = "Activity mix against the team") -> alt.LayerChart:
     """Each group's activity mix as one 100% bar (share of its activities by type), e.g. rep vs team.
 
@@ -409,9 +437,10 @@ def mix_vs_team(df: pd.DataFrame, *, title: str = "Activity mix against the team
         .mark_text(color="white", fontWeight="bold")
         .encode(y=y, x=alt.X("mid:Q"), text=alt.Text("share_label:N"))
     )
-    return _finish(alt.layer(bars, text).properties(height=alt.Step(36)), title, data=d)
+    return _finish(alt.layer(bars, text), title, data=d, height=alt.Step(36))
 
 
+@_unvalidated
 def weekday_hour_heatmap(df: pd.DataFrame, *, title: str = "When the activities happen") -> alt.LayerChart:
     """Activity count by weekday (Mon..Sun, all shown) and hour of day (the active range of hours).
 
@@ -442,12 +471,13 @@ def weekday_hour_heatmap(df: pd.DataFrame, *, title: str = "When the activities 
     )
     light = alt.ColorValue("#333333", condition={"test": f"datum.count > {top / 2!r}", "value": "white"})
     text = alt.Chart().mark_text(fontSize=9).encode(x=x, y=y, text=alt.Text("count:Q"), color=light)
-    return _finish(alt.layer(rect, text).properties(width=alt.Step(22), height=alt.Step(22)), title, data=d)
+    return _finish(alt.layer(rect, text), title, data=d, width=alt.Step(22), height=alt.Step(22))
 
 
 # ---- outcomes and feedback ------------------------------------------------------------------------
 
 
+@_unvalidated
 def outcome_mix(df: pd.DataFrame, *, title: str = "Outcomes by activity type") -> alt.LayerChart:
     """Share of each outcome within each activity type (100% bars), with the type's n at the bar's end.
 
@@ -483,13 +513,14 @@ def outcome_mix(df: pd.DataFrame, *, title: str = "Outcomes by activity type") -
     )
     text = alt.Chart(_data(totals)).mark_text(align="left", dx=4, color="#555555")
     text = text.encode(y=y, x=alt.XDatum(1.0), text=alt.Text("n_label:N"))
-    return _finish(alt.layer(bars, text).properties(height=alt.Step(30)), title)
+    return _finish(alt.layer(bars, text), title, height=alt.Step(30))
 
 
 def _cycle(k: int) -> list[str]:
     return [CATEGORICAL[i % len(CATEGORICAL)] for i in range(k)]
 
 
+@_unvalidated
 def rate_bars(df: pd.DataFrame, *, title: str | None = None, unit: str = "%") -> alt.LayerChart:
     """Rates as point + 95% interval per ``label`` (e.g. connect rate, show rate), labelled with n.
 
@@ -506,9 +537,10 @@ def rate_bars(df: pd.DataFrame, *, title: str | None = None, unit: str = "%") ->
     y = alt.Y("label:N", sort=_order(d["label"]), title=None)
     tips = (("label", "nominal", "KPI"), ("who", "nominal", "who"))
     layers = _interval_layers(y, colour, unit, tips, d)
-    return _finish(layers.properties(height=alt.Step(44 if "who" in d.columns else 26)), title, data=d)
+    return _finish(layers, title, data=d, height=alt.Step(44 if "who" in d.columns else 26))
 
 
+@_unvalidated
 def theme_shares(df: pd.DataFrame, *, title: str = "Themes in the notes") -> alt.FacetChart:
     """Share of notes mentioning each theme, rep vs team, one panel per kind (objections, buying signals).
 
@@ -528,6 +560,7 @@ def theme_shares(df: pd.DataFrame, *, title: str = "Themes in the notes") -> alt
 # ---- team and process -----------------------------------------------------------------------------
 
 
+@_unvalidated
 def funnel_plot(
     points: pd.DataFrame,
     limits: pd.DataFrame,
@@ -564,6 +597,7 @@ def funnel_plot(
     return _finish(alt.layer(lines, centre, dots, label), title, f"team rate {center:.0%}; n = {len(p)} reps")
 
 
+@_unvalidated
 def stage_funnel(df: pd.DataFrame, *, title: str = "Deals by stage") -> alt.LayerChart:
     """Deals that reached each pipeline stage, in stage order, labelled with the conversion from the previous stage.
 
@@ -583,9 +617,10 @@ def stage_funnel(df: pd.DataFrame, *, title: str = "Deals by stage") -> alt.Laye
     tips += [alt.Tooltip(f"{c}:Q", format=".0%") for c in ("conversion", "ci_low", "ci_high") if c in d.columns]
     bars = alt.Chart().mark_bar(color=REP_COLOUR).encode(y=y, x=alt.X("n:Q", title="deals"), tooltip=tips)
     text = alt.Chart().mark_text(align="left", dx=4).encode(y=y, x=alt.X("n:Q"), text=alt.Text("bar_label:N"))
-    return _finish(alt.layer(bars, text).properties(height=alt.Step(28)), title, data=d)
+    return _finish(alt.layer(bars, text), title, data=d, height=alt.Step(28))
 
 
+@_unvalidated
 def ramp_curves(df: pd.DataFrame, *, title: str, unit: str, target: pd.DataFrame | None = None) -> alt.LayerChart:
     """A metric by tenure week per cohort (e.g. a new hire vs earlier hires at the same tenure).
 
@@ -617,6 +652,7 @@ def ramp_curves(df: pd.DataFrame, *, title: str, unit: str, target: pd.DataFrame
     return _finish(alt.layer(*layers), title)
 
 
+@_unvalidated
 def scatter_effort_feedback(
     df: pd.DataFrame,
     x: str,
@@ -653,6 +689,7 @@ def scatter_effort_feedback(
     return _finish(alt.layer(*layers), head, sub, data=d)
 
 
+@_unvalidated
 def lag_association(df: pd.DataFrame, *, title: str = "Effort and later outcomes, by lag") -> alt.LayerChart:
     """Spearman ρ of weekly effort with the outcome ``lag`` weeks later, one bar per lag, labelled with n.
 
@@ -672,9 +709,10 @@ def lag_association(df: pd.DataFrame, *, title: str = "Effort and later outcomes
     )
     text = alt.Chart().mark_text(dy=-8).encode(x=x, y=alt.Y("label_y:Q"), text=alt.Text("n_label:N"))
     sub = "Exploratory: weekly series are autocorrelated and lags are not corrected for multiple testing."
-    return _finish(alt.layer(bars, text).properties(width=alt.Step(48)), title, sub, data=d)
+    return _finish(alt.layer(bars, text), title, sub, data=d, width=alt.Step(48))
 
 
+@_unvalidated
 def scorecard(
     df: pd.DataFrame,
     *,
@@ -700,4 +738,4 @@ def scorecard(
     layers = _interval_layers(y, colour, unit, tips, d)
     if center is not None:
         layers += alt.Chart().mark_rule(color=TEAM_GREY, strokeDash=[4, 3]).encode(x=alt.XDatum(float(center)))
-    return _finish(layers.properties(height=alt.Step(22)), title, data=d)
+    return _finish(layers, title, data=d, height=alt.Step(22))
