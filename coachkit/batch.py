@@ -28,6 +28,7 @@ what the notebook uses, so that the batch and each review agree on reps and wind
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -148,13 +149,44 @@ def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None
     shows) through ``coachkit.load(source, reps=...)``, which skips the Parquet row groups (or
     DuckDB rows) of other reps. The returned :class:`coachkit.SalesData` holds those reps only.
     Raises :class:`UnknownRepError`, naming some known ids, for a rep not in the reps table.
+
+    The process keeps the last team it read: the next rep of the same team, in a warm kernel, gets
+    it without reading again, as long as no file of ``source`` or ``playbook`` changed (name, size,
+    modification time). Each call returns new frames (pandas copy-on-write), so that a review that
+    changes its data in place cannot change what the next review gets.
     """
     from .load import load, load_reps
     from .review import peers
 
-    reps = load_reps(source, playbook=playbook or None)
+    pb = playbook or None
+    files = (_identity(source), _identity(pb) if pb else ())
+    if _LAST_READ.get("files") != files:
+        _LAST_READ.clear()
+        _LAST_READ.update(files=files, reps=load_reps(source, playbook=pb))
+    reps = _LAST_READ["reps"]
     find_rep(reps, rep_id)
-    return load(source, playbook=playbook or None, reps=peers(reps, rep_id))
+    group = peers(reps, rep_id)
+    if _LAST_READ.get("group") != group:
+        _LAST_READ.update(group=group, team=load(source, playbook=pb, reps=group))
+    team = _LAST_READ["team"]
+    return dataclasses.replace(
+        team,
+        activities=team.activities.copy(deep=False),
+        reps=team.reps.copy(deep=False),
+        deals=team.deals.copy(deep=False),
+        warnings=list(team.warnings),
+    )
+
+
+#: What :func:`load_for_review` read last in this process: files (identity), reps, group, team.
+_LAST_READ: dict[str, Any] = {}
+
+
+def _identity(path: str | Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, size, mtime in ns) of the file, or of each file in the folder: changes when a file does."""
+    p = Path(path).resolve()
+    files = sorted(p.iterdir()) if p.is_dir() else [p]
+    return tuple((str(f), st.st_size, st.st_mtime_ns) for f in files if f.is_file() for st in [f.stat()])
 
 
 def find_rep(dataset: Any, rep_id: str) -> pd.Series:
@@ -480,7 +512,11 @@ def run_reviews(
                     "html": html,
                 }
             )
-        del dataset  # each review loads what it needs; do not hold the whole dataset during the run
+        # the reps of one team one after another: a warm kernel then reads each team once (load_for_review)
+        table = dataset.reps.drop_duplicates("rep_id").set_index("rep_id")
+        group = table["team"].fillna("").astype(str) + "\x1f" + table["role"].fillna("").astype(str)
+        tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
+        del dataset, table  # each review loads what it needs; do not hold the whole dataset during the run
         n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
         show = not quiet and sys.stderr.isatty()
         for task, record in _run_all(tasks, n_workers, show):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib
 import json
 import re
 import shutil
@@ -140,6 +141,34 @@ def test_load_for_review_reads_only_the_reps_team(data_dir: Path) -> None:
     pd.testing.assert_frame_equal(west.activities, expected)
     with pytest.raises(UnknownRepError, match=r"rep 'nope' is not in the dataset's reps table \(4 reps: "):
         batch.load_for_review(data_dir, "nope")
+
+
+def test_load_for_review_reuses_the_last_team_until_a_file_changes(tmp_path: Path, monkeypatch) -> None:
+    loader = importlib.import_module("coachkit.load")  # the module (coachkit.load is the function)
+    folder = tmp_path / "data"
+    _dataset().save(folder, "parquet")
+    reads: list[object] = []
+    real = loader.load
+    monkeypatch.setattr(loader, "load", lambda *a, **k: reads.append(k.get("reps")) or real(*a, **k))
+    batch._LAST_READ.clear()
+    first = batch.load_for_review(folder, "w1")
+    first.activities.loc[0, "notes"] = "changed in place"  # a review that edits its data...
+    first.activities["score"] = 0  # a new column, in place
+    second = batch.load_for_review(folder, "idle")  # ...same team: not read again, and not changed
+    assert reads == [["idle", "w1"]]
+    assert "score" not in second.activities.columns
+    pd.testing.assert_frame_equal(second.activities, real(folder, reps=["idle", "w1"]).activities)
+    batch.load_for_review(folder, "R1")  # another team: read
+    batch.load_for_review(folder, "w1")
+    assert reads == [["idle", "w1"], ["R1"], ["idle", "w1"]]
+    batch.load_for_review(folder, "w1")
+    assert len(reads) == 3
+    data = _dataset()
+    data.activities.loc[data.activities["activity_id"] == "a9", "outcome"] = "no_answer"
+    data.save(folder, "parquet")  # the file changed: read again, with the new value
+    changed = batch.load_for_review(folder, "w1")
+    assert len(reads) == 4
+    assert changed.activities.set_index("activity_id").loc["a9", "outcome"] == "no_answer"
 
 
 # ---------------------------------------------------------------- safe names (no kernel)
