@@ -16,7 +16,10 @@ notebook the kernel is reset (:func:`reset_kernel`):
 What survives on purpose: imported modules (``sys.modules``), and with them any state
 a module keeps (caches, options set through a module's API that is not listed above,
 e.g. ``pandas.set_option``). A notebook that changes such global state can affect the
-next notebook in the same kernel; the review notebook does not. Use papermill's default
+next notebook in the same kernel; the review notebook does not. One such cache is on
+purpose: :func:`coachkit.batch.load_for_review` keeps the last team it read, checked
+against the files' size and modification time and handed out as new copy-on-write
+frames, so the next rep of the team gets the same data without reading it again. Use papermill's default
 engine (``coachkit review --isolation fresh``) for one new kernel per notebook.
 
 A kernel that dies, times out or is interrupted is shut down and forgotten: only that

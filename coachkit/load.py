@@ -661,6 +661,8 @@ class _Parser:
         else:
             _type_error(self.col, self.raw, name, "date" if date else "timestamp", s)
             return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        if parsed.dtype == "datetime64[ns]":  # the canonical unit: every value is in range by construction
+            return parsed.dt.normalize() if date else parsed
         out_of_range = (parsed.notna() & ((parsed < _TS_MIN) | (parsed > _TS_MAX))).to_numpy()
         if out_of_range.any():
             self.flag(out_of_range, name, f"year out of the supported range 1678-2261; {hint}")
@@ -765,7 +767,7 @@ def _relabel(s: pd.Series | None, codes: np.ndarray, uniques: list[str], canon: 
     """Text with each unique value replaced by its canonical form (``s`` itself when nothing changes)."""
     if s is not None and uniques == canon:
         return s
-    arr = pa.array(canon, type=pa.string())
+    arr = pa.array(canon, type=pa.large_string())  # the str dtype's own storage: no cast afterwards
     taken = arr.take(pa.array(codes, mask=codes < 0))
     return pd.Series(taken, dtype=schema.STRING)
 
@@ -901,7 +903,7 @@ def _surely_distinct(ids: pd.Series) -> bool:
         arr = arr.combine_chunks()
     arr = arr.drop_null().cast(pa.large_binary())
     lengths = pc.binary_length(arr).to_numpy()
-    distinct_lengths = np.unique(lengths)
+    distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
     if len(distinct_lengths) > _MAX_LENGTHS:
         return len(pd.unique(ids.dropna())) == len(arr)
     for width in distinct_lengths:
@@ -980,15 +982,16 @@ def _check_tenure(p: _Parser, idx: np.ndarray, reps: pd.DataFrame, reps_file: st
     """Warn about activities before the rep's hired_at or after their left_at (``idx``: row in ``reps``)."""
     if reps[["hired_at", "left_at"]].isna().all().all():
         return
-    ok = idx >= 0
-    at = p.out["occurred_at"].to_numpy()
-    for col, cmp, text in (
-        ("hired_at", lambda a, d: a < d, "before the rep's hired_at"),
-        ("left_at", lambda a, d: a >= d + np.timedelta64(1, "D"), "after the rep's left_at"),
-    ):
-        dates = reps[col].to_numpy()[np.where(ok, idx, 0)] if len(reps) else np.full(p.n, np.datetime64("NaT"))
-        mask = ok & ~np.isnat(dates) & ~np.isnat(at)
-        mask[mask] = cmp(at[mask], dates[mask])
+    # As int64 nanoseconds, with the bounds chosen so that a missing date never flags (NaT is the
+    # smallest int64): a few whole-array passes instead of masked datetime comparisons.
+    nat, top = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    at = p.out["occurred_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    hired = reps["hired_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    left = reps["left_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    left_end = np.where(left == nat, top, left + 86_400 * 10**9)  # the whole left_at day is still employed
+    before = (at < np.append(hired, nat)[idx]) & (at != nat)  # idx -1 (unknown rep) picks the appended bound
+    after = at >= np.append(left_end, top)[idx]
+    for mask, text in ((before, "before the rep's hired_at"), (after, "after the rep's left_at")):
         if mask.any():
             p.col.rows(WARNING, p.raw, mask, "occurred_at", f"activity {text} in {reps_file}")
 
@@ -1098,7 +1101,7 @@ def _run(
         if p is None:
             frames[name] = schema.empty(name)
             continue
-        frame = pd.DataFrame({c: s.reset_index(drop=True) for c, s in p.out.items()})
+        frame = pd.DataFrame({c: s.reset_index(drop=True) for c, s in p.out.items()}, copy=False)
         if drops[name].any():
             frame = frame[~drops[name]]
         frames[name] = schema.conform(frame, name)

@@ -166,5 +166,5 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
         else:
             s = s.astype(dt)
         out[col.name] = s
-    result = pd.DataFrame(out, index=frame.index)
+    result = pd.DataFrame(out, index=frame.index, copy=False)  # copy-on-write: no copy of the columns needed
     return result.reset_index(drop=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 import uuid
 
@@ -634,6 +635,20 @@ def test_properties(rows, seed):
     order = np.random.default_rng(seed).permutation(len(rows))
     shuffled = kpi_table(_dataset(rows, order))
     pd.testing.assert_frame_equal(t, shuffled)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=activity_rows)
+def test_helpers_prefetched_on_threads_give_the_same_table(rows):
+    module = importlib.import_module("coachkit.kpis")
+    data = _dataset(rows)
+    one_by_one = kpi_table(data)  # small data: no prefetch
+    saved, module.PREFETCH_ROWS = module.PREFETCH_ROWS, 0
+    try:
+        prefetched = kpi_table(data)
+    finally:
+        module.PREFETCH_ROWS = saved
+    pd.testing.assert_frame_equal(one_by_one, prefetched)
 
 
 @settings(max_examples=50, deadline=None)
