@@ -513,10 +513,11 @@ def run_reviews(
                 }
             )
         # the reps of one team one after another: a warm kernel then reads each team once (load_for_review)
-        table = dataset.reps.drop_duplicates("rep_id").set_index("rep_id")
-        group = table["team"].fillna("").astype(str) + "\x1f" + table["role"].fillna("").astype(str)
+        from .coaching import peer_groups
+
+        group = peer_groups(dataset.reps)
         tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
-        del dataset, table  # each review loads what it needs; do not hold the whole dataset during the run
+        del dataset  # each review loads what it needs; do not hold the whole dataset during the run
         n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
         show = not quiet and sys.stderr.isatty()
         for task, record in _run_all(tasks, n_workers, show):

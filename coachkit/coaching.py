@@ -18,7 +18,7 @@ from .kpis import kpi_table, registry
 from .playbook import Playbook
 from .stats import poisson_interval, wilson
 
-__all__ = ["FOCUS_KPIS", "FOCUS_COLUMNS", "coaching_focus", "focus_window"]
+__all__ = ["FOCUS_KPIS", "FOCUS_COLUMNS", "coaching_focus", "focus_window", "peer_groups"]
 
 #: KPIs considered for coaching focus -> ``leading`` (activity the rep controls) or ``lagging`` (results).
 #: Only count KPIs of whole events and rate KPIs are considered: they have an honest interval
@@ -115,6 +115,17 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 0.05 or abs(x) >= 10 else f"{x:,.1f}"
 
 
+def peer_groups(reps: pd.DataFrame) -> pd.Series:
+    """rep_id -> the rep's peer group: its team and role (a missing team or role matches a missing one).
+
+    A rep is compared with the reps of its peer group (the rep included): the team median of the
+    coaching focus and of a review.
+    """
+    reps = reps.drop_duplicates("rep_id")
+    key = reps["team"].fillna("\0").astype(str) + "\x1f" + reps["role"].fillna("\0").astype(str)
+    return pd.Series(key.to_numpy(), index=pd.Index(reps["rep_id"].astype(str), name="rep_id"), name="peer_group")
+
+
 def coaching_focus(data: Any, rep_id: str, as_of: Any, weeks: int = 4) -> pd.DataFrame:
     """The rep's focus areas over the ``weeks`` full weeks ending on ``as_of``, most important first.
 
@@ -157,10 +168,8 @@ def coaching_focus(data: Any, rep_id: str, as_of: Any, weeks: int = 4) -> pd.Dat
     me = me.iloc[0]
     first, last = focus_window(as_of, weeks)
 
-    # peers: same team and same role (a missing team or role matches a missing one)
-    key = reps["team"].fillna("\0").astype(str) + "\x1f" + reps["role"].fillna("\0").astype(str)
-    my_key = key[reps["rep_id"] == rep_id].iloc[0]
-    peers = reps.loc[key == my_key, "rep_id"].tolist()
+    key = peer_groups(reps)
+    peers = key.index[key == key[rep_id]].tolist()
 
     names = [k for k in FOCUS_KPIS if k in registry and registry[k].kind in ("count", "rate")]
     table = kpi_table(data, freq="W", start=first, end=last, kpis=names, reps=peers)

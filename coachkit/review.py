@@ -40,7 +40,7 @@ from scipy import stats as _st
 
 from . import charts
 from .batch import review_window as batch_window
-from .coaching import coaching_focus, focus_window
+from .coaching import coaching_focus, focus_window, peer_groups
 from .feedback import effort_feedback, feedback_themes
 from .kpis import kpi_table, registry
 from .stats import lagged_association, poisson_interval, wilson
@@ -346,12 +346,10 @@ def peers(data: Any, rep_id: str) -> list[str]:
 
     ``data``: a SalesData or its reps table.
     """
-    reps = (data if isinstance(data, pd.DataFrame) else data.reps).drop_duplicates("rep_id")
-    key = reps["team"].fillna("\0").astype(str) + "\x1f" + reps["role"].fillna("\0").astype(str)
-    mine = key[reps["rep_id"] == rep_id]
-    if mine.empty:
+    key = peer_groups(data if isinstance(data, pd.DataFrame) else data.reps)
+    if rep_id not in key.index:
         raise ValueError(f"rep {rep_id!r} is not in the reps table")
-    return sorted(reps.loc[key == mine.iloc[0], "rep_id"].astype(str).tolist())
+    return sorted(key.index[key == key[rep_id]].tolist())
 
 
 @dataclass

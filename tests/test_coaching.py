@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from coachkit import SalesData
-from coachkit.coaching import FOCUS_COLUMNS, coaching_focus, focus_window
+from coachkit.coaching import FOCUS_COLUMNS, coaching_focus, focus_window, peer_groups
 from coachkit.playbook import Playbook
 from coachkit.stats import poisson_interval, wilson
 
@@ -234,3 +234,17 @@ def test_min_gap_keeps_significant_but_negligible_shortfalls_out():
         data = SalesData.from_frames(acts, reps, playbook=pb)
         focus = coaching_focus(data, "R1", "2026-03-08", weeks=1)
         assert ("outcome_logged_rate" in set(focus["kpi"])) is expected, min_gap
+
+
+def test_peer_groups_are_team_and_role_with_missing_matching_missing():
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["a", "b", "c", "d", "e", "f", "a"],
+            "team": ["East", "East", "East", None, None, "West", "West"],
+            "role": ["SDR", "SDR", "AE", "SDR", "SDR", None, "AE"],
+        }
+    )
+    key = peer_groups(reps)
+    assert key.index.tolist() == ["a", "b", "c", "d", "e", "f"]  # the first row of a repeated rep_id counts
+    groups = {k: sorted(key.index[key == k]) for k in key.unique()}
+    assert sorted(groups.values()) == [["a", "b"], ["c"], ["d", "e"], ["f"]]
