@@ -27,12 +27,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from common import CACHE, child, peak_rss_bytes  # benchmarks/common.py
 
 #: KPIs the SQL computes (every built-in except activity_score).
 SQL_KPIS = (
@@ -131,12 +130,6 @@ ORDER BY 1, 2
 """
 
 
-def peak_rss_bytes() -> int:
-    """Peak resident set size of this process."""
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss if sys.platform == "darwin" else rss * 1024
-
-
 def generate(folder: Path, reps: int, weeks: int) -> None:
     from coachkit.sample import sample
 
@@ -177,13 +170,6 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
     return sorted(runs, key=lambda r: r["seconds"])[(len(runs) - 1) // 2]
 
 
-def child(args: list[str]) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def compare(coachkit_out: Path, duckdb_out: Path) -> list[str]:
     """Differences between the two results (empty when every grid row and value agrees)."""
     import numpy as np
@@ -212,8 +198,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=500)
     p.add_argument("--weeks", type=int, default=52)
-    default_cache = os.environ.get("COACHKIT_BENCH_CACHE", str(Path(tempfile.gettempdir()) / "coachkit-bench"))
-    p.add_argument("--cache", type=Path, default=Path(default_cache))
+    p.add_argument("--cache", type=Path, default=CACHE)
     p.add_argument("--repeat", type=int, help="rounds of both sides; the median counts (default 1, or 3 when small)")
     p.add_argument("--side", choices=["coachkit", "duckdb", "generate"], help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -233,12 +218,12 @@ def main() -> None:
     base = ["--reps", str(args.reps), "--weeks", str(args.weeks), "--cache", str(args.cache)]
     if not (folder / "activities.parquet").exists():
         print(f"generating sample(reps={args.reps}, weeks={args.weeks}) into {folder} ...", flush=True)
-        child([*base, "--side", "generate"])
+        child(__file__, [*base, "--side", "generate"])
     repeat = args.repeat or (1 if args.reps * args.weeks > 5000 else 3)
     runs: dict[str, list[dict[str, float]]] = {"duckdb": [], "coachkit": []}
     for _ in range(repeat):
         for side in runs:
-            runs[side].append(child([*base, "--side", side]))
+            runs[side].append(child(__file__, [*base, "--side", side]))
     best = {side: median_run(rs) for side, rs in runs.items()}
     ck, db = best["coachkit"], best["duckdb"]
     gb = 1024**3

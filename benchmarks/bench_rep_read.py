@@ -32,12 +32,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+
+from common import CACHE, child, peak_rss_bytes  # benchmarks/common.py
 
 
 def bytes_read() -> int:
@@ -47,11 +45,6 @@ def bytes_read() -> int:
             return next(int(line.split()[1]) for line in fh if line.startswith("rchar"))
     except OSError:
         return 0
-
-
-def peak_rss_bytes() -> int:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss if sys.platform == "darwin" else rss * 1024
 
 
 def run(source: Path, rep: str | None) -> dict[str, float]:
@@ -85,19 +78,11 @@ def prepare(folder: Path, by_time: Path, db: Path, reps: int, weeks: int) -> Non
     data.save(by_time, "parquet")
 
 
-def child(args: list[str]) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--reps", type=int, default=500)
     p.add_argument("--weeks", type=int, default=52)
-    default_cache = os.environ.get("COACHKIT_BENCH_CACHE", str(Path(tempfile.gettempdir()) / "coachkit-bench"))
-    p.add_argument("--cache", type=Path, default=Path(default_cache))
+    p.add_argument("--cache", type=Path, default=CACHE)
     p.add_argument("--rep", help="the rep to read (default: the middle rep of the reps table)")
     p.add_argument("--child", nargs=2, metavar=("SOURCE", "REP"), help=argparse.SUPPRESS)
     p.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
@@ -117,7 +102,7 @@ def main() -> None:
         return
     if not (by_time / "activities.parquet").exists() or not db.exists():
         print(f"preparing {by_time} and {db} ...", flush=True)
-        child([*base, "--prepare"])
+        child(__file__, [*base, "--prepare"])
     if args.rep is None:
         import pandas as pd
 
@@ -131,7 +116,7 @@ def main() -> None:
         "one rep, time-ordered copy": (by_time, args.rep),
         "one rep, DuckDB file": (db, args.rep),
     }
-    results = {name: child([*base, "--child", str(src), rep]) for name, (src, rep) in cases.items()}
+    results = {name: child(__file__, [*base, "--child", str(src), rep]) for name, (src, rep) in cases.items()}
     full = results["full load"]
     mb, gb = 1024**2, 1024**3
     print(f"dataset: {folder}, rep {args.rep}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

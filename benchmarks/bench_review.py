@@ -29,11 +29,11 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+from common import CACHE  # benchmarks/common.py
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "rep_review.ipynb"
@@ -107,7 +107,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="coachkit workers = baseline -P")
     ap.add_argument("--serial", type=int, default=4, help="reps timed one at a time (0: skip)")
     ap.add_argument("--isolation", default="warm", choices=["warm", "fresh"])
-    ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "coachkit-bench")
+    ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--no-baseline", action="store_true", help="time coachkit only")
     args = ap.parse_args()
 

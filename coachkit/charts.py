@@ -202,10 +202,10 @@ _LATER = alt.InlineData(values=[])
 def _data(df: pd.DataFrame) -> alt.InlineData:
     """The rows inline in the spec (independent of Altair's data transformer).
 
-    Built without Altair's validation at construction, which checks every row against the schema.
+    Called while building a chart (:func:`_unvalidated`): Altair does not check every row against
+    the schema at construction.
     """
-    with debug_mode(False):
-        return alt.InlineData(values=to_values(df)["values"])
+    return alt.InlineData(values=to_values(df)["values"])
 
 
 def _finish(

@@ -661,13 +661,12 @@ class _Parser:
         else:
             _type_error(self.col, self.raw, name, "date" if date else "timestamp", s)
             return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-        if parsed.dtype == "datetime64[ns]":  # the canonical unit: every value is in range by construction
-            return parsed.dt.normalize() if date else parsed
-        out_of_range = (parsed.notna() & ((parsed < _TS_MIN) | (parsed > _TS_MAX))).to_numpy()
-        if out_of_range.any():
-            self.flag(out_of_range, name, f"year out of the supported range 1678-2261; {hint}")
-            parsed = parsed.where(~out_of_range)
-        parsed = parsed.astype("datetime64[ns]")
+        if parsed.dtype != "datetime64[ns]":  # nanoseconds (canonical) cannot be out of range
+            out_of_range = (parsed.notna() & ((parsed < _TS_MIN) | (parsed > _TS_MAX))).to_numpy()
+            if out_of_range.any():
+                self.flag(out_of_range, name, f"year out of the supported range 1678-2261; {hint}")
+                parsed = parsed.where(~out_of_range)
+            parsed = parsed.astype("datetime64[ns]")
         if date:
             parsed = parsed.dt.normalize()
         return parsed
