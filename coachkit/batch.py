@@ -21,8 +21,9 @@ A rep's failure never stops the others: a cell exception (papermill's
 kernel (``DeadKernelError``; its notebook can look complete), an unknown rep id or any
 other exception is recorded for that rep and the batch goes on.
 
-The functions :func:`load_dataset`, :func:`find_rep` and :func:`review_window` are also
-what the notebook uses, so that the batch and each review agree on reps and window.
+The functions :func:`load_dataset` and :func:`find_rep` are also what the notebook uses, and
+:func:`review_window` is :func:`coachkit.window.window_bounds`, the review's own window, so that the
+batch and each review agree on reps and window.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import pandas as pd
 
 from .files import write_text
 from .naming import safe_name
+from .window import window_bounds as review_window
 
 __all__ = [
     "DEFAULT_NOTEBOOK",
@@ -156,7 +158,7 @@ def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None
     changes its data in place cannot change what the next review gets.
     """
     from .load import load, load_reps
-    from .review import peers
+    from .review.team import peers
 
     pb = playbook or None
     files = (_identity(source), _identity(pb) if pb else ())
@@ -201,31 +203,6 @@ def find_rep(dataset: Any, rep_id: str) -> pd.Series:
             f"rep {rep_id!r} is not in the dataset's reps table ({len(known)} reps: {shown or 'none'})"
         )
     return rows.iloc[0]
-
-
-def review_window(activities: pd.DataFrame, as_of: Any = None, weeks: int = 4) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The review window ``(start, end)``: the ``weeks`` Monday-Sunday weeks up to and including the week
-    of ``as_of``, cut at ``as_of`` (the last week is partial when ``as_of`` is not a Sunday).
-
-    ``as_of`` empty or None means the date of the latest activity in ``activities``.
-    Both are midnight timestamps; ``SalesData.between(start, end)`` includes the whole end day.
-    Calendar weeks, so that the window lines up with the weekly KPI tables; the review notebook uses
-    this same definition (:func:`coachkit.review.review_window`).
-    """
-    weeks = int(weeks)
-    if weeks < 1:
-        raise ValueError(f"weeks must be at least 1, got {weeks}")
-    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-        latest = activities["occurred_at"].max() if len(activities) else pd.NaT
-        if pd.isna(latest):
-            raise ValueError("the dataset has no activities, so as_of cannot default to the latest activity date")
-        end = pd.Timestamp(latest).normalize()
-    else:
-        try:
-            end = pd.Timestamp(as_of).normalize()
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"as_of must be a date like 2024-06-30, got {as_of!r}") from exc
-    return end - pd.Timedelta(days=end.weekday() + 7 * (weeks - 1)), end
 
 
 def select_reps(

@@ -17,6 +17,7 @@ from . import schema
 from .kpis import kpi_table, registry
 from .playbook import Playbook
 from .stats import poisson_interval, wilson
+from .window import focus_window
 
 __all__ = ["FOCUS_KPIS", "FOCUS_COLUMNS", "coaching_focus", "focus_window", "peer_groups"]
 
@@ -69,21 +70,6 @@ FOCUS_COLUMNS: tuple[str, ...] = (
 )
 
 _BENCHMARK_NAMES = {"target": "role target", "playbook": "playbook benchmark", "team": "team median"}
-
-
-def focus_window(as_of: Any, weeks: int = 4) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The first Monday and the last Sunday of the ``weeks`` full calendar weeks ending on ``as_of``.
-
-    The last week is the latest Monday-Sunday week whose Sunday is on or before
-    ``as_of``: ``as_of`` itself when it is a Sunday, else the Sunday before (so a
-    week still in progress is never judged).
-    """
-    if weeks < 1:
-        raise ValueError(f"weeks must be at least 1, got {weeks}")
-    day = pd.Timestamp(as_of).normalize()
-    last = day - pd.Timedelta(days=(day.weekday() + 1) % 7)
-    first = last - pd.Timedelta(days=7 * weeks - 1)
-    return first, last
 
 
 def _empty() -> pd.DataFrame:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from coachkit import SalesData, review
 from coachkit.kpis import registry
+from coachkit.review.compare import change
 from coachkit.stats import wilson
 
 # Window used throughout: as_of Friday 2024-06-14, one week -> Mon 10 Jun .. Fri 14 Jun;
@@ -212,11 +213,11 @@ def test_summary_sentences_carry_numbers_n_and_intervals(data, window, team) -> 
 
 
 def test_change_against_prior_uses_tests_at_5_percent() -> None:
-    assert review._change("rate", 50, 100, 10, 100) == "up"
-    assert review._change("rate", 5, 10, 4, 10) == "same"
-    assert review._change("rate", 1, 0, 1, 5) == ""
-    assert review._change("count", 100, 0, 40, 0, 5, 5) == "up"
-    assert review._change("count", 10, 0, 12, 0, 5, 5) == "same"
+    assert change("rate", 50, 100, 10, 100) == "up"
+    assert change("rate", 5, 10, 4, 10) == "same"
+    assert change("rate", 1, 0, 1, 5) == ""
+    assert change("count", 100, 0, 40, 0, 5, 5) == "up"
+    assert change("count", 10, 0, 12, 0, 5, 5) == "same"
 
 
 def test_rate_text_and_zero_denominator() -> None:

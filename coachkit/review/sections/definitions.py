@@ -1,0 +1,69 @@
+"""Section 10, definitions: every KPI shown, with its registry definition, and the review's terms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ...kpis import registry
+from ..page import Section, Table
+from .summary import HEADLINE_KPIS
+
+#: Terms used in the review that are not KPIs, with their definitions.
+TERMS: dict[str, str] = {
+    "Conversation": "A call with outcome connected or a meeting with outcome held.",
+    "Window": "The review's calendar weeks (Monday to Sunday) up to and including the week of the as-of day, "
+    "ending on the as-of day. The prior window is the same span 7 × weeks days earlier.",
+    "Team": "The reps of the same team and role (the rep included). Team median: the median of their window "
+    "values (counts: weekly average × this rep's weeks). In charts, 'team: other …' pools the other reps.",
+    "No follow-up yet": "An account with a conversation in the window on which the rep logged no call, meeting, "
+    "email or follow-up (any outcome) after the latest such conversation, up to the end of the window.",
+    "Intervals": "95%: Wilson score interval for rates, exact Poisson (Garwood) for counts, t interval for the "
+    "mean feedback score. 'Up'/'down' against the prior window means a difference at the 5% level "
+    "(two-proportion z test, exact binomial test on counts, Welch t test on scores); otherwise 'no clear change'.",
+    "Theme share": "Conversations whose notes match a playbook theme's keywords (whole words, any case) / "
+    "conversations with notes.",
+    "Trend": "Spearman ρ of a weekly value against the week number over the last weeks, with a permutation "
+    "p-value: 'rising'/'falling' when p < 0.05, else 'no clear trend'. Exploratory.",
+    "Focus area": "A KPI whose 95% interval cannot reach its benchmark (the role target, else the playbook "
+    "benchmark, else the team median; rates need n ≥ the playbook's min_n), judged on full weeks. Leading "
+    "activities rank before lagging results; at most the playbook's max_focus areas.",
+}
+
+
+def definitions(kpis_shown: Iterable[str]) -> Section:
+    """Every KPI shown, with its exact definition from the KPI registry, then the review's other terms."""
+    names = [k for k in dict.fromkeys(kpis_shown) if k in registry]
+    frame = pd.DataFrame(
+        {
+            "KPI": [registry[k].label for k in names],
+            "Name": names,
+            "Unit": [registry[k].unit for k in names],
+            "Definition": [registry[k].definition for k in names],
+        }
+    )
+    terms = pd.DataFrame({"Term": list(TERMS), "Definition": list(TERMS.values())})
+    sec = Section("definitions", "Definitions")
+    sec.frames["kpis"] = frame
+    sec.frames["terms"] = terms
+    sec.add(Table(frame), Table(terms))
+    return sec
+
+
+#: The KPIs whose values the review shows (for :func:`definitions`).
+SHOWN_KPIS: tuple[str, ...] = (
+    *HEADLINE_KPIS,
+    "calls",
+    "emails",
+    "meetings",
+    "follow_ups",
+    "activities",
+    "active_days",
+    "meeting_show_rate",
+    "outcome_logged_rate",
+    "deals_created",
+    "pipeline_created",
+    "win_rate",
+    "cycle_days",
+)

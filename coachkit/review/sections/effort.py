@@ -1,0 +1,187 @@
+"""Section 3, effort: volume against target, the weekly activity score, the mix, active days and hours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ... import charts
+from ...kpis import registry
+from ...window import Window
+from ..fmt import is_missing, num, pct, plural
+from ..page import Chart, Section, Table, Text
+from ..rows import rep_row, window_activities
+from ..targets import count_target, ramp_factors
+from ..team import Team, team_for, team_median, window_total
+
+#: Activity-type count KPI -> activity type.
+TYPE_KPIS: dict[str, str] = {"calls": "call", "emails": "email", "meetings": "meeting", "follow_ups": "follow_up"}
+
+
+def _daily_volume(data: Any, rep_id: str, window: Window) -> pd.DataFrame:
+    """Per day of the window (working days, plus any other day with activity) and main activity type:
+    count and the day's target (per-day target, or per-week target / 5, × ramp; NaN without one)."""
+    pb = data.playbook
+    me = rep_row(data, rep_id)
+    a = window_activities(data, rep_id, window.start, window.end)
+    days = pd.date_range(window.start, window.end, freq="D")
+    work = pb.working_days_between(days, days + pd.Timedelta(days=1)) > 0
+    if not is_missing(me.get("hired_at")):
+        work &= days >= pd.Timestamp(me.get("hired_at"))
+    if not is_missing(me.get("left_at")):
+        work &= days <= pd.Timestamp(me.get("left_at"))
+    counts = (
+        a.assign(day=a["occurred_at"].dt.normalize())
+        .groupby(["day", "activity_type"], observed=True)
+        .size()
+        .rename("count")
+    )
+    active = set(counts.index.get_level_values(0)) if len(counts) else set()
+    keep = [d for d, w in zip(days, work, strict=True) if w or d in active]
+    targets = pb.targets_for(me.get("role"))
+    mondays = pd.Series([d - pd.Timedelta(days=d.weekday()) for d in keep])
+    ramp = ramp_factors(pb, mondays, me.get("hired_at")) if keep else np.array([])
+    rows = []
+    for kpi, t in TYPE_KPIS.items():
+        tgt = targets.get(kpi)
+        for i, d in enumerate(keep):
+            is_work = bool(work[days.get_loc(d)])
+            target = np.nan
+            if tgt is not None:
+                target = (tgt[1] if tgt[0] == "day" else tgt[1] / 5) * ramp[i] if is_work else 0.0
+            rows.append({"period_start": d, "activity_type": t, "count": int(counts.get((d, t), 0)), "target": target})
+    return pd.DataFrame(rows, columns=["period_start", "activity_type", "count", "target"])
+
+
+def effort(data: Any, rep_id: str, window: Window, *, team: Team | None = None) -> Section:
+    """Daily volume by activity type against target, the weekly trend, the mix against the team, active days,
+    and the weekday x hour pattern."""
+    team = team_for(data, rep_id, window, team)
+    pb = data.playbook
+    sec = Section("effort", "Effort")
+    work_days = window.working_days(pb)
+    me = rep_row(data, rep_id)
+    targets = pb.targets_for(me.get("role"))
+
+    # volume per type against target
+    rows = []
+    for kpi, t in TYPE_KPIS.items():
+        k = float(window_total(team, kpi)["value"] or 0)
+        target = count_target(data, rep_id, window, kpi)
+        med = team_median(team, kpi)
+        rows.append(
+            {
+                "type": t,
+                "kpi": kpi,
+                "count": k,
+                "per_day": k / work_days if work_days else np.nan,
+                "target": target,
+                "target_per_day": target / work_days if work_days and not is_missing(target) else np.nan,
+                "share_of_target": k / target if not is_missing(target) and target > 0 else np.nan,
+                "team_median": med,
+                "per": targets[kpi][0] if kpi in targets else "",
+            }
+        )
+    vol = pd.DataFrame(rows)
+    sec.frames["volume"] = vol
+    texts = []
+    for r in vol.to_dict("records"):
+        label = registry[r["kpi"]].label.lower()
+        if is_missing(r["target"]):
+            texts.append(f"{num(r['count'])} {label} (team median {num(r['team_median'])})")
+        else:
+            texts.append(
+                f"{num(r['count'])} {label} against a target of {num(r['target'])} "
+                f"({pct(r['share_of_target'])}; team median {num(r['team_median'])})"
+            )
+    sec.add(f"In {plural(work_days, 'working day')}: " + "; ".join(texts) + ".")
+    disp = pd.DataFrame(
+        {
+            "Activity": [registry[k].label for k in vol["kpi"]],
+            "This window": vol["count"].map(num),
+            "Per working day": vol["per_day"].map(lambda x: num(x, 1)),
+            "Target": [
+                "–" if is_missing(t) else f"{num(t)} ({num(tp, 1)}/day)"
+                for t, tp in zip(vol["target"], vol["target_per_day"], strict=True)
+            ],
+            "% of target": vol["share_of_target"].map(pct),
+            "Team median": vol["team_median"].map(num),
+        }
+    )
+    sec.add(Table(disp, "Volume by activity type (targets are ramp-adjusted for new hires)"))
+    daily = _daily_volume(data, rep_id, window)
+    sec.frames["daily"] = daily
+    if len(daily):
+        sec.add(Chart(charts.volume_vs_target(daily, title="Daily volume against target (tick = the day's target)")))
+
+    # weekly trend: activity score over both windows, against the team median
+    mine, med = team.weekly("activity_score")
+    sec.frames["weekly_score"] = mine.reset_index(drop=True)
+    if mine["value"].notna().any():
+        sec.add(
+            Chart(
+                charts.kpi_trend(
+                    mine[["period_start", "value"]],
+                    title=f"Activity score by week, {2 * window.weeks} weeks (100 = every target met)",
+                    unit="score",
+                    target=100.0,
+                    team=med,
+                )
+            )
+        )
+    # mix against the team
+    mix = _mix(team)
+    sec.frames["mix"] = mix
+    if mix["n"].sum() > 0:
+        sec.add(Chart(charts.mix_vs_team(mix, title=f"Activity mix: this rep against the other {team.group}")))
+    # active days
+    a = window_activities(data, rep_id, window.start, window.end)
+    days = a["occurred_at"].dt.normalize().drop_duplicates()
+    on_work = int((pb.working_days_between(days, days + pd.Timedelta(days=1)) > 0).sum()) if len(days) else 0
+    off = len(days) - on_work
+    med_active = team_median(team, "active_days")
+    text = f"Active on {on_work} of {work_days} working days"
+    text += f" (team median {num(med_active)} active days)" if not is_missing(med_active) else ""
+    text += f", plus {plural(off, 'non-working day')}." if off else "."
+    sec.values.update(active_work_days=on_work, active_other_days=off, working_days=work_days)
+    sec.add(text)
+    # weekday x hour
+    if len(a):
+        heat = (
+            pd.DataFrame({"weekday": a["occurred_at"].dt.day_of_week, "hour": a["occurred_at"].dt.hour})
+            .value_counts()
+            .rename("count")
+            .reset_index()
+        )
+        sec.frames["weekday_hour"] = heat
+        busiest = heat.sort_values("count", ascending=False).iloc[0]
+        sec.add(
+            Chart(charts.weekday_hour_heatmap(heat, title="When the activities happen (this window)")),
+            Text(
+                f"Busiest hour: {charts.WEEKDAYS[int(busiest['weekday'])]} {int(busiest['hour']):02d}:00 "
+                f"({plural(busiest['count'], 'activity', 'activities')}).",
+                "note",
+            ),
+        )
+    return sec
+
+
+def _mix(team: Team) -> pd.DataFrame:
+    t = team.totals
+    t = t[(t["window"] == "this") & t["kpi"].isin(["activities", *TYPE_KPIS])]
+    rows = []
+    for who, mask in (
+        ("this rep", t["rep_id"] == team.rep_id),
+        (f"team: other {team.group}", t["rep_id"] != team.rep_id),
+    ):
+        s = t[mask].groupby("kpi")["value"].sum()
+        total = float(s.get("activities", 0.0))
+        if total <= 0:
+            continue
+        other = total - sum(float(s.get(k, 0.0)) for k in TYPE_KPIS)
+        for kpi, typ in [*TYPE_KPIS.items(), ("other", "task")]:
+            n = other if kpi == "other" else float(s.get(kpi, 0.0))
+            rows.append({"who": who, "activity_type": typ if kpi != "other" else "other", "share": n / total, "n": n})
+    return pd.DataFrame(rows, columns=["who", "activity_type", "share", "n"])

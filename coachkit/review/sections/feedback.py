@@ -1,0 +1,213 @@
+"""Section 6, feedback: notes coverage, the feedback score, themes against the team and notable notes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ... import charts
+from ...feedback import feedback_themes
+from ...stats import wilson
+from ...window import Window
+from ..compare import change, since, t_interval, versus
+from ..fmt import N_NOUNS, clip, is_missing, num, pct, plural, rate_text
+from ..page import Chart, Heading, Section, Table
+from ..rows import feedback_scores, is_conversation, window_activities
+from ..targets import rate_target
+from ..team import Team, team_for, team_median, window_total
+
+
+def _theme_matrix(notes: pd.Series, themes: Sequence[Any]) -> pd.DataFrame:
+    s = notes.astype("str") if len(notes) else notes
+    return pd.DataFrame(
+        {t.name: s.str.contains(t.pattern, regex=True).fillna(False).astype(bool).to_numpy() for t in themes},
+        index=notes.index,
+    )
+
+
+def notable_notes(activities: pd.DataFrame, themes: Sequence[Any], *, recent: int = 3) -> pd.DataFrame:
+    """A few notable notes from conversations (one rep's, already cut to the window), to quote.
+
+    The most recent note for each theme, keeping the ``recent`` most recent of those (one
+    note per theme, newest first); then the lowest- and the highest-scored note (when scores
+    exist and differ). A note is listed once. Columns: ``occurred_at``, ``activity_type``,
+    ``account_id``, ``feedback_score``, ``themes`` (comma-separated), ``why``, ``note``
+    (whitespace collapsed, clipped to 280 characters). Text is returned raw: escape it when
+    showing it as HTML.
+    """
+    cols = ["occurred_at", "activity_type", "account_id", "feedback_score", "themes", "why", "note"]
+    a = activities[is_conversation(activities).to_numpy()]
+    a = a[a["notes"].fillna("").astype(str).str.contains(r"\S", regex=True).to_numpy(dtype=bool)]
+    if a.empty:
+        return pd.DataFrame(columns=cols)
+    a = a.sort_values("occurred_at", ascending=False, kind="stable")
+    hits = _theme_matrix(a["notes"], themes)
+    names = [t.name for t in themes]
+    kinds = {t.name: t.kind for t in themes}
+    picked: dict[Any, str] = {}
+    per_theme = []
+    for name in names:
+        rows = hits.index[hits[name].to_numpy()]
+        if len(rows):
+            per_theme.append((a.at[rows[0], "occurred_at"], rows[0], name))
+    per_theme.sort(key=lambda x: x[0], reverse=True)
+    for _, idx, name in per_theme:
+        if len(picked) >= recent:
+            break
+        label = "objection" if kinds[name] == "objection" else "buying signal"
+        if idx not in picked:
+            picked[idx] = f"latest {name.replace('_', ' ')} {label}"
+    scored = a[a["feedback_score"].notna()]
+    if len(scored):
+        low = scored["feedback_score"].idxmin()
+        high = scored["feedback_score"].idxmax()
+        if scored.at[low, "feedback_score"] != scored.at[high, "feedback_score"]:
+            for idx, why in ((low, "lowest score"), (high, "highest score")):
+                picked[idx] = picked[idx] + "; " + why if idx in picked else why
+    idx = list(picked)
+    sel = a.loc[idx]
+    theme_text = [", ".join(n.replace("_", " ") for n in names if hits.at[i, n]) for i in idx]
+    return pd.DataFrame(
+        {
+            "occurred_at": sel["occurred_at"].to_numpy(),
+            "activity_type": sel["activity_type"].to_numpy(),
+            "account_id": sel["account_id"].to_numpy(),
+            "feedback_score": sel["feedback_score"].to_numpy(dtype="float64"),
+            "themes": theme_text,
+            "why": [picked[i] for i in idx],
+            "note": sel["notes"].map(clip).to_numpy(),
+        },
+        columns=cols,
+    )
+
+
+def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None) -> Section:
+    """The feedback score trend, themes in the notes against the team, notes coverage, and notable notes."""
+    team = team_for(data, rep_id, window, team)
+    pb = data.playbook
+    sec = Section("feedback", "Feedback")
+    # notes coverage
+    this, prior = window_total(team, "notes_coverage"), window_total(team, "notes_coverage", "prior")
+    target, tk = rate_target(data, rep_id, "notes_coverage")
+    lo, hi = (float(v) for v in wilson(this["numerator"], this["denominator"]))
+    row = {
+        "kpi": "notes_coverage",
+        "kind": "rate",
+        "value": this["value"],
+        "target": target,
+        "target_kind": tk,
+        "ci_low": lo,
+        "ci_high": hi,
+        "prior": prior["value"],
+        "change": change(
+            "rate",
+            float(this["numerator"]),
+            float(this["denominator"]),
+            float(prior["numerator"]),
+            float(prior["denominator"]),
+        ),
+    }
+    bits = [b for b in (versus(row), since(row, window)) if b] + [
+        f"team median {pct(team_median(team, 'notes_coverage'))}"
+    ]
+    sec.add(
+        f"Notes written after {rate_text(this['numerator'], this['denominator'], noun=N_NOUNS['notes_coverage'])}; "
+        + "; ".join(bits)
+        + "."
+    )
+    # score trend
+    mine, med = team.weekly("feedback_score")
+    s1 = feedback_scores(data, rep_id, window.start, window.end)
+    if len(s1):
+        lo_s, hi_s = t_interval(s1)
+        ci_text = f", 95% CI {lo_s:.1f}–{hi_s:.1f}" if not is_missing(lo_s) else ""
+        sec.add(
+            f"Feedback score {np.mean(s1):.1f} out of 5 over {plural(len(s1), 'scored activity', 'scored activities')}"
+            f"{ci_text}; team median {num(team_median(team, 'feedback_score'), 1)}."
+        )
+    else:
+        sec.add("No scored activities in the window.")
+    if (mine["denominator"] > 0).any():
+        sec.add(
+            Chart(
+                charts.kpi_trend(
+                    mine[["period_start", "value", "denominator"]],
+                    title=f"Feedback score by week, {2 * window.weeks} weeks (1–5; n = scored activities)",
+                    unit="score 1–5",
+                    team=med,
+                )
+            )
+        )
+    # themes against the team
+    th = feedback_themes(data.between(window.start, window.end), start=window.start, end=window.end, reps=team.peers)
+    if len(th) and len(pb.themes):
+        agg = th.groupby(["rep_id", "theme", "kind"], observed=True, sort=False).agg(
+            count=("count", "sum"), with_notes=("with_notes", "sum")
+        )
+        agg = agg.reset_index()
+        # with_notes repeats per theme; it is per rep-week, so summing over weeks per theme is right
+        rows = []
+        for who, mask in (
+            ("this rep", agg["rep_id"] == rep_id),
+            (f"team: other {team.group}", agg["rep_id"] != rep_id),
+        ):
+            g = agg[mask].groupby(["theme", "kind"], observed=True, sort=False)[["count", "with_notes"]].sum()
+            for (theme, kind), r in g.iterrows():
+                lo_t, hi_t = (float(v) for v in wilson(r["count"], r["with_notes"]))
+                rows.append(
+                    {
+                        "kind": "objections" if kind == "objection" else "buying signals",
+                        "theme": str(theme).replace("_", " "),
+                        "who": who,
+                        "value": r["count"] / r["with_notes"] if r["with_notes"] > 0 else np.nan,
+                        "ci_low": lo_t,
+                        "ci_high": hi_t,
+                        "n": float(r["with_notes"]),
+                        "count": float(r["count"]),
+                    }
+                )
+        themes_frame = pd.DataFrame(rows)
+        sec.frames["themes"] = themes_frame
+        mine_t = themes_frame[themes_frame["who"] == "this rep"]
+        n_notes = float(mine_t["n"].iloc[0]) if len(mine_t) else 0.0
+        if 0 < n_notes < pb.min_n:
+            sec.add(
+                f"Only {plural(n_notes, 'conversation')} with notes in the window: too few to compare themes "
+                f"with the team (the playbook asks for at least {pb.min_n})."
+            )
+        elif n_notes > 0:
+            top = mine_t.sort_values("count", ascending=False).head(3)
+            top = top[top["count"] > 0]
+            if len(top):
+                listed = ", ".join(
+                    f"{t['theme']} {pct(t['value'])} ({num(t['count'])}/{num(t['n'])})" for t in top.to_dict("records")
+                )
+                sec.add(f"Most frequent themes in this rep's notes: {listed}.")
+            sec.add(
+                Chart(charts.theme_shares(themes_frame, title="Themes: share of notes that mention each (n = notes)"))
+            )
+        else:
+            sec.add("No notes on conversations in the window, so no themes to compare.")
+    # notable notes
+    acts = window_activities(data, rep_id, window.start, window.end)
+    notes = notable_notes(acts, pb.themes)
+    sec.frames["notes"] = notes
+    if len(notes):
+        sec.add(Heading("Notable notes"))
+        sec.add(
+            Table(
+                pd.DataFrame(
+                    {
+                        "When": pd.to_datetime(notes["occurred_at"]).dt.strftime("%a %d %b %H:%M"),
+                        "Account": notes["account_id"],
+                        "Why quoted": notes["why"],
+                        "Score": notes["feedback_score"].map(lambda x: "–" if is_missing(x) else f"{x:.0f}"),
+                        "Note": notes["note"].map(lambda s: f"“{s}”"),
+                    }
+                )
+            )
+        )
+    return sec
