@@ -30,8 +30,10 @@ def change(kind: str, k1: float, n1: float, k2: float, n2: float, w1: float = 1.
     """'up', 'down' or 'same' for this window (k1 of n1) against the prior (k2 of n2), at the 5% level.
 
     Rates: two-proportion z-test. Counts (k only): exact binomial test of k1 given k1 + k2 with
-    p = w1 / (w1 + w2), w the exposure (working days). Anything without data: ''.
+    p = w1 / (w1 + w2), w the exposure (working days). Anything without data, or with a missing value: ''.
     """
+    if any(is_missing(v) for v in (k1, n1, k2, n2, w1, w2)):
+        return ""
     if kind == "rate":
         if not (n1 > 0 and n2 > 0):
             return ""

@@ -83,7 +83,10 @@ def p_text(p: float) -> str:
 
 
 def plural(n: float, word: str, many: str | None = None) -> str:
-    """A count with its noun: "1 week", "3 weeks" (``many``: the plural when not ``word`` + s)."""
+    """A count with its noun: "1 week", "3 weeks" (``many``: the plural when not ``word`` + s); "– weeks" when
+    ``n`` is missing."""
+    if is_missing(n):
+        return f"– {many or word + 's'}"
     return f"{num(n)} {word if round(float(n)) == 1 else (many or word + 's')}"
 
 

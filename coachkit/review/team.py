@@ -133,6 +133,14 @@ def window_total(team: Team, kpi: str, which: str = "this", rep: str | None = No
     return rows.iloc[0]
 
 
+def window_count(team: Team, kpi: str, which: str = "this", rep: str | None = None) -> float:
+    """The rep's (default: the reviewed rep's) window total of a count KPI, e.g. deals created; 0.0 when the
+    rep has no row for it (no week of the window in the KPI table: a rep who left before it or starts after it).
+    """
+    value = window_total(team, kpi, which, rep)["value"]
+    return 0.0 if is_missing(value) else float(value)
+
+
 def team_median(team: Team, kpi: str, which: str = "this") -> float:
     """Median over the peers of their window values (counts: weekly average × the reviewed rep's weeks)."""
     t = team.totals

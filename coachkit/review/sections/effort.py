@@ -14,7 +14,7 @@ from ..fmt import is_missing, num, pct, plural
 from ..page import Chart, Section, Table, Text
 from ..rows import rep_row, window_activities
 from ..targets import count_target, ramp_factors
-from ..team import Team, team_for, team_median, window_total
+from ..team import Team, team_for, team_median, window_count
 
 #: Activity-type count KPI -> activity type.
 TYPE_KPIS: dict[str, str] = {"calls": "call", "emails": "email", "meetings": "meeting", "follow_ups": "follow_up"}
@@ -68,7 +68,7 @@ def effort(data: Any, rep_id: str, window: Window, *, team: Team | None = None) 
     # volume per type against target
     rows = []
     for kpi, t in TYPE_KPIS.items():
-        k = float(window_total(team, kpi)["value"] or 0)
+        k = window_count(team, kpi)
         target = count_target(data, rep_id, window, kpi)
         med = team_median(team, kpi)
         rows.append(

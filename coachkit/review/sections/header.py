@@ -9,7 +9,7 @@ import pandas as pd
 from ...window import Window
 from ..fmt import day_text, is_missing, pct, plural
 from ..page import Section, Table
-from ..rows import rep_row
+from ..rows import rep_row, window_activities
 from ..team import peers
 
 
@@ -68,6 +68,36 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
         )
     frame = pd.DataFrame(rows, columns=["", "value"])
     sec.frames["header"] = frame
-    sec.values.update(tenure_week=tenure_week, ramp=ramp, latest=latest, rep_latest=rep_latest)
-    sec.add(Table(frame, header=False))
+    n_window = len(window_activities(data, rep_id, window.start, window.end))
+    note = not_employed_note(me.get("hired_at"), me.get("left_at"), window, n_window)
+    sec.values.update(
+        tenure_week=tenure_week, ramp=ramp, latest=latest, rep_latest=rep_latest, employed_in_window=note is None
+    )
+    sec.add(Table(frame, header=False), note)
     return sec
+
+
+def not_employed_note(hired: Any, left: Any, window: Window, activities: int) -> str | None:
+    """One sentence when the rep was not employed in the window (``left`` before its first day, ``hired`` after
+    its last, or ``left`` before ``hired``), else None. ``activities``: the rep's activities in the window.
+
+    The KPI tables hold only the weeks a rep was employed (:func:`coachkit.kpi_table`), so such a rep's KPIs
+    are empty while activities logged anyway still show where the review reads activities directly.
+    """
+    hired = None if is_missing(hired) else pd.Timestamp(hired)
+    left = None if is_missing(left) else pd.Timestamp(left)
+    if left is not None and left < window.start:
+        when = f"left on {day_text(left)}, before this window"
+    elif hired is not None and hired > window.end:
+        when = f"starts on {day_text(hired)}, after this window"
+    elif left is not None and hired is not None and left < hired:
+        when = f"left on {day_text(left)}, before the hire date {day_text(hired)} (check the reps table)"
+    else:
+        return None
+    if not activities:
+        return f"The rep {when}: no weeks of employment and no activities to review."
+    logged = plural(activities, "activity", "activities")
+    return (
+        f"The rep {when}: KPIs count only weeks of employment, so this review's KPIs are empty; the {logged} "
+        "logged in the window show only where activities are read directly (`coachkit validate` warns about them)."
+    )

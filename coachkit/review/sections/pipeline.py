@@ -11,7 +11,7 @@ from ... import charts
 from ...window import Window
 from ..fmt import day_text, num, pct, plural, rate_text
 from ..page import Chart, Section
-from ..team import Team, team_for, team_median, window_total
+from ..team import Team, team_for, team_median, window_count, window_total
 
 
 def pipeline(data: Any, rep_id: str, window: Window, *, team: Team | None = None) -> Section:
@@ -19,13 +19,13 @@ def pipeline(data: Any, rep_id: str, window: Window, *, team: Team | None = None
     team = team_for(data, rep_id, window, team)
     pb = data.playbook
     sec = Section("pipeline", "Pipeline (monitored, not managed)")
-    created, prior_created = window_total(team, "deals_created"), window_total(team, "deals_created", "prior")
-    amount = window_total(team, "pipeline_created")
+    created, prior_created = window_count(team, "deals_created"), window_count(team, "deals_created", "prior")
+    amount = window_count(team, "pipeline_created")
     win, cyc = window_total(team, "win_rate"), window_total(team, "cycle_days")
     sec.add(
-        f"{plural(float(created['value'] or 0), 'deal')} created in the window (prior window "
-        f"{num(prior_created['value'] or 0)}; team median {num(team_median(team, 'deals_created'))}), "
-        f"worth {num(amount['value'] or 0)} in total."
+        f"{plural(created, 'deal')} created in the window (prior window "
+        f"{num(prior_created)}; team median {num(team_median(team, 'deals_created'))}), "
+        f"worth {num(amount)} in total."
     )
     if float(win["denominator"]) > 0:
         sec.add(

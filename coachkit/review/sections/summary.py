@@ -17,7 +17,7 @@ from ..fmt import N_NOUNS, fmt_interval, fmt_n, fmt_value, is_missing, num, plur
 from ..page import Section, Table
 from ..rows import feedback_scores
 from ..targets import count_target, rate_target
-from ..team import Team, team_for, team_median, window_total
+from ..team import Team, team_for, team_median, window_count, window_total
 from ..trend import trend_sentence, trends
 from .focus import next_week_sentence
 
@@ -71,11 +71,11 @@ def summary(
             row |= {"target": target, "target_kind": tk}
             row["change"] = change("rate", kk, n, float(prior["numerator"]), float(prior["denominator"]))
         elif d.kind == "count":
-            kk = float(this["value"]) if not is_missing(this["value"]) else 0.0
+            kk = window_count(team, k)
             lo, hi = (float(v[0]) for v in poisson_interval([kk]))
             target = count_target(data, rep_id, window, k)
             row |= {"value": kk, "numerator": kk, "n": kk, "ci_low": lo, "ci_high": hi}
-            pk = float(prior["value"]) if not is_missing(prior["value"]) else 0.0
+            pk = window_count(team, k, "prior")
             row |= {
                 "prior": pk,
                 "prior_n": pk,
