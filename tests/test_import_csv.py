@@ -17,7 +17,8 @@ from coachkit.importers.mapping import check_mapping, import_csv
 from coachkit.load import load, validate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "importers" / "csv"
-SHARED = Path(__file__).parents[2] / "shared" / "data"
+SHARED = next((p for p in (Path(__file__).parents[2] / "shared", Path("/work/shared")) if p.is_dir()), Path("shared"))
+SHARED = SHARED / "data"
 MAVEN_MAPPING = Path(str(resources.files("coachkit.importers").joinpath("mappings/maven_crm.toml")))
 BERLIN = Playbook.from_text('timezone = "Europe/Berlin"\n')
 

@@ -61,7 +61,8 @@ def test_deals_users_report(result):
     rep = result.report
     assert rep.dropped[("deals.csv", "status deleted")] == 1
     assert rep.dropped[("activities.csv", "no user_id")] == 1
-    assert rep.unmapped[("activities.csv", "type (imported as task)")]["webinar"] == 1
+    assert rep.unmapped[("activities.csv", "type")]["webinar"] == 1
+    assert rep.applied[("activities.csv", "type")] == "imported as task (the default type)"
     assert rep.unmapped[("deals.csv", "stage_id (open deals)")]["99"] == 1
 
 
@@ -69,7 +70,7 @@ def test_without_mapping_custom_type_is_reported(tmp_path):
     r = import_pipedrive(FIXTURE, playbook=NEW_YORK)
     a = r.data.activities.set_index("activity_id")
     assert a.loc["5", "activity_type"] == "task"
-    assert r.report.unmapped[("activities.csv", "type (imported as task)")]["lunch_and_learn"] == 1
+    assert r.report.unmapped[("activities.csv", "type")]["lunch_and_learn"] == 1
 
 
 def test_valid_and_inputs_unchanged(result, tmp_path):
