@@ -367,9 +367,14 @@ def add_missing_reps(reps: pd.DataFrame, owners: pd.Series, report: ImportReport
 
 
 def reps_from_names(names: pd.Series, report: ImportReport, *, source: str) -> pd.DataFrame:
-    """A reps table with one rep per distinct owner name (rep_id = name = the owner's name), with a warning."""
+    """A reps table with one rep per owner name (rep_id = name = its first spelling), with a warning.
+
+    Names that differ only in case or spacing are one rep; map every name through
+    :func:`owners_by_name` with this table to get its rep id.
+    """
     s = names.astype(schema.STRING).str.strip().dropna()
     s = s[s.str.len() > 0].drop_duplicates()
+    s = s[~s.map(label_key).duplicated()]
     if len(s):
         report.warn(
             f"no users file: {len(s)} rep(s) built from the owner names in {source} (rep_id = name; "

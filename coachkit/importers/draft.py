@@ -127,7 +127,8 @@ def _kind(s: pd.Series, name: str, hint: str | None) -> tuple[str, str, bool | N
         parse_numbers(s, file="", column=name, hint=hint)
         mark = decimal_mark(s, file="", column=name, hint=hint)
         detail = "decimal comma" if mark == "," and s.str.contains(",").any() else ""
-        if s.nunique() == len(s) and s.str.fullmatch(r"\d+").all() and len(s) > 1:
+        idish = re.search(r"(?i)(^|[^a-z])id$|[a-z]id$|\bid\b|key|number|code|no$", name)
+        if s.nunique() == len(s) and s.str.fullmatch(r"\d+").all() and len(s) > 1 and idish:
             return "id", "unique integers", None
         return "number", detail, None
     except ExportError as exc:
@@ -194,14 +195,14 @@ _HEADERS: dict[str, list[str]] = {
         r"^(actual ?start|actualstart|start|start ?(date|time|datetime)|startdate|starttime|activity ?date"
         r"|call ?start ?time|date|timestamp|time|date ?time|occurred ?at|when)$",
         r"actual ?start|start ?(date|time)|activity ?date|occurred|call ?date|meeting ?date|start",
-        r"completed|completion|sent|done",
+        r"completed|completion|sent|done|actual ?end",
         r"created|createdon",
         r"due|scheduled",
         r"date|time",
     ],
     "duration_s": [r"actual ?duration|duration|length|minutes|seconds|talk ?time"],
     "direction": [r"direction|inbound|outbound|call ?type"],
-    "outcome": [r"outcome|result|disposition", r"^status$|status ?(code|reason)?|state ?code|statecode|statuscode"],
+    "outcome": [r"outcome|result|disposition"],
     "notes": [r"description|notes?$|body|comment|summary|text|details"],
     "account_id": [r"account|company|organi[sz]ation|customer|regarding"],
     "contact_id": [r"contact|person|lead|\bwho\b"],
@@ -212,7 +213,11 @@ _DEAL_HEADERS: dict[str, list[str]] = {
     "rep_id": _HEADERS["rep_id"],
     "account_id": _HEADERS["account_id"],
     "created_at": [r"created|createdon|create ?date|engage|open(ed)? ?date|add ?time"],
-    "closed_at": [r"actual ?close|close ?(date|time)|closed|won ?time|closedate"],
+    "closed_at": [
+        r"actual ?close",
+        r"closed? ?(on|at|date|time)|won ?time|date ?won|closing ?date",
+        r"closed|closedate",
+    ],
     "stage": [r"stage|phase"],
     "amount": [r"amount|value|revenue|price|close value|actualvalue|estimatedvalue"],
     "currency": [r"currency"],
@@ -268,9 +273,21 @@ def _pick(
         for c in fp.columns:
             if c.name in used or c.kind == "empty" or c.kind not in kinds:
                 continue
+            if canonical == "closed_at" and re.search(r"estimat|expect|forecast|target|planned", _words(c.name)):
+                continue
             if re.search(pat, _words(c.name)):
                 return c
     return None
+
+
+def _candidates(fp: FileProfile, patterns: list[str], kinds: set[str]) -> list[ColumnProfile]:
+    """Every column matching the patterns, best first (for a `first = [...]` of several)."""
+    out: list[ColumnProfile] = []
+    for pat in patterns:
+        for c in fp.columns:
+            if c not in out and c.kind in kinds and re.search(pat, _words(c.name)):
+                out.append(c)
+    return out
 
 
 def _date_time_pair(fp: FileProfile, used: set[str]) -> ColumnProfile | None:
@@ -407,7 +424,16 @@ def _activities_block(fp: FileProfile, lines: list[str], owner_cols: dict[str, s
         used.add(c.name)
         if canon == "occurred_at":
             spec = _time_spec(c)
-            chosen[canon] = (_inline(spec), f"guess: {c.describe(fp.rows)}")
+            note = f"guess: {c.describe(fp.rows)}"
+            if c.filled < fp.rows and not c.twin:
+                more = [x for x in _candidates(fp, _HEADERS[canon], _KINDS[canon]) if x.name != c.name][:3]
+                if more:
+                    spec = {
+                        "first": [c.name, *[x.name for x in more]],
+                        **{k: v for k, v in spec.items() if k != "column"},
+                    }
+                    note = f"the first filled of these (guess: {c.name} is {c.filled / fp.rows:.0%} filled)"
+            chosen[canon] = (_inline(spec), note)
         elif canon == "duration_s":
             low = c.name.lower()
             if c.kind == "hms":
@@ -426,6 +452,9 @@ def _activities_block(fp: FileProfile, lines: list[str], owner_cols: dict[str, s
                 elif re.search(r"^in|incoming|received", k):
                     m[v] = "inbound"
             note = f"values: {_counts(c)}"
+            left = [v for v, _ in c.top if v not in m]
+            if left:
+                note += f"; TODO map {', '.join(repr(v) for v in left[:6])} to outbound / inbound"
             chosen[canon] = (_inline({"column": c.name, "map": m}), note)
         elif canon == "outcome":
             found, left = _outcome_map(c, atype)
@@ -472,7 +501,14 @@ def _activities_block(fp: FileProfile, lines: list[str], owner_cols: dict[str, s
         chosen["activity_type"] = (_inline({"const": atype}), f"from the file name {fp.name!r}")
     else:
         chosen["activity_type"] = (_inline({"const": "task"}), "TODO: no type column and the file name says none")
-    lines += ["[[activities]]", f"file = {_q(fp.name)}", "[activities.columns]"]
+    lines += ["[[activities]]", f"file = {_q(fp.name)}"]
+    status = next((c for c in fp.columns if c.name not in used and c.kind in ("category", "text", "id", "number", "boolean")
+                   and re.search(r"^(status|state)|status ?(code|reason)?$|statecode|statuscode", _words(c.name))), None)  # fmt: skip
+    if status is not None:
+        done = [v for v, _ in status.top if re.search(r"(?i)complet|done|closed|held|sent|made", v)]
+        lines.append(f"# TODO keep only what happened? {status.name}: {_counts(status)}")
+        lines.append(f"# where = [{_inline({'column': status.name, 'in': done or ['...']})}]")
+    lines.append("[activities.columns]")
     order = [c for c in schema.columns("activities") if c in chosen]
     for canon in order:
         spec_text, note = chosen[canon]
@@ -516,8 +552,12 @@ def _simple_block(fp: FileProfile, table: str, headers: dict[str, list[str]], li
         won = {v: True for v, _ in status.top if re.search(r"(?i)\bwon\b|\bwin\b|closed ?won", v)}
         lost = {v: False for v, _ in status.top if re.search(r"(?i)lost|loss|closed ?lost", v)}
         closed = {**{v: True for v in won}, **{v: True for v in lost}}
-        opened = {v: False for v, _ in status.top if v not in closed}
-        chosen["is_won"] = (_inline({"column": status.name, "map": {**won, **lost}}), f"values: {_counts(status)}")
+        opened = {v: False for v, _ in status.top if re.search(r"(?i)open|active|progress|pending|new", v)}
+        left = [v for v, _ in status.top if v not in closed and v not in opened]
+        note = f"values: {_counts(status)}"
+        if left:
+            note += f"; TODO say which of {', '.join(repr(v) for v in left[:6])} are won, lost or open"
+        chosen["is_won"] = (_inline({"column": status.name, "map": {**won, **lost}}), note)
         chosen["is_closed"] = (_inline({"column": status.name, "map": {**closed, **opened}}), "won and lost are closed")
     lines += [f"[[{table}]]", f"file = {_q(fp.name)}"]
     key = chosen.get("rep_id" if table == "reps" else "deal_id")

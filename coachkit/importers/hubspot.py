@@ -260,21 +260,25 @@ def map_hubspot(
     owners = _owners(*frames["owners"], playbook.timezone, report) if "owners" in frames else None
     named: list[tuple[pd.Series, str]] = []
     for obj in ("calls", "meetings", "emails", "notes", "tasks", "deals"):
-        if obj not in frames:
-            continue
-        frame, file = frames[obj]
-        frame = _from_labels(frame, obj)
-        if _OWNER not in frame.columns and _OWNER_NAME in frame.columns:
-            named.append((frame[_OWNER_NAME], file))
-            ids = owners_by_name(frame[_OWNER_NAME], owners, report, file=file, column="owner name")
-            frame = frame.assign(**{_OWNER: ids})
-        frames = {**frames, obj: (frame, file)}
+        if obj in frames:
+            frame, file = frames[obj]
+            frame = drop_flagged(_from_labels(frame, obj), file, "archived", "archived: deleted in HubSpot", report)
+            frames = {**frames, obj: (frame, file)}
+            if _OWNER not in frame.columns and _OWNER_NAME in frame.columns:
+                named.append((frame[_OWNER_NAME], file))
+    by_name = owners
+    if named and owners is None:
+        by_name = reps_from_names(pd.concat([n for n, _ in named]), report, source=", ".join(f for _, f in named))
+    for obj in ("calls", "meetings", "emails", "notes", "tasks", "deals"):
+        if obj in frames and _OWNER not in frames[obj][0].columns and _OWNER_NAME in frames[obj][0].columns:
+            frame, file = frames[obj]
+            ids = owners_by_name(frame[_OWNER_NAME], by_name, report, file=file, column="owner name")
+            frames = {**frames, obj: (frame.assign(**{_OWNER: ids}), file)}
     builders = {"calls": _calls, "meetings": _meetings, "emails": _emails, "notes": _notes, "tasks": _tasks}
     acts = []
     for obj, build in builders.items():
         if obj in frames:
             frame, file = frames[obj]
-            frame = drop_flagged(frame, file, "archived", "archived: deleted in HubSpot", report)
             base = _engagement(frame, file, playbook.timezone, report, time_cols=_TIME_COLS[obj], mp=mapping)
             acts.append(build(base, frame.loc[base.index], file, playbook, mapping, report, labels))
     deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report) if "deals" in frames else None
@@ -282,8 +286,7 @@ def map_hubspot(
         reps = owners
         users_file = frames["owners"][1]
     elif named:
-        reps = reps_from_names(pd.concat([n for n, _ in named]), report, source=", ".join(f for _, f in named))
-        users_file = "the owner names"
+        reps, users_file = by_name, "the owner names"
     else:
         reps = schema.empty("reps")
         users_file = FILE_NAMES["owners"][0]
@@ -447,7 +450,6 @@ def _deals(
     report: ImportReport,
 ) -> pd.DataFrame:
     require_columns(d, ["hs_object_id", _OWNER, "createdate"], file)
-    d = drop_flagged(d, file, "archived", "archived: deleted in HubSpot", report)
     day1 = mp.options.dayfirst
     created = parse_timestamps(d["createdate"], file=file, column="createdate", timezone=pb.timezone, dayfirst=day1)
     owner = column(d, _OWNER).str.strip()

@@ -250,6 +250,12 @@ def _source(frame: pd.DataFrame, spec: Any, file: str) -> pd.Series:
         return pd.Series((np.asarray(frame.index) + 1).astype(str), index=frame.index, dtype=schema.STRING)
     if "file" in spec:
         return pd.Series(Path(file).stem, index=frame.index, dtype=schema.STRING)
+    if "first" in spec:  # the first non-empty of several sources
+        out = pd.Series(np.nan, index=frame.index, dtype=schema.STRING)
+        for part in spec["first"]:
+            s = _source(frame, part, file).str.strip()
+            out = out.fillna(s.where(s.str.len() > 0))
+        return out
     parts = [_source(frame, p, file) for p in spec["concat"]]
     out = parts[0].fillna("")
     for p in parts[1:]:
@@ -266,6 +272,8 @@ def _map_frame(frame: pd.DataFrame, ctx: _Context) -> pd.DataFrame:
     for col in order:
         spec = specs[col]
         label = str(spec.get("column", spec.get("start", col)))
+        if "first" in spec:
+            label = " / ".join(p if isinstance(p, str) else str(p.get("column", "?")) for p in spec["first"])
         key = f"{ctx.where}.{col}" if ctx.where.endswith("]") else f"{ctx.where}.{col} ({file})"
         if "start" in spec:
             out[col] = _span(frame, spec, ctx, key)

@@ -21,7 +21,7 @@ from .report import ExportError
 
 __all__ = ["Mapping", "read_mapping", "check_mapping", "SOURCES", "TRANSFORMS", "FILTERS", "BLOCK_KEYS"]
 
-SOURCES = ("column", "const", "concat", "row", "file", "start")
+SOURCES = ("column", "const", "concat", "first", "row", "file", "start")
 TRANSFORMS = (
     "map",
     "map_by_type",
@@ -167,11 +167,12 @@ def _check_spec(spec: Any, where: str, fail: Any, *, top: bool) -> None:
         raise fail(f'`{where}` needs both start and end (column names), e.g. {{ start = "Start", end = "End" }}')
     if "start" in spec and not (isinstance(spec["start"], str) and isinstance(spec["end"], str)):
         raise fail(f"`{where}` start and end must be column names")
-    if "concat" in spec:
-        if not isinstance(spec["concat"], list) or not spec["concat"]:
-            raise fail(f"`{where}.concat` must be a non-empty list of column names or specs")
-        for i, part in enumerate(spec["concat"]):
-            _check_spec(part, f"{where}.concat[{i}]", fail, top=False)
+    for key in ("concat", "first"):
+        if key in spec:
+            if not isinstance(spec[key], list) or not spec[key]:
+                raise fail(f"`{where}.{key}` must be a non-empty list of column names or specs")
+            for i, part in enumerate(spec[key]):
+                _check_spec(part, f"{where}.{key}[{i}]", fail, top=False)
     if "duration" in spec and spec["duration"] != "hms":
         raise fail(f'`{where}.duration` must be "hms" (HH:MM:SS or HH:MM)')
     if "scale" in spec and (isinstance(spec["scale"], bool) or not isinstance(spec["scale"], (int, float))):

@@ -188,14 +188,20 @@ def map_pipedrive(
     named: list[tuple[pd.Series, str]] = []
     ui: dict[str, bool] = {}
     for obj in ("activities", "deals"):
-        if obj not in frames:
-            continue
-        frame, file = frames[obj]
-        frame, ui[obj] = _ui(frame, obj)
-        if "user_id" not in frame.columns and _OWNER_NAME in frame.columns:
-            named.append((frame[_OWNER_NAME], file))
-            frame = frame.assign(user_id=owners_by_name(frame[_OWNER_NAME], users, report, file=file, column="owner"))
-        frames = {**frames, obj: (frame, file)}
+        if obj in frames:
+            frame, file = frames[obj]
+            frame, ui[obj] = _ui(frame, obj)
+            frames = {**frames, obj: (frame, file)}
+            if "user_id" not in frame.columns and _OWNER_NAME in frame.columns:
+                named.append((frame[_OWNER_NAME], file))
+    by_name = users
+    if named and users is None:
+        by_name = reps_from_names(pd.concat([n for n, _ in named]), report, source=", ".join(f for _, f in named))
+    for obj in ("activities", "deals"):
+        if obj in frames and "user_id" not in frames[obj][0].columns and _OWNER_NAME in frames[obj][0].columns:
+            frame, file = frames[obj]
+            ids = owners_by_name(frame[_OWNER_NAME], by_name, report, file=file, column="owner")
+            frames = {**frames, obj: (frame.assign(user_id=ids), file)}
     deals = None
     if "deals" in frames:
         deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report, local=ui["deals"])
@@ -204,8 +210,7 @@ def map_pipedrive(
     if users is not None:
         reps, users_file = users, frames["users"][1]
     elif named:
-        reps = reps_from_names(pd.concat([n for n, _ in named]), report, source=", ".join(f for _, f in named))
-        users_file = "the owner names"
+        reps, users_file = by_name, "the owner names"
     else:
         reps, users_file = schema.empty("reps"), FILE_NAMES["users"][0]
         report.warn("users.csv is missing: every user_id becomes a rep with unknown name and team")

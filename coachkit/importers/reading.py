@@ -86,6 +86,15 @@ _BOMS = (
 #: Among guesses that read a file equally well, the first of these wins (what Western CRMs and Excel write).
 _PREFERRED = ("cp1252", "latin_1", "iso8859_15")
 _CHAOS_TOLERANCE = 0.05
+#: Code pages of DOS, old Macs and EBCDIC: no CRM or spreadsheet writes CSV in them today, and on short
+#: files they read Western text as well as Windows-1252 does (by charset-normalizer's measure), so they
+#: would win by chance.
+_OBSOLETE = (
+    *(f"cp{n}" for n in (437, 737, 775, 850, 852, 855, 856, 857, 858, 860, 861, 862, 863, 864, 865, 866, 869)),
+    *("cp1006", "cp1125", "hp_roman8", "koi8_t", "ptcp154", "kz1048"),
+    *(f"mac_{n}" for n in ("arabic", "croatian", "cyrillic", "farsi", "greek", "iceland", "latin2", "roman")),
+    *("mac_romanian", "mac_turkish", "cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140"),
+)
 
 
 def _line_of(raw: bytes, offset: int) -> int:
@@ -96,7 +105,7 @@ def _guess(raw: bytes) -> str | None:
     """charset-normalizer's reading of bytes that are not UTF-8, preferring Windows-1252 among near-equals."""
     from charset_normalizer import from_bytes
 
-    matches = list(from_bytes(raw))
+    matches = list(from_bytes(raw, cp_exclusion=list(_OBSOLETE)))
     if not matches:
         return None
     best = min(m.chaos for m in matches)
@@ -105,6 +114,15 @@ def _guess(raw: bytes) -> str | None:
         if any(enc == m.encoding or enc in m.could_be_from_charset for m in near):
             return enc
     return matches[0].encoding
+
+
+def _looks_like_text(text: str) -> bool:
+    """False for a decoding full of control characters or CJK soup (a binary file read as text)."""
+    head = text[:4096]
+    if not head:
+        return False
+    odd = sum(1 for ch in head if (ch < " " and ch not in "\t\r\n") or ch in "\ufffd\ufffe\uffff")
+    return odd <= 0.01 * len(head)
 
 
 def decode(raw: bytes, *, file: str, encoding: str | None = None) -> tuple[str, str, str]:
@@ -150,15 +168,20 @@ def decode(raw: bytes, *, file: str, encoding: str | None = None) -> tuple[str, 
         for zeros, enc in ((odd, "utf-16-le"), (even, "utf-16-be")):
             if zeros.count(0) > 0.3 * len(zeros):
                 try:
-                    return raw.decode(enc), enc, "detected (no byte-order mark)"
+                    text = raw.decode(enc)
                 except UnicodeDecodeError:
                     break
+                if _looks_like_text(text):
+                    return text, enc, "detected (no byte-order mark)"
+                break
     guess = _guess(raw)
     if guess is not None:
         try:
-            return raw.decode(guess), guess, "detected: not UTF-8"
+            text = raw.decode(guess)
         except UnicodeDecodeError:
-            pass
+            text = ""
+        if _looks_like_text(text):
+            return text, guess, "detected: not UTF-8"
     raise ExportError(
         f"cannot be read as text: byte 0x{raw[first_bad]:02X} is not UTF-8 and no other encoding fits; "
         "export it again as CSV (UTF-8), or pass --encoding (or [options] encoding) with the file's encoding",
@@ -409,7 +432,7 @@ def read_export_csv(
     frame.attrs["delimiter"] = delimiter
     if report is not None:
         report.read(name, len(frame), info)
-        if how.startswith("detected") and encoding not in ("utf-8", "ascii"):
+        if how.startswith("detected") and not encoding.startswith("utf"):
             report.warn(
                 f"{name} is not UTF-8: read as {encoding} ({how}); if accented letters look wrong, "
                 "pass --encoding with the right one (e.g. cp1250, cp1251) or re-save the file as UTF-8"
