@@ -131,3 +131,45 @@ def test_cli_reading_options_reach_the_importer(tmp_path):
     assert code == 0, out
     a = pd.read_csv(tmp_path / "b" / "activities.csv")
     assert a["occurred_at"].item() == "2024-03-04T10:00:00" and a["duration_s"].item() == pytest.approx(1.234 * 60)
+
+
+def test_a_new_user_imports_an_unfamiliar_dynamics_excel_export_after_small_edits(tmp_path):
+    """The newcomer trial: Dynamics 365 "Export to Excel" files, display-name headers, US dates, owners by name.
+
+    The draft is edited as its comments ask: minutes as the duration unit (the "check the unit" comments),
+    which statuses count (the TODO `where` lines), and the outcomes of appointments, emails and tasks.
+    """
+    src = FIXTURES / "dynamics365_excel"
+    text, _ = drafted(src)
+    assert text.count("check the unit") == 2 and text.count("# TODO keep only what happened?") == 4
+    edits = [
+        ('duration_s = { column = "Duration" }', 'duration_s = { column = "Duration", scale = 60 }'),  # x2
+        ('# where = [{ column = "Status Reason", in = ["Sent"] }]',
+         'where = [{ column = "Status Reason", in = ["Sent", "Received"] }]'),
+        ('# where = [{ column = "Activity Status", in = ["Completed"] }]',
+         'where = [{ column = "Activity Status", in = ["Completed"] }]'),  # phone calls and tasks
+        ('activity_type = { const = "meeting" }',
+         'activity_type = { const = "meeting" }\noutcome = { column = "Activity Status", map = { Completed = "held", '
+         'Canceled = "canceled", Scheduled = "scheduled" } }'),
+        ('activity_type = { const = "email" }',
+         'activity_type = { const = "email" }\noutcome = { column = "Status Reason", map = { Sent = "sent", '
+         'Received = "replied" } }'),
+        ('activity_type = { const = "task" }', 'activity_type = { const = "task" }\noutcome = { const = "completed" }'),
+    ]  # fmt: skip
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new)
+    text = text.replace('file = "Appointments.csv"\n# TODO keep only what happened? Activity Status: '
+                        "'Completed' x1, 'Canceled' x1, 'Scheduled' x1\nwhere", 'file = "Appointments.csv"\n# where')  # fmt: skip
+    (tmp_path / "m.toml").write_text(text)
+    r = import_csv(src, tmp_path / "m.toml")
+    a = r.data.activities.set_index("activity_id")
+    assert a["activity_type"].value_counts().to_dict() == {"call": 4, "meeting": 3, "email": 2, "task": 1}
+    call = a.loc["4f1c0e5a-6b0b-ef11-9f89-000d3a5c1001"]
+    assert (call.occurred_at, call.duration_s, call.direction) == (T("2024-03-01 09:25"), 900.0, "outbound")
+    assert a.loc["5a2d0e5a-6b0b-ef11-9f89-000d3a5c2001", ["occurred_at", "outcome"]].tolist() == [
+        T("2024-03-05 14:00"),
+        "held",
+    ]
+    assert a.loc["6b3e0e5a-6b0b-ef11-9f89-000d3a5c3001", "notes"] == "Please find the proposal attached"
+    assert sorted(r.data.reps.name) == ["Nora Quist", "Omar Haddad"]

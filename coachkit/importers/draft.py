@@ -186,7 +186,11 @@ _TABLE_WORDS = [
 ]
 #: canonical column -> header patterns in order of preference (matched on the lower-cased header).
 _HEADERS: dict[str, list[str]] = {
-    "activity_id": [r"^(activity ?id|activityid|record ?id|id)$", r"\bid$|id$"],
+    "activity_id": [
+        r"^(activity ?id|activityid|record ?id|id)$",
+        r"\bid$|id$",
+        r"^do not modify (?!row checksum|modified on)",  # the record's GUID in a Dynamics 365 Excel export
+    ],
     "rep_id": [
         r"^(owner|owner ?id|ownerid|owninguser|assigned ?to|assigned|user|user ?id|rep|sales ?(rep|agent|person)|agent)$",
         r"owner|assigned|sales ?agent|user|\brep\b|agent|created ?by",
