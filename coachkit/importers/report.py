@@ -77,7 +77,7 @@ class FileRead:
         enc = _ENCODING_NAMES.get(self.encoding, self.encoding)
         parts = [f"encoding {enc}, {self.encoding_source}" if self.encoding not in ("utf-8", "ascii") else "utf-8"]
         parts.append(f"delimiter {_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}")
-        return f"{self.rows:,} rows ({'; '.join(parts)})"
+        return f"{self.rows:,} row{'' if self.rows == 1 else 's'} ({'; '.join(parts)})"
 
 
 _ENCODING_NAMES = {
