@@ -130,6 +130,7 @@ def test_data_that_only_looks_like_a_footer_stays():
     for text in ("a,b,c\n1,2,3\nu9,,\n", 'a,b,c\n1,2,"first line\nCopyright 2024 Acme"\n'):
         assert strip_footer(text, ",") == (text, [])
     assert strip_footer("a,b,c\nTotal Solutions Inc,2,3\n", ",")[1] == []
+    assert strip_footer("id,notes\n7,Copyright question from the client\n", ",")[1] == []  # data, not a notice
 
 
 def test_placeholders_are_blank_and_configurable(tmp_path):

@@ -254,7 +254,9 @@ def _footer_kind(fields: list[str], width: int) -> str | None:
     filled = [c for c in cells if c]
     if not filled:
         return "blank"
-    if _FOOTER_WHOLE.match(filled[0]) or any(_FOOTER_ANYWHERE.search(c) for c in filled):
+    if cells[0] and _FOOTER_WHOLE.match(cells[0]):
+        return "says"
+    if cells[0] and len(filled) == 1 and _FOOTER_ANYWHERE.search(cells[0]):  # a notice is a line of its own
         return "says"
     if len(filled) == 1 and width >= 3:
         return "single"
