@@ -82,6 +82,7 @@ DEALS: tuple[Column, ...] = (
     Column("amount", "float", False, ""),
     Column("is_won", "boolean", False, "empty while open"),
     Column("is_closed", "boolean", False, ""),
+    Column("currency", "string", False, "ISO 4217 code of amount (e.g. EUR); empty: the dataset's one currency"),
 )
 
 #: table name -> its columns, in canonical order.
