@@ -39,6 +39,9 @@ Nothing here ever writes to the source.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -47,8 +50,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import schema
+from . import checks, schema
 from .dataset import SalesData
+from .files import os_reason, unreadable
 from .playbook import Playbook, PlaybookError, normalize_label
 from .readers import read_duckdb, read_folder
 from .report import ERROR, WARNING, Collector, DataError, Issue, RawTable, ValidationReport
@@ -88,13 +92,6 @@ def _missing_text(s: pd.Series) -> np.ndarray:
     return (s.isna() | (s.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
 
 
-def _lookup(values: pd.Series, keys: pd.Index) -> np.ndarray:
-    """Position of each value in ``keys`` (-1 when absent or missing), hashing each distinct value once."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    found = np.append(keys.get_indexer(uniques), -1)
-    return found[codes]
-
-
 def _to_string(s: pd.Series) -> pd.Series:
     """A column as canonical text: whole floats without ".0", empty cells missing."""
     if pd.api.types.is_float_dtype(s.dtype):
@@ -130,6 +127,8 @@ class _Parser:
         self.col = col
         self.n = len(raw.frame)
         self.out: dict[str, pd.Series] = {}
+        self.codes: dict[str, np.ndarray] = {}  # codes of label columns into the playbook's lists
+        self._ids: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
     def series(self, name: str) -> pd.Series | None:
         return self.raw.frame[name] if name in self.raw.frame.columns else None
@@ -145,16 +144,29 @@ class _Parser:
         hint = _DATE_HINT if date else _TS_HINT
         if s is None:
             return pd.Series(pd.NaT, index=range(self.n), dtype="datetime64[ns]")
+        naive: np.ndarray | bool = True  # which values were written without an offset
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             parsed = s.dt.tz_convert(self.pb.timezone).dt.tz_localize(None)
+            naive = False
         elif pd.api.types.is_datetime64_dtype(s.dtype):
             parsed = s
         elif _is_text(s):
             t = _as_text(s)
             missing = _missing_text(t)
-            parsed = _parse_timestamps(t.str.strip(), self.pb.timezone)
+            stripped = t.str.strip()
+            short = checks.not_extended_iso(stripped) & ~missing
+            parsed, has_offset = _parse_timestamps(stripped, self.pb.timezone)
+            naive = ~has_offset
             kind = "date" if date else "timestamp"
-            self.flag(~missing & parsed.isna().to_numpy(), name, f"not a valid {kind}; {hint}")
+            self.flag(
+                short,
+                name,
+                f"not a valid {kind}: it must start with a full date, year-month-day; a year alone, a year and "
+                f"month, or a compact date such as 20261013 is refused rather than guessed; {hint}",
+            )
+            if short.any():
+                parsed = parsed.where(~short)
+            self.flag(~missing & ~short & parsed.isna().to_numpy(), name, f"not a valid {kind}; {hint}")
         else:
             _type_error(self.col, self.raw, name, "date" if date else "timestamp", s)
             return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
@@ -165,8 +177,40 @@ class _Parser:
                 parsed = parsed.where(~out_of_range)
             parsed = parsed.astype("datetime64[ns]")
         if date:
-            parsed = parsed.dt.normalize()
+            return parsed.dt.normalize()
+        if naive is not False:
+            self.clock_changes(name, parsed, naive)
         return parsed
+
+    def clock_changes(self, name: str, parsed: pd.Series, naive: np.ndarray | bool) -> None:
+        """Warn about naive wall times that the playbook's timezone skips (a gap) or repeats (a fold)."""
+        pick = parsed if naive is True else parsed[np.asarray(naive, dtype=bool)]
+        first, last = pick.min(), pick.max()
+        if pd.isna(first):
+            return
+        zone = self.pb.timezone
+        changes = checks.clock_changes(zone, first, last)
+        if not changes:
+            return
+        inside = checks.in_clock_change(parsed.to_numpy(dtype="datetime64[ns]"), changes)
+        for change, mask in zip(changes, inside, strict=True):
+            if naive is not True:
+                mask &= np.asarray(naive, dtype=bool)
+            if not mask.any():
+                continue
+            shift = abs(change.after - change.before)
+            minutes = int(shift.total_seconds() // 60)
+            what = "does not exist" if change.gap else "happens twice"
+            self.col.rows(
+                WARNING,
+                self.raw,
+                mask,
+                name,
+                f"this local time {what} in {zone}: {change.describe(zone)}. Kept as written (wall time), so days, "
+                f"weeks and hours are right; a duration across the change (e.g. the 24-hour follow-up window) may "
+                f"be off by {minutes} minutes. Check that the export writes local time in {zone}, or add the UTC "
+                "offset (e.g. +01:00) to these timestamps",
+            )
 
     def number(self, name: str) -> pd.Series:
         s = self.series(name)
@@ -217,6 +261,33 @@ class _Parser:
             return pd.Series(np.nan, index=range(self.n), dtype=schema.STRING)
         return _to_string(s)
 
+    def ids(self, name: str) -> tuple[np.ndarray, pd.Index]:
+        """Codes (-1 = missing) and distinct values of the id column ``name``, factorised once.
+
+        Ids written with spaces around them (``'R001 '``) are read without them, with a warning on
+        their rows, so that they match the same id elsewhere; the parsed column is rewritten.
+        """
+        if name in self._ids:
+            return self._ids[name]
+        codes, uniques = pd.factorize(self.out[name], use_na_sentinel=True)
+        values = [str(u) for u in uniques]
+        spaced = checks.surrounded_by_space(values)
+        if spaced.any():
+            stripped = [v.strip() or None for v in values]
+            self.col.rows(
+                WARNING,
+                self.raw,
+                spaced[codes] & (codes >= 0),
+                name,
+                f"{name} has spaces around it; it is read without them, so that it matches the same {name} in the "
+                "other files; remove the spaces in this file",
+                values=self.raw.frame[name] if name in self.raw.frame.columns else None,
+            )
+            self.out[name] = _relabel(self.out[name], codes, values, stripped)
+            codes, uniques = pd.factorize(self.out[name], use_na_sentinel=True)
+        self._ids[name] = (codes, pd.Index(uniques))
+        return self._ids[name]
+
     def required(self, name: str) -> None:
         """Flag rows with no value in the required column ``name``."""
         s = self.series(name)
@@ -230,15 +301,15 @@ class _Parser:
         self.flag(missing, name, f"{name} is required; this row has no value")
 
     def category(self, name: str, allowed: Sequence[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-        """Normalise labels of a categorical column (case/spacing-insensitive).
+        """Match labels of a categorical column to ``allowed``, ignoring case and spacing on both sides.
 
-        Returns the canonical values, codes into ``allowed`` (-1 = missing or unknown)
-        and the mask of rows holding an unknown label.
+        Returns the values as spelled in ``allowed`` (an unknown label in its normalised form), codes
+        into ``allowed`` (-1 = missing or unknown) and the mask of rows holding an unknown label.
         """
         s, codes, uniques = self.labels(name)
-        canon = [normalize_label(u) for u in uniques]
-        index = {a: i for i, a in enumerate(allowed)}
-        ucodes = np.array([index.get(c, -1) for c in canon] + [-1], dtype=np.int64)
+        index = {normalize_label(a): i for i, a in enumerate(allowed)}
+        ucodes = np.array([index.get(normalize_label(u), -1) for u in uniques] + [-1], dtype=np.int64)
+        canon = [allowed[c] if c >= 0 else normalize_label(u) for u, c in zip(uniques, ucodes, strict=False)]
         row_codes = ucodes[codes]  # codes == -1 (missing) picks the sentinel -1
         unknown = (row_codes < 0) & (codes >= 0)
         return _relabel(s, codes, uniques, canon), row_codes, unknown
@@ -268,17 +339,20 @@ def _relabel(s: pd.Series | None, codes: np.ndarray, uniques: list[str], canon: 
     return pd.Series(taken, dtype=schema.STRING)
 
 
-def _parse_timestamps(t: pd.Series, timezone: str) -> pd.Series:
-    """Parse ISO 8601 text to tz-naive local wall time in ``timezone`` (NaT where unparseable)."""
+def _parse_timestamps(t: pd.Series, timezone: str) -> tuple[pd.Series, np.ndarray]:
+    """Parse ISO 8601 text to tz-naive local wall time in ``timezone`` (NaT where unparseable).
+
+    Also returns the mask of values written with a UTC offset (converted to ``timezone``).
+    """
     has_offset = t.str.contains(_OFFSET_RE, regex=True, na=False).to_numpy(dtype=bool)
     if not has_offset.any():
-        return pd.to_datetime(t, format="ISO8601", errors="coerce")
+        return pd.to_datetime(t, format="ISO8601", errors="coerce"), has_offset
     out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")
     if (~has_offset).any():
         out[~has_offset] = pd.to_datetime(t[~has_offset], format="ISO8601", errors="coerce").astype("datetime64[us]")
     aware = pd.to_datetime(t[has_offset], format="ISO8601", errors="coerce", utc=True)
     out[has_offset] = aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
-    return out
+    return out, has_offset
 
 
 # ---- table checks --------------------------------------------------------------------------
@@ -316,6 +390,7 @@ def _check_activities(p: _Parser, pb: Playbook) -> None:
     raw = p.raw
     types, tcodes, unknown = p.category("activity_type", pb.activity_types)
     p.out["activity_type"] = types
+    p.codes["activity_type"] = tcodes
     known = ", ".join(pb.activity_types)
     p.flag(
         unknown,
@@ -379,6 +454,73 @@ def _check_deals(p: _Parser, pb: Playbook) -> None:
             unknown,
             "stage",
             f"not a stage of the playbook; stages are: {', '.join(pb.stage_names)}",
+        )
+    d = p.out
+    p.flag(
+        checks.closed_before_created(d["created_at"], d["closed_at"]),
+        "closed_at",
+        "closed_at is before this deal's created_at, so its cycle time would be negative; correct either date "
+        "(a deal migrated from another CRM keeps its original created date)",
+    )
+    p.flag(
+        checks.won_not_closed(d["is_won"], d["is_closed"]),
+        "is_won",
+        "is_won is true but is_closed is false: a won deal is closed, and win rate and the pipeline would count "
+        "it differently; set is_closed to true, or leave is_won empty while the deal is open",
+    )
+    p.flag(
+        (d["amount"] < 0).to_numpy(dtype=bool, na_value=False),
+        "amount",
+        "negative amount: pipeline created sums the amounts of deals, so a deal's amount is 0 or more; "
+        "correct the sign (a refund or credit note is not a deal)",
+    )
+
+
+def _check_reps(p: _Parser) -> np.ndarray:
+    """Flag reps whose left_at is before hired_at; return that mask (their dates cannot be used)."""
+    wrong = checks.left_before_hired(p.out["hired_at"], p.out["left_at"])
+    p.flag(
+        wrong,
+        "left_at",
+        "left_at is before hired_at, so tenure and whether the rep is active cannot both be right; "
+        "if the rep was rehired, empty left_at (hired_at is then the rehire date), else correct the dates",
+    )
+    return wrong
+
+
+#: Copies of activity rows that differ only in activity_id are reported when they are this share of
+#: an activity type's rows or more (below it, identical rows are as likely coincidences).
+COPY_SHARE = 0.01
+
+
+def _check_copies(p: _Parser, drop: np.ndarray) -> None:
+    """Warn, per activity type, when rows repeat an earlier row in every column but activity_id."""
+    if "activity_type" not in p.codes or "occurred_at" not in p.raw.frame.columns:
+        return
+    kinds = p.codes["activity_type"]
+    reps = p.ids("rep_id")[0] if "rep_id" in p.raw.frame.columns else np.zeros(p.n, dtype=np.int64)
+    columns = {c: s for c, s in p.out.items() if c in p.raw.frame.columns and c != "activity_id"}
+    at = p.out["occurred_at"].to_numpy(dtype="datetime64[ns]")
+    copies = checks.copies_but_id(columns, reps, at, np.flatnonzero(~drop) if drop.any() else None)
+    if not copies.any():
+        return
+    total = np.bincount(kinds[(kinds >= 0) & ~drop], minlength=len(p.pb.activity_types))
+    found = np.bincount(kinds[copies & (kinds >= 0)], minlength=len(p.pb.activity_types))
+    for k in np.flatnonzero(found):
+        share = found[k] / total[k]
+        if share < COPY_SHARE:
+            continue
+        first = np.flatnonzero(copies & (kinds == k))[0]
+        typ = p.pb.activity_types[k]
+        p.col.add(
+            WARNING,
+            p.raw.file,
+            f"{share:.0%} of {typ} rows ({found[k]:,} of {total[k]:,}) are copies of an earlier row differing only in "
+            f"activity_id (the first copy is on this line), and every count of {typ}s includes them; if the export "
+            "repeats activities (e.g. one row per attendee or per linked record), keep one row of each",
+            column="activity_id",
+            row=int(p.raw.lines(np.array([first]))[0]),
+            value=str(p.out["activity_id"].iloc[first]),
         )
 
 
@@ -469,6 +611,13 @@ def _forget_dropped(col: Collector, parsed: dict[str, _Parser], drops: dict[str,
         col.issues[:] = [i for i in col.issues if (i.file, i.row) not in gone or i.message == _DUPLICATE_MESSAGE]
 
 
+def _lookup(p: _Parser, keys: pd.Index) -> np.ndarray:
+    """Position of each row's rep_id in ``keys`` (-1 when absent or missing), hashing each distinct id once."""
+    codes, uniques = p.ids("rep_id")
+    found = np.append(keys.get_indexer(uniques), -1)
+    return found[codes]
+
+
 def _check_reps_exist(p: _Parser, idx: np.ndarray, reps_file: str) -> None:
     unknown = (idx < 0) & p.out["rep_id"].notna().to_numpy()
     p.flag(unknown, "rep_id", f"rep_id is not in {reps_file}; add the rep there or correct the id")
@@ -522,7 +671,11 @@ def _resolve_playbook(
         if text is not None:
             return Playbook.from_text(text, source=source)
     except PlaybookError as exc:
-        col.add(ERROR, Path(str(playbook or source)).name or "playbook", str(exc))
+        where = str(playbook or source)
+        message = str(exc)
+        for prefix in (f"{where}, line {exc.line}: ", f"{where}: "):  # the issue names the file and line
+            message = message.removeprefix(prefix)
+        col.add(ERROR, Path(where).name or "playbook", message, row=exc.line)
     return Playbook.default()
 
 
@@ -542,15 +695,25 @@ def _run(
     col = Collector()
     report = ValidationReport(str(source), col.issues)
     only = _rep_list(reps)
-    if src.is_dir():
-        raws, text, pb_source = read_folder(src, col, only, tables)
-    elif src.is_file() and src.suffix.lower() in (".duckdb", ".db", ".ddb"):
-        raws, text, pb_source = read_duckdb(src, col, only, tables)
-    elif src.exists():
-        col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
+    try:
+        st = os.stat(src)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.lexists(src):
+            reason = "no such folder or file; give a dataset folder or a .duckdb file"
+        else:
+            reason = os_reason(exc, src, what="dataset")
+        col.add(ERROR, str(src), reason)
         return report, None
+    if stat.S_ISDIR(st.st_mode):
+        raws, text, pb_source = read_folder(src, col, only, tables, playbook=playbook is None)
+    elif src.suffix.lower() in (".duckdb", ".db", ".ddb"):
+        problem = unreadable(src)
+        if problem is not None:
+            col.add(ERROR, src.name, problem)
+            return report, None
+        raws, text, pb_source = read_duckdb(src, col, only, tables)
     else:
-        col.add(ERROR, str(src), "no such folder or file; give a dataset folder or a .duckdb file")
+        col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
         return report, None
     pb = _resolve_playbook(playbook, text, pb_source, col)
     if only is not None:
@@ -567,10 +730,19 @@ def _run(
         _check_activities(parsed["activities"], pb)
     if "deals" in parsed:
         _check_deals(parsed["deals"], pb)
+    bad_dates = _check_reps(parsed["reps"]) if "reps" in parsed else None
+    for p in parsed.values():
+        if "rep_id" in p.raw.frame.columns:
+            p.ids("rep_id")  # ids with spaces around them are read without, before any matching
     drops = {name: _duplicates(p, schema.KEYS[name]) for name, p in parsed.items()}
+    if "activities" in parsed:
+        _check_copies(parsed["activities"], drops["activities"])
     reps_p = parsed.get("reps")
     if reps_p is not None and "rep_id" in reps_p.raw.frame.columns:
-        reps = pd.DataFrame(reps_p.out)[~drops["reps"]]
+        reps = pd.DataFrame(reps_p.out)
+        if bad_dates is not None and bad_dates.any():  # contradictory dates: no tenure check for that rep
+            reps["left_at"] = reps["left_at"].where(~bad_dates)
+        reps = reps[~drops["reps"]]
         reps = reps[reps["rep_id"].notna()].drop_duplicates("rep_id").reset_index(drop=True)
         keys = pd.Index(reps["rep_id"])
         if only is not None:
@@ -579,7 +751,7 @@ def _run(
         for name in ("activities", "deals"):
             p = parsed.get(name)
             if p is not None and "rep_id" in p.raw.frame.columns:
-                idx = _lookup(p.out["rep_id"], keys)
+                idx = _lookup(p, keys)
                 _check_reps_exist(p, idx, reps_p.raw.file)
                 if name == "activities":
                     _check_tenure(p, idx, reps, reps_p.raw.file)

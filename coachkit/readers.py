@@ -10,6 +10,8 @@ nothing here raises for bad input, and nothing writes to the source.
 from __future__ import annotations
 
 import csv
+import io
+import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
@@ -23,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import schema
+from .files import FileReadError, decode_error_line, os_reason, read_text, unreadable
 from .report import ERROR, WARNING, Collector, RawTable
 
 __all__ = ["read_folder", "read_duckdb", "arrow_frame"]
@@ -83,22 +86,132 @@ def _record_start_lines_slow(path: Path, n_rows: int) -> np.ndarray:
     return out[:n_rows]
 
 
-def _wanted(table: str, names: Sequence[str], file: str, col: Collector) -> dict[str, str]:
-    """Original column name -> canonical name for the canonical columns present; warn about the rest."""
+def _columns(table: str, names: Sequence[str], file: str, col: Collector) -> dict[int, str]:
+    """Position -> canonical name of every column named like a canonical one (surrounding spaces ignored,
+    a name given twice kept twice); warns once about each other name."""
     canon = set(schema.columns(table))
-    keep: dict[str, str] = {}
-    for name in names:
+    keep: dict[int, str] = {}
+    warned: set[str] = set()
+    for pos, name in enumerate(names):
         key = str(name).strip()
-        if key in canon and key not in keep.values():
-            keep[name] = key
-        else:
-            col.add(
-                WARNING,
-                file,
-                f"unknown column ignored; the {table} columns are: {', '.join(schema.columns(table))}",
-                column=key,
-            )
+        if key in canon:
+            keep[pos] = key
+        elif key not in warned:
+            warned.add(key)
+            if key:
+                text = f"unknown column ignored; the {table} columns are: {', '.join(schema.columns(table))}"
+            else:
+                text = f"column {pos + 1} has no name in the header; it is ignored (name it, or delete it)"
+            col.add(WARNING, file, text, column=key or None)
     return keep
+
+
+def _first_of_each(keep: dict[int, str]) -> tuple[list[int], dict[str, list[int]]]:
+    """The positions of the first column of each canonical name, and the names given more than once
+    with all their positions."""
+    seen: dict[str, list[int]] = {}
+    for pos, name in keep.items():
+        seen.setdefault(name, []).append(pos)
+    return [v[0] for v in seen.values()], {k: v for k, v in seen.items() if len(v) > 1}
+
+
+def _report_duplicate_columns(
+    dups: dict[str, list[int]],
+    column: Callable[[int], pd.Series],
+    where: Sequence[int],
+    lines: Callable[[np.ndarray], np.ndarray],
+    file: str,
+    col: Collector,
+) -> None:
+    """Report each canonical column the header names twice: an error when the copies disagree on some
+    row (the first such row is shown), else a warning (the first is read).
+
+    ``column(k)`` is the k-th read column of a duplicated name's positions; ``where`` the 1-based positions
+    of each read column in the file's header, for the message.
+    """
+    for name, positions in dups.items():
+        first = column(positions[0])
+        for other in positions[1:]:
+            second = column(other)
+            a, b = first.astype(object), second.astype(object)
+            same = (a == b).to_numpy(dtype=bool, na_value=False) | (a.isna() & b.isna()).to_numpy(dtype=bool)
+            cols = f"columns {where[positions[0]]} and {where[other]}"
+            if same.all():
+                col.add(
+                    WARNING,
+                    file,
+                    f"the header names {name} twice ({cols}), with the same value on every row; "
+                    "the first is read; delete the copy",
+                    column=name,
+                )
+                continue
+            differ = np.flatnonzero(~same)
+            i = int(differ[0])
+            va, vb = a.iloc[i], b.iloc[i]
+            shown_a = "(empty)" if pd.isna(va) else repr(str(va))
+            shown_b = "(empty)" if pd.isna(vb) else repr(str(vb))
+            col.add(
+                ERROR,
+                file,
+                f"the header names {name} twice ({cols}) and the two columns disagree: {shown_a} vs {shown_b} "
+                f"on this line ({len(differ):,} of {len(same):,} rows differ); delete or rename one of them",
+                column=name,
+                row=int(lines(np.array([i]))[0]),
+                value=None if pd.isna(vb) else str(vb),
+            )
+
+
+_SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}
+
+
+def _check_head(path: Path, table: str, file: str, col: Collector) -> list[str] | None:
+    """The header's field names as written (None when the file cannot be read as comma-separated UTF-8,
+    which is then reported: UTF-16, or another separator than the comma)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        col.add(
+            ERROR,
+            file,
+            "UTF-16 text, not UTF-8; save the file as CSV UTF-8 (in Excel: Save As, CSV UTF-8)",
+            row=1,
+        )
+        return None
+    text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
+    header = next((r for r in csv.reader(io.StringIO(text.split("\n", 1)[0] if "\n" in text else text)) if r), [])
+    line = text.split("\n", 1)[0].rstrip("\r")
+    canon = set(schema.columns(table))
+    found = sum(h.strip() in canon for h in header)
+    for sep, shown in _SEPARATORS.items():
+        split = [h.strip() for h in line.split(sep)]
+        if line.count(sep) and sum(h in canon for h in split) > max(found, 1):
+            col.add(
+                ERROR,
+                file,
+                f"not comma-separated: read with commas, the header is {_plural(len(header), 'column')} "
+                f"({', '.join(repr(h) for h in header[:3])}{', ...' if len(header) > 3 else ''}); "
+                f"the separator looks like {shown}. Save the file with commas between fields",
+                row=1,
+                value=line,
+            )
+            return None
+    return header
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _first_long_line(path: Path, width: int) -> tuple[int, int] | None:
+    """(line, fields) of the first CSV record with more than ``width`` fields, or None."""
+    with open(path, encoding="utf-8-sig", newline="", errors="replace") as fh:
+        reader = csv.reader(fh)
+        prev = 0
+        for row in reader:
+            start, prev = prev + 1, reader.line_num
+            if len(row) > width:
+                return start, len(row)
+    return None
 
 
 def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | None:
@@ -110,30 +223,41 @@ def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | N
         "index_col": False,
     }
     try:
+        header = _check_head(path, table, file, col)
+        if header is None:
+            return None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(path, **opts)
         if caught:
+            width = len(frame.columns)
+            found = _first_long_line(path, width)
+            where = (
+                f"line {found[0]} has {found[1]} fields, the header {width}"
+                if found
+                else "a line has more fields than the header"
+            )
             col.add(
                 ERROR,
                 file,
-                "a line has more fields than the header; quote fields that hold commas, "
-                "and give every line the same number of fields",
+                f"{where}; quote fields that hold commas, and give every line the same number of fields",
+                row=found[0] if found else None,
             )
             return None
-        keep = _wanted(table, list(frame.columns), file, col)
-        frame = frame[list(keep)]
     except pd.errors.EmptyDataError:
         col.add(ERROR, file, f"the file is empty; it needs a header line naming the {table} columns")
         return None
     except UnicodeDecodeError as exc:
         data = path.read_bytes()
         try:
-            data.decode("utf-8")
+            data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
             line = None
         except UnicodeDecodeError as exc2:
-            line = data.count(b"\n", 0, exc2.start) + 1
+            line = decode_error_line(data.removeprefix(b"\xef\xbb\xbf"), exc2)
         col.add(ERROR, file, f"not UTF-8 text ({exc.reason}); save the file as UTF-8", row=line)
+        return None
+    except OSError as exc:
+        col.add(ERROR, file, os_reason(exc, path))
         return None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         m = re.search(r"line (\d+)", str(exc))
@@ -145,8 +269,15 @@ def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | N
             row=int(m.group(1)) if m else None,
         )
         return None
-    frame = frame.rename(columns=keep)
-    return RawTable(table, file, frame, _csv_lines(path, len(frame)))
+    names = header if len(header) == len(frame.columns) else [str(c) for c in frame.columns]
+    keep = _columns(table, names, file, col)
+    firsts, dups = _first_of_each(keep)
+    lines = _csv_lines(path, len(frame))
+    if dups:
+        _report_duplicate_columns(dups, lambda k: frame.iloc[:, k], range(1, len(names) + 1), lines, file, col)
+    frame = frame.iloc[:, firsts]
+    frame.columns = [keep[k] for k in firsts]
+    return RawTable(table, file, frame, lines)
 
 
 def arrow_frame(table: pa.Table) -> pd.DataFrame:
@@ -157,42 +288,53 @@ def _read_parquet(path: Path, table: str, file: str, col: Collector, reps: list[
     """Read the canonical columns; with ``reps``, only the row groups whose rep_id statistics may hold them."""
     try:
         schema_ = pq.read_schema(path)
-        keep = _wanted(table, schema_.names, file, col)
+        names = schema_.names
+        keep = _columns(table, names, file, col)
+        # pyarrow returns every column of a requested name, in file order: note where each read column sits.
+        request = list(dict.fromkeys(names[k] for k in keep))
+        read_at = [k for name in request for k in keep if names[k] == name]
+        firsts, dups = _first_of_each({i: keep[k] for i, k in enumerate(read_at)})
         # Labels with few distinct values are read as dictionaries: checked per distinct value, not per row.
         text = (pa.types.is_string, pa.types.is_large_string)
         labels = [
-            name
-            for name, canon in keep.items()
-            if canon in _LABEL_COLUMNS and any(t(schema_.field(name).type) for t in text)
+            names[k] for k in read_at if keep[k] in _LABEL_COLUMNS and any(t(schema_.field(k).type) for t in text)
         ]
-        pf = pq.ParquetFile(path, read_dictionary=labels)
-        rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
+        pf = pq.ParquetFile(path, read_dictionary=list(dict.fromkeys(labels)))
+        rep_col = next((names[k] for k in read_at if keep[k] == "rep_id"), None)
         if reps is None or rep_col is None:
-            frame, lines = arrow_frame(pf.read(columns=list(keep))), _plus_two
+            got, lines = pf.read(columns=request), _plus_two
         else:
             # Row group by row group, keeping only the reps' rows, so that memory holds little more than them.
             # Text rep ids are filtered here; other types are kept whole and filtered after parsing.
-            by_text = pa.types.is_string(schema_.field(rep_col).type) or pa.types.is_large_string(
-                schema_.field(rep_col).type
-            )
+            rep_at = read_at.index(next(k for k in read_at if keep[k] == "rep_id"))
+            rep_type = schema_.field(read_at[rep_at]).type
+            by_text = pa.types.is_string(rep_type) or pa.types.is_large_string(rep_type)
             wanted = pa.array(reps, type=pa.string())
-            pieces, rows = [pf.schema_arrow.empty_table().select(list(keep))], [np.zeros(0, dtype=np.int64)]
+            pieces, rows = [pf.schema_arrow.empty_table().select(read_at)], [np.zeros(0, dtype=np.int64)]
             for g, start, stop in _row_groups_with(pf.metadata, rep_col, reps):
-                piece = pf.read_row_group(g, columns=list(keep))
+                piece = pf.read_row_group(g, columns=request)
                 if by_text:
-                    mask = pc.fill_null(pc.is_in(piece[rep_col], value_set=wanted), False)
+                    mask = pc.fill_null(pc.is_in(piece.column(rep_at), value_set=wanted), False)
                     piece = piece.filter(mask)
                     rows.append(start + np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
                 else:
                     rows.append(np.arange(start, stop))
                 pieces.append(piece)
             positions = np.concatenate(rows)
-            frame = arrow_frame(pa.concat_tables(pieces))
+            got = pa.concat_tables(pieces)
             lines = lambda pos: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731
-    except (OSError, pa.ArrowException) as exc:
+        if dups:
+            _report_duplicate_columns(
+                dups, lambda i: got.column(i).to_pandas(), [k + 1 for k in read_at], lines, file, col
+            )
+        frame = arrow_frame(got.select(firsts).rename_columns([keep[read_at[i]] for i in firsts]))
+    except OSError as exc:
+        col.add(ERROR, file, os_reason(exc, path) if exc.errno else f"not a readable Parquet file: {exc}")
+        return None
+    except pa.ArrowException as exc:
         col.add(ERROR, file, f"not a readable Parquet file: {exc}")
         return None
-    return RawTable(table, file, frame.rename(columns=keep), lines)
+    return RawTable(table, file, frame, lines)
 
 
 _LABEL_COLUMNS = ("activity_type", "outcome", "direction", "stage")
@@ -218,11 +360,29 @@ def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> l
 
 
 def read_folder(
-    folder: Path, col: Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
+    folder: Path,
+    col: Collector,
+    reps: list[str] | None = None,
+    tables: Sequence[str] = schema.TABLES,
+    *,
+    playbook: bool = True,
 ) -> tuple[dict[str, RawTable | None], str | None, str]:
-    raws: dict[str, RawTable | None] = {}
+    """Read ``tables`` of a dataset folder and, with ``playbook``, its ``playbook.toml`` text (None when
+    absent or unreadable).
+
+    A name that exists but cannot be read (a directory, a dangling link, a link loop, no permission)
+    is reported with its cause, never as missing.
+    """
+    raws: dict[str, RawTable | None] = dict.fromkeys(tables)
+    try:
+        os.lstat(folder / "playbook.toml")  # can names in the folder be looked up at all?
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        col.add(ERROR, str(folder), os_reason(exc, folder, what="folder"))
+        return raws, None, ""
     for table in tables:
-        present = [folder / f"{table}.{ext}" for ext in _EXTS if (folder / f"{table}.{ext}").is_file()]
+        present = [folder / f"{table}.{ext}" for ext in _EXTS if os.path.lexists(folder / f"{table}.{ext}")]
         if len(present) > 1:
             col.add(
                 ERROR,
@@ -230,7 +390,6 @@ def read_folder(
                 f"both {present[0].name} and {present[1].name} exist; keep only one of them "
                 "so that the dataset is unambiguous",
             )
-            raws[table] = None
             continue
         if not present:
             if table != "deals":
@@ -239,16 +398,21 @@ def read_folder(
                     f"{table}.csv",
                     f"required file missing: put {table}.csv or {table}.parquet in {folder}",
                 )
-            raws[table] = None
             continue
         path = present[0]
-        if path.suffix == ".csv":  # CSV has no index to skip by: read it all, keep the reps' rows later
+        problem = unreadable(path)
+        if problem is not None:
+            col.add(ERROR, path.name, problem)
+        elif path.suffix == ".csv":  # CSV has no index to skip by: read it all, keep the reps' rows later
             raws[table] = _read_csv(path, table, path.name, col)
         else:
             raws[table] = _read_parquet(path, table, path.name, col, None if table == "reps" else reps)
     pb_path = folder / "playbook.toml"
-    if pb_path.is_file():
-        return raws, pb_path.read_text(encoding="utf-8"), str(pb_path)
+    if playbook and os.path.lexists(pb_path):
+        try:
+            return raws, read_text(pb_path), str(pb_path)
+        except FileReadError as exc:
+            col.add(ERROR, pb_path.name, exc.reason, row=exc.line)
     return raws, None, ""
 
 
@@ -283,7 +447,7 @@ def read_duckdb(
                 raws[table] = None
                 continue
             names = [r[0] for r in con.execute(f'select * from "{table}" limit 0').description]
-            keep = _wanted(table, names, file, col)
+            keep = {names[k]: canon for k, canon in _columns(table, names, file, col).items()}
             cols = ", ".join(_quote(n) for n in keep) or "NULL as _none"
             rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
             if reps is None or rep_col is None or table == "reps":

@@ -134,7 +134,8 @@ class ValidationReport:
                     more = f" and {len(counts) - 10} more" if len(counts) > 10 else ""
                     lines.append(f"    values: {top}{more}")
                 for i in with_rows[:EXAMPLE_ROWS]:
-                    lines.append(f"    line {i.row}: {_show(i.value)}")
+                    shown = "" if i.value is None and i.column is None else f": {_show(i.value)}"
+                    lines.append(f"    line {i.row}{shown}")
                 if len(with_rows) > EXAMPLE_ROWS:
                     lines.append(f"    ... and {len(with_rows) - EXAMPLE_ROWS} more")
         if max_lines is not None and len(lines) > max_lines:
