@@ -92,7 +92,7 @@ class ClockChange:
 def _offsets(instants: pd.DatetimeIndex, zone: str) -> np.ndarray:
     """UTC offset (ns) in ``zone`` at each UTC instant."""
     local = instants.tz_convert(zone).tz_localize(None)
-    return (local - instants.tz_localize(None)).asi8
+    return (local - instants.tz_localize(None)).to_numpy(dtype="timedelta64[ns]").view(np.int64)
 
 
 def clock_changes(zone: str, first: pd.Timestamp, last: pd.Timestamp) -> list[ClockChange]:
@@ -103,8 +103,8 @@ def clock_changes(zone: str, first: pd.Timestamp, last: pd.Timestamp) -> list[Cl
     """
     if pd.isna(first) or pd.isna(last):
         return []
-    lo = (pd.Timestamp(first) - pd.Timedelta(days=2)).floor("D").tz_localize("UTC")
-    hi = (pd.Timestamp(last) + pd.Timedelta(days=2)).ceil("D").tz_localize("UTC")
+    lo = (pd.Timestamp(first).as_unit("ns") - pd.Timedelta(days=2)).floor("D").tz_localize("UTC")
+    hi = (pd.Timestamp(last).as_unit("ns") + pd.Timedelta(days=2)).ceil("D").tz_localize("UTC")
     days = pd.date_range(lo, hi, freq="D")
     off = _offsets(days, zone)
     out = []

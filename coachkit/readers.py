@@ -123,42 +123,54 @@ def _report_duplicate_columns(
     file: str,
     col: Collector,
 ) -> None:
-    """Report each canonical column the header names twice: an error when the copies disagree on some
-    row (the first such row is shown), else a warning (the first is read).
+    """Report each canonical column the header names more than once: an error when a copy disagrees with
+    the first on some row (the first such row is shown), else a warning (the first column is read).
 
-    ``column(k)`` is the k-th read column of a duplicated name's positions; ``where`` the 1-based positions
-    of each read column in the file's header, for the message.
+    ``column(k)`` is the k-th read column; ``where[k]`` its 1-based position in the file's header.
     """
     for name, positions in dups.items():
-        first = column(positions[0])
+        times = "twice" if len(positions) == 2 else f"{len(positions)} times"
+        numbers = [str(where[k]) for k in positions]
+        cols = f"columns {', '.join(numbers[:-1])} and {numbers[-1]}"
+        first = _cells(column(positions[0]))
+        differ = None
         for other in positions[1:]:
-            second = column(other)
-            a, b = first.astype(object), second.astype(object)
-            same = (a == b).to_numpy(dtype=bool, na_value=False) | (a.isna() & b.isna()).to_numpy(dtype=bool)
-            cols = f"columns {where[positions[0]]} and {where[other]}"
-            if same.all():
-                col.add(
-                    WARNING,
-                    file,
-                    f"the header names {name} twice ({cols}), with the same value on every row; "
-                    "the first is read; delete the copy",
-                    column=name,
-                )
-                continue
-            differ = np.flatnonzero(~same)
-            i = int(differ[0])
-            va, vb = a.iloc[i], b.iloc[i]
-            shown_a = "(empty)" if pd.isna(va) else repr(str(va))
-            shown_b = "(empty)" if pd.isna(vb) else repr(str(vb))
+            second = _cells(column(other))
+            same = (first == second).to_numpy(dtype=bool, na_value=False) | (first.isna() & second.isna()).to_numpy()
+            if not same.all():
+                rows = np.flatnonzero(~same)
+                if differ is None or rows[0] < differ[0][0]:
+                    differ = (rows, other, second)
+        if differ is None:
             col.add(
-                ERROR,
+                WARNING,
                 file,
-                f"the header names {name} twice ({cols}) and the two columns disagree: {shown_a} vs {shown_b} "
-                f"on this line ({len(differ):,} of {len(same):,} rows differ); delete or rename one of them",
+                f"the header names {name} {times} ({cols}), with the same value on every row; "
+                "the first is read; delete the copies",
                 column=name,
-                row=int(lines(np.array([i]))[0]),
-                value=None if pd.isna(vb) else str(vb),
             )
+            continue
+        rows, other, second = differ
+        i = int(rows[0])
+        a, b = first.iloc[i], second.iloc[i]
+        shown_a = "(empty)" if pd.isna(a) else repr(a)
+        shown_b = "(empty)" if pd.isna(b) else repr(b)
+        two = "the two columns" if len(positions) == 2 else f"columns {where[positions[0]]} and {where[other]}"
+        col.add(
+            ERROR,
+            file,
+            f"the header names {name} {times} ({cols}) and {two} disagree: {shown_a} vs {shown_b} on this line "
+            f"({len(rows):,} of {len(first):,} rows differ); keep one {name} column, and delete or rename the others",
+            column=name,
+            row=int(lines(np.array([i]))[0]),
+            value=None if pd.isna(b) else b,
+        )
+
+
+def _cells(s: pd.Series) -> pd.Series:
+    """A column's cells as text for comparison, empty text missing."""
+    t = s.astype(schema.STRING)
+    return t.mask((t == "").to_numpy(dtype=bool, na_value=False))
 
 
 _SEPARATORS = {";": "';'", "\t": "a tab", "|": "'|'"}
@@ -214,6 +226,9 @@ def _first_long_line(path: Path, width: int) -> tuple[int, int] | None:
     return None
 
 
+_FIELDS_FIX = "quote fields that hold commas, and give every line the same number of fields"
+
+
 def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | None:
     opts: dict[str, Any] = {
         "dtype": str,
@@ -240,7 +255,7 @@ def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | N
             col.add(
                 ERROR,
                 file,
-                f"{where}; quote fields that hold commas, and give every line the same number of fields",
+                f"{where}; {_FIELDS_FIX}",
                 row=found[0] if found else None,
             )
             return None
@@ -260,11 +275,17 @@ def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | N
         col.add(ERROR, file, os_reason(exc, path))
         return None
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        m = re.search(r"line (\d+)", str(exc))
+        text = " ".join(str(exc).split())
+        fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+        if fields:
+            width, line, seen = (int(g) for g in fields.groups())
+            col.add(ERROR, file, f"line {line} has {seen} fields, the header {width}; {_FIELDS_FIX}", row=line)
+            return None
+        m = re.search(r"line (\d+)", text)
         col.add(
             ERROR,
             file,
-            f"not a readable CSV file: {exc}; each line needs the same number of comma-separated fields, "
+            f"not a readable CSV file: {text}; each line needs the same number of comma-separated fields, "
             "with fields that hold commas, quotes or line breaks in double quotes",
             row=int(m.group(1)) if m else None,
         )
