@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "ClockChange",
@@ -27,6 +28,7 @@ __all__ = [
     "left_before_hired",
     "surrounded_by_space",
     "copies_but_id",
+    "surely_distinct",
 ]
 
 _DAY_NS = 86_400 * 10**9
@@ -226,3 +228,43 @@ def _same_rep_and_time(rep: np.ndarray, at: np.ndarray) -> np.ndarray:
     keys = np.unique(repeated)
     pos = np.minimum(np.searchsorted(keys, key[cand]), len(keys) - 1)
     return cand[keys[pos] == key[cand]]
+
+
+_MAX_LENGTHS = 64
+
+
+def surely_distinct(ids: pd.Series) -> bool:
+    """True when the non-missing values of a text column are certainly pairwise distinct.
+
+    False means "maybe not" (the caller then checks exactly). Values of different byte
+    lengths differ, so each length is checked alone: its values are packed into
+    fixed-width words, folded into one uint64 key (exact up to 8 bytes), sorted, and
+    neighbours compared. A sort of integers is several times faster than hashing
+    millions of strings.
+    """
+    arr = pa.array(ids.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.drop_null().cast(pa.large_binary())
+    lengths = pc.binary_length(arr).to_numpy()
+    distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
+    if len(distinct_lengths) > _MAX_LENGTHS:
+        return len(pd.unique(ids.dropna())) == len(arr)
+    for width in distinct_lengths:
+        part = arr if len(distinct_lengths) == 1 else arr.filter(pa.array(lengths == width))
+        if len(part) < 2:
+            continue
+        if width == 0:  # several empty strings
+            return False
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        words = np.zeros((len(part), -(-int(width) // 8) * 8), dtype=np.uint8)
+        words[:, :width] = data.reshape(len(part), width)
+        packed = words.view(np.uint64)
+        key = packed[:, 0].copy()
+        for j in range(1, packed.shape[1]):
+            key = key * np.uint64(0x100000001B3) ^ packed[:, j]
+        key.sort()
+        if (key[1:] == key[:-1]).any():
+            return False
+    return True

@@ -20,19 +20,29 @@ at the line it starts on. Parquet files and DuckDB tables have no lines; their
 row number is the 1-based data row + 1, so that a CSV and a Parquet export of
 the same table report the same numbers.
 
-Rules applied while reading:
+Rules applied while reading (an error when a KPI from the row would be wrong,
+a warning when every KPI stays right; the checks themselves are in
+:mod:`coachkit.checks`, the reading of files in :mod:`coachkit.readers`):
 
-* Timestamps are ISO 8601. Without an offset they are local time in the
-  playbook's timezone; with an offset (``Z``, ``+02:00``) they are converted to
-  it. Both may be mixed in one column. In memory they are tz-naive local wall
-  time. Dates (``hired_at``, ``left_at``) are ``YYYY-MM-DD``; a full timestamp
-  counts as its (local) date.
+* Timestamps are ISO 8601 and start with a full date ``YYYY-MM-DD`` (a year,
+  a month or a compact ``20261013`` is an error). Without an offset they are
+  local time in the playbook's timezone; with an offset (``Z``, ``+02:00``) they
+  are converted to it. Both may be mixed in one column. In memory they are
+  tz-naive local wall time. A naive time in a DST gap or fold of the timezone
+  is kept as written, with a warning. Dates (``hired_at``, ``left_at``) are
+  ``YYYY-MM-DD``; a full timestamp counts as its (local) date.
 * Empty cells are missing values. Booleans are ``true``/``false`` (any case)
-  or ``1``/``0``.
-* Activity types and directions match case- and spacing-insensitively; raw
-  outcome labels are mapped with :meth:`Playbook.map_outcome` before checking.
+  or ``1``/``0``. A rep_id with spaces around it is read without them (warning).
+* Activity types, directions and stages match case- and spacing-insensitively
+  (stages take the playbook's spelling); raw outcome labels are mapped with
+  :meth:`Playbook.map_outcome` before checking.
 * Column names must be the canonical names (surrounding spaces are ignored);
-  other columns are reported as warnings and ignored.
+  other columns are reported as warnings and ignored. A canonical column named
+  twice is an error when the copies disagree, else a warning.
+* Deals: ``closed_at`` before ``created_at``, ``is_won`` true with ``is_closed``
+  false and a negative ``amount`` are errors. Reps: ``left_at`` before
+  ``hired_at`` is an error. Activity rows that repeat an earlier row in all but
+  ``activity_id`` are a warning per type when they are :data:`COPY_SHARE` of it.
 
 Nothing here ever writes to the source.
 """
@@ -51,6 +61,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import checks, schema
+from .checks import surely_distinct as _surely_distinct
 from .dataset import SalesData
 from .files import os_reason, unreadable
 from .playbook import Playbook, PlaybookError, normalize_label
@@ -522,46 +533,6 @@ def _check_copies(p: _Parser, drop: np.ndarray) -> None:
             row=int(p.raw.lines(np.array([first]))[0]),
             value=str(p.out["activity_id"].iloc[first]),
         )
-
-
-_MAX_LENGTHS = 64
-
-
-def _surely_distinct(ids: pd.Series) -> bool:
-    """True when the non-missing values of a text column are certainly pairwise distinct.
-
-    False means "maybe not" (the caller then checks exactly). Values of different byte
-    lengths differ, so each length is checked alone: its values are packed into
-    fixed-width words, folded into one uint64 key (exact up to 8 bytes), sorted, and
-    neighbours compared. A sort of integers is several times faster than hashing
-    millions of strings.
-    """
-    arr = pa.array(ids.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.drop_null().cast(pa.large_binary())
-    lengths = pc.binary_length(arr).to_numpy()
-    distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
-    if len(distinct_lengths) > _MAX_LENGTHS:
-        return len(pd.unique(ids.dropna())) == len(arr)
-    for width in distinct_lengths:
-        part = arr if len(distinct_lengths) == 1 else arr.filter(pa.array(lengths == width))
-        if len(part) < 2:
-            continue
-        if width == 0:  # several empty strings
-            return False
-        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
-        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-        words = np.zeros((len(part), -(-int(width) // 8) * 8), dtype=np.uint8)
-        words[:, :width] = data.reshape(len(part), width)
-        packed = words.view(np.uint64)
-        key = packed[:, 0].copy()
-        for j in range(1, packed.shape[1]):
-            key = key * np.uint64(0x100000001B3) ^ packed[:, j]
-        key.sort()
-        if (key[1:] == key[:-1]).any():
-            return False
-    return True
 
 
 def _duplicates(p: _Parser, key: str) -> np.ndarray:
