@@ -118,7 +118,8 @@ def _only_reps(raw: RawTable, reps: list[str]) -> RawTable:
     """The rows of ``raw`` whose rep_id is one of ``reps``, keeping the file's line numbers."""
     if "rep_id" not in raw.frame.columns:
         return raw
-    keep = np.flatnonzero(_to_string(raw.frame["rep_id"]).isin(reps).to_numpy(dtype=bool))
+    ids = _to_string(raw.frame["rep_id"]).str.strip()  # as the ids are read: without spaces around them
+    keep = np.flatnonzero(ids.isin(reps).to_numpy(dtype=bool))
     if len(keep) == len(raw.frame):
         return raw
     frame = raw.frame.iloc[keep].reset_index(drop=True)

@@ -335,7 +335,8 @@ def _read_parquet(path: Path, table: str, file: str, col: Collector, reps: list[
             for g, start, stop in _row_groups_with(pf.metadata, rep_col, reps):
                 piece = pf.read_row_group(g, columns=request)
                 if by_text:
-                    mask = pc.fill_null(pc.is_in(piece.column(rep_at), value_set=wanted), False)
+                    ids = pc.utf8_trim_whitespace(piece.column(rep_at))
+                    mask = pc.fill_null(pc.is_in(ids, value_set=wanted), False)
                     piece = piece.filter(mask)
                     rows.append(start + np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
                 else:
@@ -374,7 +375,10 @@ def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> l
         rg = meta.row_group(g)
         stats = rg.column(leaf).statistics if leaf is not None else None
         lo, hi = (stats.min, stats.max) if stats is not None and stats.has_min_max else (None, None)
-        if not (isinstance(lo, str) and isinstance(hi, str)) or any(lo <= v <= hi for v in values):
+        # ids are matched without the spaces around them: 'r1 ' holds r1 (so compare with lo.rstrip()), and
+        # a group whose smallest id starts with a space may hold any id
+        usable = isinstance(lo, str) and isinstance(hi, str) and not lo[:1].isspace()
+        if not usable or any(lo.rstrip() <= v <= hi for v in values):
             out.append((g, start, start + rg.num_rows))
         start += rg.num_rows
     return out
@@ -475,11 +479,14 @@ def read_duckdb(
                 frame = arrow_frame(con.sql(f'select {cols} from "{table}"').to_arrow_table())
                 lines = _plus_two
             else:  # only the reps' rows; rowid keeps the row numbers of the whole table
+                # An exact IN list keeps DuckDB's min/max pruning; it names each id also with the one space
+                # around it that spreadsheets leave (ids are read without the spaces around them).
+                padded = [*reps, *(f"{r} " for r in reps), *(f" {r}" for r in reps)]
                 query = (
                     f'select rowid as "__row", {cols} from "{table}" '
                     f"where cast({_quote(rep_col)} as varchar) in (select unnest(?)) order by rowid"
                 )
-                got = arrow_frame(con.sql(query, params=[reps]).to_arrow_table())
+                got = arrow_frame(con.sql(query, params=[padded]).to_arrow_table())
                 positions = got.pop("__row").to_numpy(dtype=np.int64)
                 frame = got
                 lines = lambda pos, positions=positions: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731

@@ -11,6 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -484,3 +485,33 @@ def test_the_checks_on_many_rows_out_of_order(tmp_path):
     in_gap = (stamps >= pd.Timestamp("2026-03-29 01:00")) & (stamps < pd.Timestamp("2026-03-29 02:00"))
     gap = [w.row for w in data.warnings if w.column == "occurred_at"]
     assert in_gap.sum() > 0 and gap == (np.flatnonzero(in_gap) + 2).tolist()
+
+
+def test_reading_some_reps_finds_their_rows_written_with_spaces(tmp_path):
+    """load(reps=...) reads ids as load() does: a row of 'r2 ' belongs to r2 (CSV, Parquet row groups, DuckDB)."""
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["a1", "a2", "a3", "a4"],
+            "rep_id": ["r1", "r1", "r2 ", " r2"],
+            "activity_type": "call",
+            "occurred_at": pd.to_datetime(
+                ["2026-02-02 09:00", "2026-02-02 10:00", "2026-02-02 11:00", "2026-02-02 12:00"]
+            ),
+        }
+    )
+    csv_folder = make(tmp_path)
+    acts.to_csv(csv_folder / "activities.csv", index=False)
+    pq_folder = tmp_path / "pq"
+    pq_folder.mkdir()
+    (pq_folder / "reps.csv").write_text(REPS)
+    pq.write_table(pa.Table.from_pandas(acts, preserve_index=False), pq_folder / "activities.parquet", row_group_size=1)
+    db = load(csv_folder).save(tmp_path / "x.duckdb", "duckdb")  # canonical ids; then pad them in the file
+    con = duckdb.connect(str(db))
+    con.execute("update activities set rep_id = 'r2 ' where activity_id = 'a3'")
+    con.execute("update activities set rep_id = ' r2' where activity_id = 'a4'")
+    con.close()
+    for source in (csv_folder, pq_folder, db):
+        data = load(source, reps=["r2"])
+        assert data.activities["activity_id"].tolist() == ["a3", "a4"], source
+        assert data.activities["rep_id"].tolist() == ["r2", "r2"]
+        assert [w.row for w in data.warnings] == [4, 5]  # the file's own lines
