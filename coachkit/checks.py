@@ -10,6 +10,7 @@ way that is right). Nothing here reads files or loops over rows in Python.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -101,13 +102,21 @@ def clock_changes(zone: str, first: pd.Timestamp, last: pd.Timestamp) -> list[Cl
     """Every change of ``zone``'s UTC offset between the local wall times ``first`` and ``last``.
 
     Found from the timezone database by pandas (days where the offset changes, then the second it
-    changes), so a zone without daylight saving time costs one pass over the days of the range.
+    changes), once per zone and year in a process.
     """
     if pd.isna(first) or pd.isna(last):
         return []
-    lo = (pd.Timestamp(first).as_unit("ns") - pd.Timedelta(days=2)).floor("D").tz_localize("UTC")
-    hi = (pd.Timestamp(last).as_unit("ns") + pd.Timedelta(days=2)).ceil("D").tz_localize("UTC")
-    days = pd.date_range(lo, hi, freq="D")
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    # a change on New Year's night may reach back a year; nanosecond timestamps span 1678-2261
+    years = range(max(first.year - 1, 1678), min(last.year, 2261) + 1)
+    return [c for y in years for c in _changes_in_year(zone, y) if c.end > first and c.start <= last]
+
+
+@functools.lru_cache(maxsize=256)
+def _changes_in_year(zone: str, year: int) -> tuple[ClockChange, ...]:
+    """The offset changes of ``zone`` whose UTC instant falls in ``year`` (UTC), in order."""
+    lo = pd.Timestamp(year=year, month=1, day=1, tz="UTC").as_unit("ns")
+    days = pd.date_range(lo, lo + pd.DateOffset(years=1), freq="D")
     off = _offsets(days, zone)
     out = []
     for i in np.flatnonzero(np.diff(off) != 0):
@@ -120,7 +129,7 @@ def clock_changes(zone: str, first: pd.Timestamp, last: pd.Timestamp) -> list[Cl
                 out.append(ClockChange(at + before, at + after, True, before, after))
             else:
                 out.append(ClockChange(at + after, at + before, False, before, after))
-    return [c for c in out if c.end > first and c.start <= last]
+    return tuple(out)
 
 
 def in_clock_change(values: np.ndarray, changes: list[ClockChange]) -> list[np.ndarray]:

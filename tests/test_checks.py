@@ -60,6 +60,11 @@ def test_clock_changes_only_those_the_range_reaches():
     got = checks.clock_changes("America/New_York", T("2026-03-01"), T("2026-03-08 02:00"))
     assert [c.start for c in got] == [T("2026-03-08 02:00")]
     assert checks.clock_changes("America/New_York", pd.NaT, pd.NaT) == []
+    # the ends of the nanosecond range, and a change on New Year's night (Kiritimati skipped 1994-12-31)
+    assert checks.clock_changes("Europe/London", T("1678-01-01"), T("1678-12-31")) == []
+    assert len(checks.clock_changes("Europe/London", T("2261-01-01"), T("2261-12-31"))) == 2
+    (skip,) = checks.clock_changes("Pacific/Kiritimati", T("1994-12-30"), T("1995-01-02"))
+    assert (skip.start, skip.end, skip.gap) == (T("1994-12-31"), T("1995-01-01"), True)
 
 
 def test_describe_a_clock_change():
