@@ -516,8 +516,10 @@ def _check_copies(p: _Parser, drop: np.ndarray) -> None:
     copies = checks.copies_but_id(columns, reps, at, np.flatnonzero(~drop) if drop.any() else None)
     if not copies.any():
         return
-    total = np.bincount(kinds[(kinds >= 0) & ~drop], minlength=len(p.pb.activity_types))
-    found = np.bincount(kinds[copies & (kinds >= 0)], minlength=len(p.pb.activity_types))
+    size = len(p.pb.activity_types) + 1  # code -1 (unknown type) counts in bin 0
+    total = np.bincount(kinds + 1, minlength=size) - np.bincount(kinds[drop] + 1, minlength=size)
+    found = np.bincount(kinds[copies] + 1, minlength=size)
+    total, found = total[1:], found[1:]
     for k in np.flatnonzero(found):
         share = found[k] / total[k]
         if share < COPY_SHARE:
