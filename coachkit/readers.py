@@ -10,7 +10,6 @@ nothing here raises for bad input, and nothing writes to the source.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 import warnings
@@ -190,8 +189,8 @@ def _check_head(path: Path, table: str, file: str, col: Collector) -> list[str] 
         )
         return None
     text = head.removeprefix(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-    header = next((r for r in csv.reader(io.StringIO(text.split("\n", 1)[0] if "\n" in text else text)) if r), [])
     line = text.split("\n", 1)[0].rstrip("\r")
+    header = next(csv.reader([line]), [])
     canon = set(schema.columns(table))
     found = sum(h.strip() in canon for h in header)
     for sep, shown in _SEPARATORS.items():
@@ -201,13 +200,17 @@ def _check_head(path: Path, table: str, file: str, col: Collector) -> list[str] 
                 ERROR,
                 file,
                 f"not comma-separated: read with commas, the header is {_plural(len(header), 'column')} "
-                f"({', '.join(repr(h) for h in header[:3])}{', ...' if len(header) > 3 else ''}); "
+                f"({', '.join(repr(_cut(h)) for h in header[:3])}{', ...' if len(header) > 3 else ''}); "
                 f"the separator looks like {shown}. Save the file with commas between fields",
                 row=1,
                 value=line,
             )
             return None
     return header
+
+
+def _cut(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _plural(n: int, word: str) -> str:
