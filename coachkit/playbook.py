@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .files import FileReadError, read_text
 from .schema import DEFAULT_OUTCOMES
 
 __all__ = ["Playbook", "PlaybookError", "Stage", "Theme", "DEFAULT_PLAYBOOK_TEXT", "normalize_label"]
@@ -48,7 +49,12 @@ _SCHEMA: dict[str, Any] = {
 
 
 class PlaybookError(ValueError):
-    """A playbook has an unknown key or a bad value. The message says which, where and what is right."""
+    """A playbook has an unknown key or a bad value, or cannot be read. The message says which, where and
+    what is right; ``line`` is the 1-based line of the file when it is known (TOML syntax, bad bytes)."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 def normalize_label(label: object) -> str:
@@ -118,9 +124,10 @@ class Playbook:
         """Read and validate a playbook file; missing keys take the defaults."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PlaybookError(f"{path}: cannot read playbook: {exc.strerror or exc}") from exc
+            text = read_text(path)
+        except FileReadError as exc:
+            where = f"{path}" + (f", line {exc.line}" if exc.line is not None else "")
+            raise PlaybookError(f"{where}: {exc.reason}", line=exc.line) from exc
         return cls.from_text(text, source=str(path))
 
     @classmethod
@@ -129,7 +136,8 @@ class Playbook:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise PlaybookError(f"{source}: not valid TOML: {exc}") from exc
+            m = re.search(r"at line (\d+)", str(exc))
+            raise PlaybookError(f"{source}: not valid TOML: {exc}", line=int(m.group(1)) if m else None) from exc
         pb = cls.from_dict(data, source=source)
         return dataclasses.replace(pb, text=text)
 
@@ -313,12 +321,31 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         labels[normalize_label(raw)] = canon
 
     stages = []
+    seen: dict[str, int] = {}
     for i, s in enumerate(d["stages"]):
         if not isinstance(s, dict) or "name" not in s or set(s) - {"name", "is_closed", "is_won"}:
             raise PlaybookError(
                 f"{source}: `stages[{i}]` must be a table with `name` and optional `is_closed`, `is_won`; got {s!r}"
             )
-        stages.append(Stage(str(s["name"]), bool(s.get("is_closed", False)), bool(s.get("is_won", False))))
+        name = s["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise PlaybookError(
+                f"{source}: `stages[{i}].name` must be a non-empty text such as 'proposal'; got {name!r}"
+            )
+        key = normalize_label(name)
+        if key in seen:
+            first = d["stages"][seen[key]]["name"]
+            same = (
+                "is used twice"
+                if first == name
+                else f"matches stages[{seen[key]}] ({first!r}) ignoring case and spacing"
+            )
+            raise PlaybookError(
+                f"{source}: `stages[{i}]`: the stage name {name!r} {same} (also `stages[{seen[key]}]`), so the stage "
+                "order and a deal's stage are ambiguous; give each stage its own name"
+            )
+        seen[key] = i
+        stages.append(Stage(name.strip(), bool(s.get("is_closed", False)), bool(s.get("is_won", False))))
         if stages[-1].is_won and not stages[-1].is_closed:
             raise PlaybookError(f"{source}: `stages[{i}]` ({s['name']}) is won but not closed; set is_closed = true")
 
