@@ -104,7 +104,9 @@ def test_all_builtins_registered_with_definitions():
     assert registry["cycle_days"].higher_is_better is False
     assert registry["connect_rate"].kind == "rate" and registry["feedback_score"].kind == "mean"
     assert registry["activity_score"].kind == "score" and registry["calls"].kind == "count"
-    assert "(t, t + 24 h]" in registry["follow_up_24h_rate"].definition
+    assert "(t, t + 24 working hours]" in registry["follow_up_24h_rate"].definition
+    assert registry["talk_time_h"].kind == "sum" and registry["pipeline_created"].kind == "sum"
+    assert "total dials" in registry["connect_rate"].definition
 
 
 # ---- activity KPIs, one crafted week -------------------------------------------------------------
@@ -159,8 +161,10 @@ def test_rates_by_hand(week):
     t = kpi_table(week)
     expected = {
         "outcome_logged_rate": (3, 4),  # 3 of 4 calls have an outcome
-        "connect_rate": (1, 3),  # 1 connected of 3 calls with an outcome
+        "connect_rate": (1, 4),  # 1 connected of 4 calls (dials), the unlogged one included
+        "connect_rate_logged": (1, 3),  # 1 connected of 3 calls with an outcome
         "meeting_show_rate": (1, 2),  # held / (held + no_show); scheduled left out
+        "meeting_held_rate": (1, 2),  # held / booked (held, no_show); still scheduled: fate unknown, left out
         "notes_coverage": (1, 2),  # whitespace-only notes (incl. NBSP) do not count
         "follow_up_24h_rate": (2, 2),  # A: call 1 h later; B: meeting 1 h later
         "feedback_score": (9, 2),  # (4 + 5) / 2
@@ -278,6 +282,8 @@ def follow_ups():
         ("r1", "meeting", "2024-01-08 17:00:00", "held", "H"),  # ... which itself has no follow-up
         ("r1", "call", "2024-01-14 20:00:00", "connected", "I"),  # Sunday evening
         ("r1", "follow_up", "2024-01-15 09:00:00", "completed", "I"),  # next week, within 24 h: counts
+        # the data's end (so that every 24 h window above has closed): Wednesday 17 Jan
+        ("r2", "email", "2024-01-17 12:00:00", "sent", None),
     )
     return SalesData.from_frames(a, reps("r1", "r2"))
 
@@ -442,6 +448,7 @@ holidays = ["2024-01-09", "2024-01-22", "2024-01-23", "2024-01-24", "2024-01-25"
 calls = 2
 [targets.SDR.per_week]
 meetings = 1
+[targets.AE]  # an empty table: no targets for AEs (the default AE targets are removed)
 [score.weights]
 calls = 1
 meetings = 3
@@ -465,11 +472,11 @@ def test_activity_score_by_hand():
     d = SalesData.from_frames(acts(*rows), r, playbook=pb)
     t = kpi_table(d, kpis=["activity_score", "calls"])
     # Week of 8 Jan: tenure week floor(5 / 7) + 1 = 1, ramp 0.5; 4 working days (9 Jan is a holiday).
-    # expected calls = 2 x 4 x 0.5 = 4 -> a = 8 / 4 = 2, capped at 1.5; meetings = 1 x 4/5 x 0.5 = 0.4 -> a = 0
-    assert val(t, "r1", "2024-01-08", "activity_score") == pytest.approx(100 * (1 * 1.5 + 3 * 0) / 4)
+    # expected calls = 2 x 4 x 0.5 = 4 -> a = 8 / 4 = 2, capped at 1; meetings = 1 x 4/5 x 0.5 = 0.4 -> a = 0
+    assert val(t, "r1", "2024-01-08", "activity_score") == pytest.approx(100 * (1 * 1 + 3 * 0) / 4)
     # Week of 15 Jan: tenure week 2, ramp 1 (after the listed weeks); 5 working days.
-    # calls 5 / 10 = 0.5; meetings 2 / 1 = 2 -> 1.5
-    assert val(t, "r1", "2024-01-15", "activity_score") == pytest.approx(100 * (1 * 0.5 + 3 * 1.5) / 4)
+    # calls 5 / 10 = 0.5; meetings 2 / 1 = 2 -> capped at 1: 100 means every target met, no more
+    assert val(t, "r1", "2024-01-15", "activity_score") == pytest.approx(100 * (1 * 0.5 + 3 * 1) / 4)
     # Week of 22 Jan: every working day a holiday, so every expected_k is 0 and nothing remains
     assert np.isnan(val(t, "r1", "2024-01-22", "activity_score"))
     # AE has no targets in this playbook; r3 has no role
@@ -486,10 +493,10 @@ def test_activity_score_default_playbook_ramp_and_day_freq():
     rows.append(("r1", "call", "2024-01-13 09:00:00", None, None))  # a Saturday: 0 working days
     d = SalesData.from_frames(acts(*rows), reps("r1", role=["SDR"], hired_at=["2024-01-08"]))
     t = kpi_table(d, freq="D", kpis=["activity_score"])
-    # Monday, tenure week 1: calls expected 50 x 1 x .25 = 12.5 -> a = 2 -> 1.5; conversations 6 x .25 = 1.5 -> 25
-    # connected calls -> 1.5; emails, follow_ups 0; meetings expected 5 x 1/5 x .25 = .25 -> 0
+    # Monday, tenure week 1: calls expected 50 x 1 x .25 = 12.5 -> a = 2 -> 1; conversations 6 x .25 = 1.5 -> 25
+    # connected calls -> 1; emails, follow_ups 0; meetings expected 5 x 1/5 x .25 = .25 -> 0
     w = {"calls": 1, "emails": 0.5, "conversations": 2, "follow_ups": 1, "meetings": 2}
-    expected = 100 * (1 * 1.5 + 2 * 1.5) / sum(w.values())
+    expected = 100 * (1 * 1 + 2 * 1) / sum(w.values())
     assert val(t, "r1", "2024-01-08", "activity_score") == pytest.approx(expected)
     assert np.isnan(val(t, "r1", "2024-01-13", "activity_score"))
 
