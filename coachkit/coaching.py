@@ -1,9 +1,19 @@
-"""Coaching focus: the few KPIs where a rep is clearly behind, with the evidence and a next step.
+"""Coaching focus: the few KPIs where a rep truly differs from what is expected, with the evidence and a next step.
 
-A gap is only shown when the rep's own 95% interval cannot reach the benchmark:
-a rep with 3 connects out of 40 dials is not flagged against a 10% benchmark,
-because 3/40 is compatible with 10%. Leading activity KPIs (what a rep controls
-this week) rank before lagging results (what follows weeks later).
+What a focus area means. For every rep and leading KPI of a run, a one-sided test asks
+whether the rep is behind its benchmark by more than week-to-week chance allows. Chance
+is measured on the rep's own peer group (team × role, see :func:`coachkit.panel.peer_table`):
+weekly counts and rates vary much more than Poisson or binomial noise (overdispersion φ,
+:func:`coachkit.stats.count_dispersion`), so the tests are widened by φ. Then the
+Benjamini–Hochberg procedure across every rep × KPI of the run keeps the expected share
+of chance findings among the focus areas at the playbook's ``[coaching] fdr`` (5%), and a
+gap must also be at least ``min_gap`` (10%) of the benchmark to be worth a conversation.
+When a whole peer group misses a target, that is one **team finding**, not a focus area for
+each of its reps; for that KPI each rep is compared with its peers instead.
+
+Measured on null data (whole rep-weeks exchanged at random among the reps of each team and
+role, so that no rep truly differs; :func:`coachkit.calibration.exchange_rep_weeks`), see
+:data:`FOCUS_DEFINITION` and ``tests/test_calibration.py``.
 """
 
 from __future__ import annotations
@@ -14,15 +24,29 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .kpis import kpi_table, registry
+from .panel import MIN_PEERS, kpi_availability, peer_groups, peer_members, peer_table, rep_week_panel
 from .playbook import Playbook
-from .stats import poisson_interval, wilson
+from .stats import _t_cdf, count_dispersion, poisson_interval, rate_dispersion, wilson
 
-__all__ = ["FOCUS_KPIS", "FOCUS_COLUMNS", "coaching_focus", "focus_window", "peer_groups"]
+__all__ = [
+    "FOCUS_KPIS",
+    "FOCUS_COLUMNS",
+    "CANDIDATE_COLUMNS",
+    "FOCUS_DEFINITION",
+    "DISPERSION_WEEKS",
+    "MIN_PEERS",
+    "coaching_focus",
+    "focus_candidates",
+    "select_focus",
+    "team_findings",
+    "focus_window",
+    "peer_groups",
+    "peer_table",
+]
 
 #: KPIs considered for coaching focus -> ``leading`` (activity the rep controls) or ``lagging`` (results).
-#: Only count KPIs of whole events and rate KPIs are considered: they have an honest interval
-#: (pipeline amounts, talk time, means and scores do not).
+#: Lagging results are tested and shown, but never a coaching focus. Only counts of whole events and
+#: rates are considered: they have an honest model (amounts, talk time, means and scores do not).
 FOCUS_KPIS: dict[str, str] = {
     "calls": "leading",
     "emails": "leading",
@@ -39,9 +63,13 @@ FOCUS_KPIS: dict[str, str] = {
     "win_rate": "lagging",
 }
 
+#: The dispersion φ is estimated on at least this many weeks (the window, or more weeks before it):
+#: a 4-week window of 6 reps has only 18 residual degrees of freedom.
+DISPERSION_WEEKS = 8
+
 #: What the denominator of each rate counts, for the evidence sentence.
 _DENOMINATOR_NOUNS: dict[str, str] = {
-    "connect_rate": "calls with an outcome",
+    "connect_rate": "calls",
     "meeting_show_rate": "meetings held or no-show",
     "follow_up_24h_rate": "conversations with an account",
     "notes_coverage": "conversations",
@@ -49,7 +77,7 @@ _DENOMINATOR_NOUNS: dict[str, str] = {
     "win_rate": "closed deals",
 }
 
-#: Columns of :func:`coaching_focus`, in order.
+#: Columns of :func:`coaching_focus`, in order (the first 15 as before; the rest added).
 FOCUS_COLUMNS: tuple[str, ...] = (
     "kpi",
     "label",
@@ -66,9 +94,65 @@ FOCUS_COLUMNS: tuple[str, ...] = (
     "std_gap",
     "evidence",
     "action",
+    "p_value",
+    "q_value",
+    "peer_group",
+    "peer_basis",
+    "peers_n",
+    "family",
 )
 
-_BENCHMARK_NAMES = {"target": "role target", "playbook": "playbook benchmark", "team": "team median"}
+#: Columns of :func:`focus_candidates` (then :func:`select_focus` adds ``q_value``, ``flagged``).
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "rep_id",
+    "kpi",
+    "label",
+    "kind",
+    "measure",
+    "value",
+    "n",
+    "weeks",
+    "exposure",
+    "ci_low",
+    "ci_high",
+    "phi",
+    "df",
+    "peer_group",
+    "peer_basis",
+    "peer_label",
+    "peers_n",
+    "team_value",
+    "team_ci_low",
+    "team_ci_high",
+    "team_median",
+    "target",
+    "target_kind",
+    "team_finding",
+    "benchmark",
+    "benchmark_value",
+    "gap",
+    "std_gap",
+    "p_value",
+    "eligible",
+    "reason",
+    "evidence",
+    "action",
+)
+
+#: Plain-words definition of a focus area, for the README and the review's definitions page.
+FOCUS_DEFINITION = (
+    "A focus area is a leading activity KPI on which the rep is behind its benchmark by more than week-to-week "
+    "chance allows. The benchmark is the role's target, else the playbook benchmark, else the rep's peers (the "
+    "other reps of the same team and role; the same role across teams when the team has fewer than "
+    f"{MIN_PEERS}). Chance is measured on the peer group's own weeks, which vary far more than a simple count "
+    "would. Across all reps and KPIs of a run, the share of focus areas that are chance is held at 5% "
+    "(Benjamini-Hochberg false discovery rate), and a gap under 10% of the benchmark is not raised. When the "
+    "whole peer group misses a target, that is reported once as a team finding and each rep is compared with "
+    "the peers instead. Lagging results (deals, win rate) are never a focus area. On data where no rep truly "
+    "differs, about 1 rep in 100 gets a focus area by chance (measured: see the README)."
+)
+
+_BENCHMARK_NAMES = {"target": "role target", "playbook": "playbook benchmark", "peers": "peer group"}
 
 
 def focus_window(as_of: Any, weeks: int = 4) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -86,26 +170,6 @@ def focus_window(as_of: Any, weeks: int = 4) -> tuple[pd.Timestamp, pd.Timestamp
     return first, last
 
 
-def _empty() -> pd.DataFrame:
-    kinds = {
-        "kpi": schema.STRING,
-        "label": schema.STRING,
-        "kind": schema.STRING,
-        "benchmark": schema.STRING,
-        "evidence": schema.STRING,
-        "action": schema.STRING,
-    }
-    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, "float64")) for c in FOCUS_COLUMNS})
-
-
-def _ramp(pb: Playbook, starts: pd.Series, hired_at: Any) -> np.ndarray:
-    """Ramp factor for each week start: tenure week = floor((start − hired_at) / 7 days) + 1; 1 without hired_at."""
-    if hired_at is None or pd.isna(hired_at):
-        return np.ones(len(starts))
-    tenure_days = (starts - pd.Timestamp(hired_at)).dt.days.to_numpy()
-    return np.array([pb.ramp_factor(int(d // 7) + 1) for d in tenure_days], dtype="float64")
-
-
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
@@ -115,165 +179,438 @@ def _num(x: float) -> str:
     return f"{x:,.0f}" if abs(x - round(x)) < 0.05 or abs(x) >= 10 else f"{x:,.1f}"
 
 
-def peer_groups(reps: pd.DataFrame) -> pd.Series:
-    """rep_id -> the rep's peer group: its team and role (a missing team or role matches a missing one).
+def _ramp(pb: Playbook, starts: np.ndarray, hired: np.ndarray) -> np.ndarray:
+    """Ramp factor per rep-week: tenure week = floor((start − hired_at) / 7 days) + 1; 1 without hired_at."""
+    out = np.ones(len(starts))
+    has = ~np.isnat(hired)
+    if has.any():
+        days = (starts[has] - hired[has]).astype("timedelta64[D]").astype(np.int64)
+        weeks = np.floor_divide(days, 7) + 1
+        table = {int(w): pb.ramp_factor(int(w)) for w in np.unique(weeks)}
+        out[has] = [table[int(w)] for w in weeks]
+    return out
 
-    A rep is compared with the reps of its peer group (the rep included): the team median of the
-    coaching focus and of a review.
+
+def _expected(pb: Playbook, rows: pd.DataFrame, kpi: str, hired: pd.Series) -> tuple[np.ndarray, str, float]:
+    """Per rep-week expected count of ``kpi`` (target or benchmark), its kind, and the raw target value."""
+    n = len(rows)
+    roles = rows["role"].to_numpy(dtype=object)
+    exp = np.full(n, np.nan)
+    kinds = np.full(n, "", dtype=object)
+    raw = np.full(n, np.nan)
+    starts = rows["period_start"].to_numpy(dtype="datetime64[ns]")
+    ramp = _ramp(pb, starts, rows["rep_id"].map(hired).to_numpy(dtype="datetime64[ns]"))
+    for role in pd.unique(roles):
+        t = pb.targets_for(role)
+        at = roles == role
+        if kpi in t:
+            per, value = t[kpi]
+            scale = 1.0 if per == "day" else 0.2
+            exp[at] = value * rows["exposure"].to_numpy()[at] * scale * ramp[at]
+            kinds[at] = "target"
+            raw[at] = value
+    rest = kinds == ""
+    if kpi in pb.benchmarks and rest.any():
+        exp[rest] = pb.benchmarks[kpi] * rows["exposure"].to_numpy()[rest] * 0.2
+        kinds[rest] = "playbook"
+        raw[rest] = pb.benchmarks[kpi]
+    return exp, kinds, raw
+
+
+def focus_candidates(data: Any, as_of: Any, weeks: int = 4, reps: Any = None) -> pd.DataFrame:
+    """Every rep × focus KPI of a run, with its value, interval, benchmark and one-sided p-value.
+
+    The window is :func:`focus_window` (full Monday-Sunday weeks). ``reps``: the rep ids to report
+    (default: every rep with data in the window); their peer groups are always computed whole.
+
+    Per peer group (:func:`coachkit.panel.peer_table`) and KPI, on the rep-week panel
+    (:func:`coachkit.panel.rep_week_panel`: only weeks the data and the rep's employment cover,
+    counts per working day of exposure):
+
+    - **dispersion** φ and its residual df from the group's rep-weeks of the last
+      max(weeks, :data:`DISPERSION_WEEKS`) weeks, within rep (:func:`coachkit.stats.count_dispersion`,
+      :func:`coachkit.stats.rate_dispersion`).
+    - **value**: counts: the window total K with the interval φ·Garwood(K/φ), ``n`` = K, ``exposure`` =
+      working days; rates: Σ numerator / Σ denominator with the Wilson interval on (k/φ, n/φ), ``n`` =
+      Σ denominator.
+    - **benchmark**: the role target (``targets`` of the rep's role; counts: per-day target × working
+      days of exposure, per-week × exposure / 5, × the ramp factor of each tenure week), else the
+      playbook benchmark (``[coaching] benchmarks``; counts per week of 5 working days), else the peers.
+    - **team finding**: when the group as a whole misses its target or benchmark (the group total's
+      95% interval lies wholly on the wrong side of the group's expected total), ``team_finding`` is
+      True on every row of that group × KPI, and each rep is compared with its peers instead.
+    - **peers**: the leave-one-out peers (the other reps of the group, pooled): counts per working day,
+      z = (λᵢ − λ₋ᵢ) / √(φ·λ̂·(1/Eᵢ + 1/E₋ᵢ)); rates z = (pᵢ − p₋ᵢ) / √(φ·p̂(1 − p̂)(1/nᵢ + 1/n₋ᵢ)),
+      λ̂, p̂ pooled over the group. ``benchmark_value`` is the peers' rate (counts: scaled to the rep's
+      exposure).
+    - **p_value**: one-sided, that the rep is behind (below; above for lower-is-better KPIs), from the
+      t distribution with φ's df (:func:`coachkit.stats.count_p_below`, :func:`coachkit.stats.rate_p_below`).
+      ``std_gap`` = the shortfall in standard errors (positive = behind).
+    - **eligible** for focus: a leading KPI the dataset supports (:func:`coachkit.panel.kpi_availability`),
+      with a p-value, a benchmark > 0 and, for rates, n >= ``[coaching] min_n``; otherwise ``reason`` says
+      why not.
+
+    Columns :data:`CANDIDATE_COLUMNS`; ``attrs`` carry the playbook's ``fdr``, ``min_gap`` and
+    ``max_focus`` for :func:`select_focus`.
     """
-    reps = reps.drop_duplicates("rep_id")
-    key = reps["team"].fillna("\0").astype(str) + "\x1f" + reps["role"].fillna("\0").astype(str)
-    return pd.Series(key.to_numpy(), index=pd.Index(reps["rep_id"].astype(str), name="rep_id"), name="peer_group")
+    pb: Playbook = data.playbook
+    first, last = focus_window(as_of, weeks)
+    d_first = last - pd.Timedelta(days=7 * max(weeks, DISPERSION_WEEKS) - 1)
+    from .kpis import registry
+
+    names = [k for k in FOCUS_KPIS if k in registry and registry[k].kind in ("count", "rate")]
+    all_reps = data.reps.drop_duplicates("rep_id")
+    wanted = None if reps is None else ([reps] if isinstance(reps, str) else [str(r) for r in reps])
+    if wanted is not None:
+        unknown = sorted(set(wanted) - set(all_reps["rep_id"].astype(str)))
+        if unknown:
+            raise ValueError(f"reps not in the reps table: {', '.join(unknown)}")
+        # whole peer groups, with the fallback to the role across teams
+        roles = set(all_reps.loc[all_reps["rep_id"].isin(wanted), "role"].fillna(""))
+        needed = all_reps.loc[all_reps["role"].fillna("").isin(roles), "rep_id"].tolist()
+    else:
+        needed = None
+    panel = rep_week_panel(data, d_first, last, names, reps=needed)
+    window = panel[panel["period_start"] >= first]
+    active = sorted(window.loc[window["exposure"] > 0, "rep_id"].unique())
+    if wanted is None:
+        wanted = active
+    peers = peer_table(all_reps, active)
+    avail = kpi_availability(data, names)
+    info = all_reps.set_index("rep_id")
+    hired = info["hired_at"]
+
+    rows: list[dict[str, Any]] = []
+    panel = panel[panel["rep_id"].isin(active)]
+    panel = panel.assign(role=panel["rep_id"].map(info["role"]))
+    groups = {g: peer_members(peers, g) for g in sorted(peers["peer_group"].unique())}
+    for name in names:
+        d = registry[name]
+        sign = 1.0 if d.higher_is_better else -1.0
+        is_rate = d.kind == "rate"
+        kp = panel[panel["kpi"] == name]
+        for group, members in groups.items():
+            gp = kp[kp["rep_id"].isin(members)]
+            mine = [r for r in peers.index[peers["peer_group"] == group] if r in set(wanted)]
+            if gp.empty or not mine:
+                continue
+            disp = (
+                rate_dispersion(gp["numerator"], gp["denominator"], gp["rep_id"])
+                if is_rate
+                else count_dispersion(gp["value"], gp["rep_id"], gp["exposure"])
+            )
+            gw = gp[gp["period_start"] >= first]
+            if is_rate:
+                gw = gw.assign(k=gw["numerator"], n=gw["denominator"])
+                exp_kind = np.full(len(gw), "", dtype=object)
+                t_raw = np.full(len(gw), np.nan)
+                t = pb.targets_for(gw["role"].iloc[0]) if len(gw) else {}
+                if name in t:
+                    exp_kind[:], t_raw[:] = "target", t[name][1]
+                elif name in pb.benchmarks:
+                    exp_kind[:], t_raw[:] = "playbook", pb.benchmarks[name]
+                gw = gw.assign(e_kind=exp_kind, t_raw=t_raw, expected=np.nan)
+            else:
+                exp, kinds, raw = _expected(pb, gw, name, hired)
+                gw = gw.assign(k=gw["value"], n=gw["value"], expected=exp, e_kind=kinds, t_raw=raw)
+            per = gw.groupby("rep_id", sort=True).agg(
+                k=("k", "sum"),
+                n=("denominator" if is_rate else "k", "sum"),
+                exposure=("exposure", "sum"),
+                weeks=("period_start", "size"),
+                expected=("expected", lambda s: s.sum(min_count=1)),
+                e_kind=("e_kind", "first"),
+                t_raw=("t_raw", "first"),
+            )
+            rows += _group_rows(pb, name, d, sign, is_rate, group, per, disp, peers, avail, mine)
+    out = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
+    out = out[out["rep_id"].isin(wanted)].reset_index(drop=True)
+    for c in ("rep_id", "kpi", "label", "kind", "measure", "peer_group", "peer_basis", "peer_label"):
+        out[c] = out[c].astype(schema.STRING)
+    for c in ("target_kind", "benchmark", "reason", "evidence", "action"):
+        out[c] = out[c].astype(schema.STRING)
+    out["team_finding"] = out["team_finding"].astype(bool)
+    out["eligible"] = out["eligible"].astype(bool)
+    out.attrs.update(fdr=pb.fdr, min_gap=pb.min_gap, max_focus=pb.max_focus, window=(first, last))
+    return out
 
 
-def coaching_focus(data: Any, rep_id: str, as_of: Any, weeks: int = 4) -> pd.DataFrame:
+def _group_rows(
+    pb: Playbook,
+    name: str,
+    d: Any,
+    sign: float,
+    is_rate: bool,
+    group: str,
+    per: pd.DataFrame,
+    disp: Any,
+    peers: pd.DataFrame,
+    avail: dict[str, str],
+    wanted: list[str],
+) -> list[dict[str, Any]]:
+    """The candidate rows of one peer group × KPI (see :func:`focus_candidates`)."""
+    phi, df = disp.phi, disp.df
+    k, n, e = per["k"].to_numpy(), per["n"].to_numpy(), per["exposure"].to_numpy()
+    big_k, big_n, big_e = k.sum(), n.sum(), e.sum()
+    reps_n = len(per)
+    # the group as a whole, and its own interval
+    if is_rate:
+        team_value = big_k / big_n if big_n > 0 else np.nan
+        tl, th = (float(v) for v in wilson(big_k, big_n, phi=phi)) if big_n > 0 else (np.nan, np.nan)
+    else:
+        team_value = big_k / big_e if big_e > 0 else np.nan
+        tl, th = (float(v) / big_e for v in poisson_interval(big_k, phi=phi)) if big_e > 0 else (np.nan, np.nan)
+    e_kind = per["e_kind"].iloc[0] if reps_n else ""
+    t_raw = float(per["t_raw"].iloc[0]) if reps_n else np.nan
+    has_bench = e_kind in ("target", "playbook") and not np.isnan(t_raw)
+    # the group misses its target: its interval lies wholly on the wrong side (one finding per group x KPI)
+    team_finding = False
+    if has_bench:
+        if is_rate:
+            bench_team = t_raw
+        else:
+            total_expected = per["expected"].sum()
+            bench_team = total_expected / big_e if big_e > 0 else np.nan
+        if not np.isnan(bench_team) and not np.isnan(th):
+            team_finding = bool(th < bench_team) if sign > 0 else bool(tl > bench_team)
+    # peers' values for the median (rates: each rep's rate; counts: each rep's rate per working day)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rep_rates = np.where(n > 0, k / n, np.nan) if is_rate else np.where(e > 0, k / e, np.nan)
+    median = float(np.nanmedian(rep_rates)) if np.isfinite(rep_rates).any() else np.nan
+    out = []
+    info = peers.loc[per.index]
+    for i, rep in enumerate(per.index):
+        if rep not in wanted:
+            continue
+        ki, ni, ei = float(k[i]), float(n[i]), float(e[i])
+        row: dict[str, Any] = {
+            "rep_id": rep,
+            "kpi": name,
+            "label": d.label,
+            "kind": FOCUS_KPIS[name],
+            "measure": "rate" if is_rate else "count",
+            "n": ni,
+            "weeks": int(per["weeks"].iloc[i]),
+            "exposure": ei,
+            "phi": phi,
+            "df": df,
+            "peer_group": group,
+            "peer_basis": info["peer_basis"].iloc[i],
+            "peer_label": info["peer_label"].iloc[i],
+            "peers_n": int(info["peers_n"].iloc[i]),
+            "team_value": team_value,
+            "team_ci_low": tl,
+            "team_ci_high": th,
+            "team_finding": team_finding,
+            "target": t_raw if has_bench else np.nan,
+            "target_kind": _BENCHMARK_NAMES.get(e_kind, "") if has_bench else "",
+            "action": pb.action_for(name),
+        }
+        if is_rate:
+            value = ki / ni if ni > 0 else np.nan
+            lo, hi = (float(v) for v in wilson(ki, ni, phi=phi)) if ni > 0 else (np.nan, np.nan)
+            row["team_median"] = median
+        else:
+            value = ki
+            lo, hi = (float(v) for v in poisson_interval(ki, phi=phi))
+            row["team_median"] = median * ei if ei > 0 else np.nan
+        row |= {"value": value, "ci_low": lo, "ci_high": hi}
+        # the comparison
+        ok, ko, no, eo = reps_n - 1 > 0, big_k - ki, big_n - ni, big_e - ei
+        if has_bench and not team_finding:
+            bench_kind = e_kind
+            if is_rate:
+                bench = t_raw
+                bt = min(max(bench, 0.5 / ni), 1 - 0.5 / ni) if ni > 0 else np.nan
+                se = np.sqrt(phi * bt * (1 - bt) / ni) if ni > 0 else np.nan
+                z = (value - bench) / se if ni > 0 else np.nan
+            else:
+                bench = float(per["expected"].iloc[i])
+                z = (ki - bench) / np.sqrt(phi * bench) if bench > 0 else np.nan
+        else:
+            bench_kind = "peers"
+            if is_rate:
+                bench = ko / no if ok and no > 0 else np.nan
+                p0 = big_k / big_n if big_n > 0 else np.nan
+                se = np.sqrt(phi * p0 * (1 - p0) * (1 / ni + 1 / no)) if ni > 0 and no > 0 else np.nan
+                z = (value - bench) / se if se and se > 0 else (0.0 if se == 0 else np.nan)
+            else:
+                lam_o = ko / eo if ok and eo > 0 else np.nan
+                bench = lam_o * ei if ei > 0 else np.nan
+                lam = big_k / big_e if big_e > 0 else np.nan
+                se = np.sqrt(phi * lam * (1 / ei + 1 / eo)) if ei > 0 and eo > 0 else np.nan
+                z = (ki / ei - lam_o) / se if se and se > 0 else (0.0 if se == 0 else np.nan)
+        z = float(z) if z is not None else np.nan
+        p = float(_t_cdf(np.array(sign * z), df)) if not np.isnan(z) else np.nan
+        row |= {
+            "benchmark": _BENCHMARK_NAMES[bench_kind],
+            "benchmark_value": float(bench),
+            "gap": value - bench,
+            "std_gap": -sign * z,
+            "p_value": p,
+        }
+        reason = ""
+        if FOCUS_KPIS[name] != "leading":
+            reason = "a lagging result: monitored, never a coaching focus"
+        elif avail.get(name):
+            reason = avail[name]
+        elif np.isnan(phi):
+            reason = "too few weeks to measure week-to-week variation"
+        elif np.isnan(bench) or (not is_rate and bench <= 0):
+            reason = "no benchmark (no target, and no peers with data)" if np.isnan(bench) else "nothing expected"
+        elif is_rate and ni < pb.min_n:
+            reason = f"only {ni:,.0f} {_DENOMINATOR_NOUNS.get(name, 'events')} (need {pb.min_n})"
+        elif np.isnan(p):
+            reason = "no test possible"
+        row["eligible"] = reason == ""
+        row["reason"] = reason
+        row["evidence"] = _evidence(row, d, is_rate)
+        out.append(row)
+    return out
+
+
+def _evidence(row: dict[str, Any], d: Any, is_rate: bool) -> str:
+    """One sentence with the value, its n and interval, and what it was compared with."""
+    bench, kind = row["benchmark_value"], row["benchmark"]
+    if kind == "peer group":
+        others = max(int(row["peers_n"]) - 1, 0)
+        against = f"the other {others} {row['peer_label']}"
+    else:
+        against = kind
+    if is_rate:
+        noun = _DENOMINATOR_NOUNS.get(row["kpi"], "events")
+        lo, hi = row["ci_low"], row["ci_high"]
+        ci = f", 95% CI {100 * lo:.0f}–{100 * hi:.0f}%" if not np.isnan(lo) else ""
+        text = (
+            f"{d.label} {_pct(row['value']) if not np.isnan(row['value']) else '–'} "
+            f"({row['value'] * row['n'] if row['n'] > 0 else 0:,.0f} of {row['n']:,.0f} {noun}{ci}) "
+            f"vs {against} {_pct(bench) if not np.isnan(bench) else '–'}"
+        )
+    else:
+        w = int(row["weeks"])
+        span = f"{w} week" + ("s" if w != 1 else "")
+        text = (
+            f"{d.label} {_num(row['value'])} in {span} (95% CI {_num(row['ci_low'])}–{_num(row['ci_high'])}) "
+            f"vs {against} {_num(bench) if not np.isnan(bench) else '–'}"
+        )
+    if row["team_finding"]:
+        target = _pct(row["target"]) if is_rate else row["target_kind"]
+        text += f"; the whole group misses the {row['target_kind']} ({target}), so the rep is compared with the peers"
+    return text + "."
+
+
+def select_focus(candidates: pd.DataFrame, q: float | None = None, min_gap: float | None = None) -> pd.DataFrame:
+    """The run's focus areas: Benjamini–Hochberg across every eligible rep × KPI of ``candidates``.
+
+    The family is the eligible rows given (the run); their one-sided p-values get BH-adjusted
+    q-values (statsmodels ``multipletests(method="fdr_bh")``; Benjamini & Hochberg 1995, valid for
+    independent or positively dependent tests). A row is ``flagged`` when it is eligible, its
+    q-value <= ``q`` (default: the playbook's ``[coaching] fdr``, 0.05), the rep is behind
+    (std_gap > 0) and the gap is at least ``min_gap`` (default ``[coaching] min_gap``) × the
+    benchmark. Returns ``candidates`` plus ``q_value`` (NaN outside the family) and ``flagged``.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    q = candidates.attrs.get("fdr", 0.05) if q is None else q
+    min_gap = candidates.attrs.get("min_gap", 0.1) if min_gap is None else min_gap
+    out = candidates.copy()
+    fam = out["eligible"].to_numpy(dtype=bool) & out["p_value"].notna().to_numpy()
+    qv = np.full(len(out), np.nan)
+    if fam.any():
+        qv[fam] = multipletests(out.loc[fam, "p_value"].to_numpy(dtype="float64"), method="fdr_bh")[1]
+    out["q_value"] = qv
+    bench = out["benchmark_value"].abs()
+    big = (out["gap"].abs() >= min_gap * bench).to_numpy(dtype=bool)
+    out["flagged"] = fam & (qv <= q) & (out["std_gap"] > 0).to_numpy(dtype=bool) & big
+    return out
+
+
+def team_findings(candidates: pd.DataFrame) -> pd.DataFrame:
+    """One row per peer group × KPI whose whole group misses its target or benchmark (reported once, not per rep).
+
+    Columns ``peer_group``, ``peer_label``, ``peer_basis``, ``peers_n``, ``kpi``, ``label``, ``measure``,
+    ``team_value`` (rates: the pooled rate; counts: per working day), ``team_ci_low``, ``team_ci_high``
+    (the group's 95% interval with its dispersion φ), ``target`` (rates: the rate; counts: the target per
+    day or week as written in the playbook), ``target_kind`` and ``evidence`` (one sentence).
+    """
+    cols = ["peer_group", "peer_label", "peer_basis", "peers_n", "kpi", "label", "measure", "team_value"]
+    cols += ["team_ci_low", "team_ci_high", "target", "target_kind", "evidence"]
+    t = candidates[candidates["team_finding"] & candidates["kind"].eq("leading")]
+    t = t.drop_duplicates(["peer_group", "kpi"])
+    rows = []
+    for r in t.to_dict("records"):
+        if r["measure"] == "rate":
+            val = f"{_pct(r['team_value'])} (95% CI {100 * r['team_ci_low']:.0f}–{100 * r['team_ci_high']:.0f}%)"
+            tgt = _pct(r["target"])
+        else:
+            val = f"{r['team_value']:.1f} a working day (95% CI {r['team_ci_low']:.1f}–{r['team_ci_high']:.1f})"
+            tgt = f"{_num(r['target'])}"
+        r["evidence"] = (
+            f"The {r['peer_label']} ({r['peers_n']} reps) as a group: {r['label'].lower()} {val}, "
+            f"below the {r['target_kind']} {tgt}. A team finding: a process or target question, not one rep's."
+        )
+        rows.append({c: r[c] for c in cols})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _empty() -> pd.DataFrame:
+    text = {"kpi", "label", "kind", "benchmark", "evidence", "action", "peer_group", "peer_basis", "family"}
+    return pd.DataFrame({c: pd.Series(dtype=schema.STRING if c in text else "float64") for c in FOCUS_COLUMNS}).astype(
+        {"peers_n": "float64"}
+    )
+
+
+def coaching_focus(
+    data: Any, rep_id: str, as_of: Any, weeks: int = 4, *, run: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The rep's focus areas over the ``weeks`` full weeks ending on ``as_of``, most important first.
 
-    The window is :func:`focus_window` (Monday to Sunday weeks; only weeks the rep
-    was employed count). For each KPI of :data:`FOCUS_KPIS`:
+    ``run``: the :func:`select_focus` frame of the whole run (all reps reviewed together); the
+    rep's flagged rows are taken from it, so the false discovery rate holds across the run
+    (``family`` = "run"). Without it, the family is the rep's peer group: the candidates of the
+    group's reps are computed and selected together (``family`` = "peer group").
 
-    - **value and interval.** Rates: Σ numerator / Σ denominator over the
-      window's weeks, with the 95% Wilson interval on those sums; ``n`` is Σ
-      denominator. Counts: the window total, with the exact (Garwood) 95% Poisson
-      interval χ²-based; ``n`` is the total.
-    - **benchmark**, the first that exists: (1) ``role target``: the playbook target
-      of the rep's role. For counts it is scaled to the window like activity_score:
-      Σ over the rep's weeks of per-day target × working days, or per-week target ×
-      working days / 5, × the ramp factor of the tenure week; for a rate the target
-      is the rate itself. (2) ``playbook benchmark``: ``[coaching] benchmarks``
-      (a rate, or a count per week × the rep's weeks). (3) ``team median``: the
-      median over the reps of the same team AND role (the rep included) of their
-      window rate, or of their weekly average count × the rep's weeks.
-    - **flagged** only when the interval cannot reach the benchmark: ci_high <
-      benchmark (ci_low > benchmark when lower is better), and for rates also
-      n ≥ ``playbook.min_n``; and the gap |value − benchmark| is at least
-      ``playbook.min_gap`` × benchmark (default 10%), so that a significant but
-      negligible shortfall is not raised. Benchmarks of 0 (nothing expected) are not judged.
-
-    Columns :data:`FOCUS_COLUMNS`: ``team_median`` (as above, in the value's unit),
-    ``target`` (the role target or playbook benchmark; NaN if neither),
-    ``benchmark`` (which one was used), ``benchmark_value``, ``gap`` = value −
-    benchmark_value, ``std_gap`` = shortfall in standard errors under the
-    benchmark ((b − p)/√(b(1 − b)/n) for rates, (E − k)/√E for counts),
-    ``evidence`` (one sentence with n), ``action`` (``playbook.action_for``) and
-    ``kind`` (leading or lagging). Leading rows come first, then by ``std_gap``,
-    at most ``playbook.max_focus`` rows; an empty frame with these columns when
-    nothing can be flagged.
+    Columns :data:`FOCUS_COLUMNS` (see :func:`focus_candidates` for each): ``value``, ``n``,
+    ``ci_low``/``ci_high``, ``team_median`` (median over the peer group: rates: of each rep's rate;
+    counts: of each rep's count per working day × this rep's working days), ``target`` (the role
+    target or playbook benchmark as written; NaN if none), ``benchmark`` (``role target``,
+    ``playbook benchmark`` or ``peer group``), ``benchmark_value``, ``gap`` = value − benchmark_value,
+    ``std_gap`` (shortfall in standard errors), ``evidence``, ``action``, ``kind`` (always
+    ``leading``), ``p_value``, ``q_value``, ``peer_group``, ``peer_basis``, ``peers_n``, ``family``.
+    Sorted by ``std_gap``, at most ``[coaching] max_focus`` rows; an empty frame with these columns
+    when nothing is flagged.
     """
     pb: Playbook = data.playbook
     reps = data.reps.drop_duplicates("rep_id")
-    me = reps[reps["rep_id"] == rep_id]
-    if me.empty:
+    if not (reps["rep_id"] == rep_id).any():
         raise ValueError(f"rep {rep_id!r} is not in the reps table")
-    me = me.iloc[0]
-    first, last = focus_window(as_of, weeks)
-
-    key = peer_groups(reps)
-    peers = key.index[key == key[rep_id]].tolist()
-
-    names = [k for k in FOCUS_KPIS if k in registry and registry[k].kind in ("count", "rate")]
-    table = kpi_table(data, freq="W", start=first, end=last, kpis=names, reps=peers)
-    table = table[(table["period_start"] >= first) & (table["period_start"] <= last)]
-    sums = table.groupby(["kpi", "rep_id"], observed=True).agg(
-        value=("value", "sum"),
-        numerator=("numerator", "sum"),
-        denominator=("denominator", "sum"),
-        weeks=("period_start", "size"),
-    )
-    mine = table[table["rep_id"] == rep_id]
-    my_weeks = pd.Series(pd.unique(mine["period_start"])).sort_values(ignore_index=True)
-    if my_weeks.empty:
-        return _empty()
-    n_weeks = len(my_weeks)
-    work = pb.working_days_between(my_weeks, my_weeks + pd.Timedelta(days=7)).astype("float64")
-    ramp = _ramp(pb, my_weeks, me["hired_at"])
-    targets = pb.targets_for(me["role"])
-
-    rows = []
-    for name in names:
-        d = registry[name]
-        s = sums.loc[name]
-        sign = 1.0 if d.higher_is_better else -1.0
-        is_rate = d.kind == "rate"
-        if is_rate:
-            ok = s["denominator"] > 0
-            peer_values = (s["numerator"][ok] / s["denominator"][ok]).to_numpy()
-            team_median = float(np.median(peer_values)) if len(peer_values) else np.nan
-            k = float(s.at[rep_id, "numerator"])
-            n = float(s.at[rep_id, "denominator"])
-            if n <= 0:
-                continue
-            value = k / n
-            lo, hi = (float(v) for v in wilson(k, n))
-            target = np.nan
-            if name in targets:
-                target, bench_kind = targets[name][1], "target"
-            elif name in pb.benchmarks:
-                target, bench_kind = pb.benchmarks[name], "playbook"
-            else:
-                bench_kind = "team"
-            bench = target if bench_kind != "team" else team_median
-            if np.isnan(bench) or n < pb.min_n:
-                continue
-            b = min(max(bench, 0.5 / n), 1 - 0.5 / n)
-            std_gap = sign * (bench - value) / np.sqrt(b * (1 - b) / n)
-            noun = _DENOMINATOR_NOUNS.get(name, "events")
-            evidence = (
-                f"{d.label} {_pct(value)} ({k:,.0f} of {n:,.0f} {noun}, 95% CI {100 * lo:.0f}–{100 * hi:.0f}%) "
-                f"vs {_BENCHMARK_NAMES[bench_kind]} {_pct(bench)}."
-            )
-        else:
-            per_week = (s["value"] / s["weeks"]).to_numpy()
-            team_median = float(np.median(per_week)) * n_weeks if len(per_week) else np.nan
-            k = float(s.at[rep_id, "value"])
-            n = k
-            value = k
-            lo, hi = (float(v[0]) for v in poisson_interval([k]))
-            target = np.nan
-            if name in targets:
-                per, t = targets[name]
-                target = float(np.sum(t * work * (1.0 if per == "day" else 0.2) * ramp))
-                bench_kind = "target"
-            elif name in pb.benchmarks:
-                target, bench_kind = pb.benchmarks[name] * n_weeks, "playbook"
-            else:
-                bench_kind = "team"
-            bench = target if bench_kind != "team" else team_median
-            if np.isnan(bench) or bench <= 0:
-                continue
-            std_gap = sign * (bench - value) / np.sqrt(bench)
-            span = f"{n_weeks} week" + ("s" if n_weeks != 1 else "")
-            evidence = (
-                f"{d.label} {_num(value)} in {span} (95% CI {_num(lo)}–{_num(hi)}) "
-                f"vs {_BENCHMARK_NAMES[bench_kind]} {_num(bench)}."
-            )
-        flagged = hi < bench if d.higher_is_better else lo > bench
-        # A real but tiny shortfall (96% vs 98%) is not worth a coaching conversation.
-        if not flagged or abs(value - bench) < pb.min_gap * bench:
-            continue
-        rows.append(
-            {
-                "kpi": name,
-                "label": d.label,
-                "kind": FOCUS_KPIS[name],
-                "value": value,
-                "n": n,
-                "ci_low": lo,
-                "ci_high": hi,
-                "team_median": team_median,
-                "target": target,
-                "benchmark": _BENCHMARK_NAMES[bench_kind],
-                "benchmark_value": float(bench),
-                "gap": value - bench,
-                "std_gap": float(std_gap),
-                "evidence": evidence,
-                "action": pb.action_for(name),
-            }
+    if run is not None:
+        sel, family = run[run["rep_id"] == rep_id], "run"
+    else:
+        cands = focus_candidates(
+            data, as_of, weeks, reps=None if len(reps) <= 1 else _group_of(data, rep_id, as_of, weeks)
         )
-    if not rows:
+        sel, family = select_focus(cands), "peer group"
+        sel = sel[sel["rep_id"] == rep_id]
+    if sel.empty or not sel["flagged"].any():
         return _empty()
-    out = pd.DataFrame(rows, columns=list(FOCUS_COLUMNS))
-    out["_order"] = (out["kind"] != "leading").astype(int)
-    out = out.sort_values(["_order", "std_gap"], ascending=[True, False], kind="stable").drop(columns="_order")
-    out = out.head(max(pb.max_focus, 0)).reset_index(drop=True)
-    return out.astype(_empty().dtypes.to_dict())
+    out = sel[sel["flagged"]].sort_values("std_gap", ascending=False, kind="stable")
+    out = out.head(max(pb.max_focus, 0)).assign(family=family)
+    out = out.assign(target=np.where(out["target_kind"] != "", out["target"], np.nan))
+    return out[list(FOCUS_COLUMNS)].reset_index(drop=True).astype(_empty().dtypes.to_dict())
+
+
+def _group_of(data: Any, rep_id: str, as_of: Any, weeks: int) -> list[str]:
+    """The reps whose candidates make the rep's family: those of the rep's role (the peer group is among them)."""
+    reps = data.reps.drop_duplicates("rep_id")
+    role = reps.loc[reps["rep_id"] == rep_id, "role"].iloc[0]
+    same = reps["role"].isna() if pd.isna(role) else reps["role"].eq(role)
+    pool = reps.loc[same.to_numpy(dtype=bool), "rep_id"].astype(str).tolist()
+    first, last = focus_window(as_of, weeks)
+    table = rep_week_panel(data, first, last, ["activities"], reps=pool)
+    active = sorted(table.loc[table["exposure"] > 0, "rep_id"].unique())
+    if rep_id not in active:
+        return [rep_id]
+    groups = peer_table(reps, active)
+    mine = groups.at[rep_id, "peer_group"]
+    return groups.index[groups["peer_group"] == mine].tolist()
