@@ -171,11 +171,13 @@ def focus_window(as_of: Any, weeks: int = 4) -> tuple[pd.Timestamp, pd.Timestamp
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return f"{100 * x:.0f}%" if x is not None and np.isfinite(x) else "–"
 
 
 def _num(x: float) -> str:
     # whole numbers from 10 up; one decimal below, where it matters (a CI of 1.1-10 vs 0-10)
+    if x is None or not np.isfinite(x):
+        return "–"
     return f"{x:,.0f}" if abs(x - round(x)) < 0.05 or abs(x) >= 10 else f"{x:,.1f}"
 
 
@@ -481,17 +483,14 @@ def _evidence(row: dict[str, Any], d: Any, is_rate: bool) -> str:
         noun = _DENOMINATOR_NOUNS.get(row["kpi"], "events")
         lo, hi = row["ci_low"], row["ci_high"]
         ci = f", 95% CI {100 * lo:.0f}–{100 * hi:.0f}%" if not np.isnan(lo) else ""
-        text = (
-            f"{d.label} {_pct(row['value']) if not np.isnan(row['value']) else '–'} "
-            f"({row['value'] * row['n'] if row['n'] > 0 else 0:,.0f} of {row['n']:,.0f} {noun}{ci}) "
-            f"vs {against} {_pct(bench) if not np.isnan(bench) else '–'}"
-        )
+        k = row["value"] * row["n"] if row["n"] > 0 else 0.0
+        text = f"{d.label} {_pct(row['value'])} ({k:,.0f} of {row['n']:,.0f} {noun}{ci}) vs {against} {_pct(bench)}"
     else:
         w = int(row["weeks"])
         span = f"{w} week" + ("s" if w != 1 else "")
         text = (
             f"{d.label} {_num(row['value'])} in {span} (95% CI {_num(row['ci_low'])}–{_num(row['ci_high'])}) "
-            f"vs {against} {_num(bench) if not np.isnan(bench) else '–'}"
+            f"vs {against} {_num(bench)}"
         )
     if row["team_finding"]:
         target = _pct(row["target"]) if is_rate else row["target_kind"]

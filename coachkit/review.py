@@ -40,7 +40,7 @@ from scipy import stats as _st
 
 from . import charts
 from .batch import review_window as batch_window
-from .coaching import coaching_focus, focus_window, peer_groups
+from .coaching import FOCUS_DEFINITION, coaching_focus, focus_window, peer_groups
 from .feedback import effort_feedback, feedback_themes
 from .kpis import kpi_table, registry
 from .stats import lagged_association, poisson_interval, wilson
@@ -116,7 +116,7 @@ REVIEW_KPIS: tuple[str, ...] = (
 
 #: What the n of each KPI counts, in words.
 N_NOUNS: dict[str, str] = {
-    "connect_rate": "calls with an outcome",
+    "connect_rate": "calls",
     "meeting_show_rate": "meetings held or no-show",
     "outcome_logged_rate": "calls",
     "follow_up_24h_rate": "conversations with an account",
@@ -1857,9 +1857,7 @@ TERMS: dict[str, str] = {
     "conversations with notes.",
     "Trend": "Spearman ρ of a weekly value against the week number over the last weeks, with a permutation "
     "p-value: 'rising'/'falling' when p < 0.05, else 'no clear trend'. Exploratory.",
-    "Focus area": "A KPI whose 95% interval cannot reach its benchmark (the role target, else the playbook "
-    "benchmark, else the team median; rates need n ≥ the playbook's min_n), judged on full weeks. Leading "
-    "activities rank before lagging results; at most the playbook's max_focus areas.",
+    "Focus area": FOCUS_DEFINITION,
 }
 
 
