@@ -20,7 +20,15 @@ import pandas as pd
 from .kpis import kpi_table, registry
 from .playbook import Playbook
 
-__all__ = ["MIN_PEERS", "PANEL_COLUMNS", "peer_groups", "peer_table", "peer_members", "rep_week_panel", "kpi_availability"]
+__all__ = [
+    "MIN_PEERS",
+    "PANEL_COLUMNS",
+    "peer_groups",
+    "peer_table",
+    "peer_members",
+    "rep_week_panel",
+    "kpi_availability",
+]
 
 #: A team × role peer group smaller than this (reps with data in the window) is compared
 #: within its role across teams instead: with 3 or fewer reps, a team median or a leave-one-out
