@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .panel import MIN_PEERS, kpi_availability, peer_groups, peer_members, peer_table, rep_week_panel
+from .panel import MIN_PEERS, active_reps, kpi_availability, peer_groups, peer_members, peer_table, rep_week_panel
 from .playbook import Playbook
 from .stats import _t_cdf, count_dispersion, poisson_interval, rate_dispersion, wilson
 
@@ -37,6 +37,8 @@ __all__ = [
     "MIN_PEERS",
     "coaching_focus",
     "focus_candidates",
+    "activity_score_parts",
+    "activity_scores",
     "select_focus",
     "team_findings",
     "focus_window",
@@ -194,7 +196,8 @@ def _ramp(pb: Playbook, starts: np.ndarray, hired: np.ndarray) -> np.ndarray:
 
 
 def _expected(pb: Playbook, rows: pd.DataFrame, kpi: str, hired: pd.Series) -> tuple[np.ndarray, str, float]:
-    """Per rep-week expected count of ``kpi`` (target or benchmark), its kind, and the raw target value."""
+    """Per rep-week expected count of ``kpi`` (target or benchmark), its kind, and the target per week of 5
+    working days (a per-day target × 5, a per-week target or benchmark as written)."""
     n = len(rows)
     roles = rows["role"].to_numpy(dtype=object)
     exp = np.full(n, np.nan)
@@ -210,7 +213,7 @@ def _expected(pb: Playbook, rows: pd.DataFrame, kpi: str, hired: pd.Series) -> t
             scale = 1.0 if per == "day" else 0.2
             exp[at] = value * rows["exposure"].to_numpy()[at] * scale * ramp[at]
             kinds[at] = "target"
-            raw[at] = value
+            raw[at] = value * 5 if per == "day" else value
     rest = kinds == ""
     if kpi in pb.benchmarks and rest.any():
         exp[rest] = pb.benchmarks[kpi] * rows["exposure"].to_numpy()[rest] * 0.2
@@ -223,7 +226,8 @@ def focus_candidates(data: Any, as_of: Any, weeks: int = 4, reps: Any = None) ->
     """Every rep × focus KPI of a run, with its value, interval, benchmark and one-sided p-value.
 
     The window is :func:`focus_window` (full Monday-Sunday weeks). ``reps``: the rep ids to report
-    (default: every rep with data in the window); their peer groups are always computed whole.
+    (default: every rep with an activity in the window, :func:`coachkit.panel.active_reps`); their peer
+    groups are always computed whole.
 
     Per peer group (:func:`coachkit.panel.peer_table`) and KPI, on the rep-week panel
     (:func:`coachkit.panel.rep_week_panel`: only weeks the data and the rep's employment cover,
@@ -274,7 +278,8 @@ def focus_candidates(data: Any, as_of: Any, weeks: int = 4, reps: Any = None) ->
         needed = None
     panel = rep_week_panel(data, d_first, last, names, reps=needed)
     window = panel[panel["period_start"] >= first]
-    active = sorted(window.loc[window["exposure"] > 0, "rep_id"].unique())
+    covered = set(window.loc[window["exposure"] > 0, "rep_id"])
+    active = [r for r in active_reps(data, first, last, needed) if r in covered]
     if wanted is None:
         wanted = active
     peers = peer_table(all_reps, active)
@@ -542,8 +547,10 @@ def team_findings(candidates: pd.DataFrame) -> pd.DataFrame:
             val = f"{_pct(r['team_value'])} (95% CI {100 * r['team_ci_low']:.0f}–{100 * r['team_ci_high']:.0f}%)"
             tgt = _pct(r["target"])
         else:
-            val = f"{r['team_value']:.1f} a working day (95% CI {r['team_ci_low']:.1f}–{r['team_ci_high']:.1f})"
-            tgt = f"{_num(r['target'])}"
+            for c in ("team_value", "team_ci_low", "team_ci_high"):
+                r[c] = 5 * r[c]
+            val = f"{r['team_value']:.1f} a week (95% CI {r['team_ci_low']:.1f}–{r['team_ci_high']:.1f})"
+            tgt = f"{_num(r['target'])} a week"
         r["evidence"] = (
             f"The {r['peer_label']} ({r['peers_n']} reps) as a group: {r['label'].lower()} {val}, "
             f"below the {r['target_kind']} {tgt}. A team finding: a process or target question, not one rep's."
@@ -572,7 +579,7 @@ def coaching_focus(
     Columns :data:`FOCUS_COLUMNS` (see :func:`focus_candidates` for each): ``value``, ``n``,
     ``ci_low``/``ci_high``, ``team_median`` (median over the peer group: rates: of each rep's rate;
     counts: of each rep's count per working day × this rep's working days), ``target`` (the role
-    target or playbook benchmark as written; NaN if none), ``benchmark`` (``role target``,
+    target or playbook benchmark: a rate, or for counts per week of 5 working days; NaN if none), ``benchmark`` (``role target``,
     ``playbook benchmark`` or ``peer group``), ``benchmark_value``, ``gap`` = value − benchmark_value,
     ``std_gap`` (shortfall in standard errors), ``evidence``, ``action``, ``kind`` (always
     ``leading``), ``p_value``, ``q_value``, ``peer_group``, ``peer_basis``, ``peers_n``, ``family``.
@@ -607,9 +614,87 @@ def _group_of(data: Any, rep_id: str, as_of: Any, weeks: int) -> list[str]:
     pool = reps.loc[same.to_numpy(dtype=bool), "rep_id"].astype(str).tolist()
     first, last = focus_window(as_of, weeks)
     table = rep_week_panel(data, first, last, ["activities"], reps=pool)
-    active = sorted(table.loc[table["exposure"] > 0, "rep_id"].unique())
+    covered = set(table.loc[table["exposure"] > 0, "rep_id"])
+    active = [r for r in active_reps(data, first, last, pool) if r in covered]
     if rep_id not in active:
         return [rep_id]
     groups = peer_table(reps, active)
     mine = groups.at[rep_id, "peer_group"]
     return groups.index[groups["peer_group"] == mine].tolist()
+
+
+# ---- the activity score over a window ---------------------------------------------------------------
+
+
+def activity_score_parts(panel: pd.DataFrame, playbook: Playbook) -> pd.DataFrame:
+    """Each rep's attainment of each target of their role over the panel's weeks (uncapped).
+
+    ``panel``: rep-week rows (:func:`coachkit.panel.rep_week_panel`) of the targets' KPIs with ``role``
+    and ``hired_at`` columns (as :func:`coachkit.team.team_panel` gives). Per rep and target KPI:
+    ``actual`` = Σ the KPI's weekly values; ``expected`` = Σ per-day target × working days of exposure (or
+    per-week target × exposure / 5) × the ramp factor of the tenure week; ``attainment`` = actual /
+    expected (uncapped: 1.5 = 150% of target); ``over_target`` = attainment > 1; ``weight`` (playbook
+    ``[score] weights``, default 1); ``phi`` = the count dispersion of that KPI over the panel's reps (the
+    peer group when the panel is one). Columns rep_id, kpi, label, actual, expected, attainment,
+    over_target, weight, phi.
+    """
+    from .kpis import registry
+
+    cols = ["rep_id", "kpi", "label", "actual", "expected", "attainment", "over_target", "weight", "phi"]
+    rows = []
+    reps = panel.drop_duplicates("rep_id")
+    for rep, role in zip(reps["rep_id"], reps["role"], strict=True):
+        for name, (per, target) in playbook.targets_for(role).items():
+            if name not in registry:
+                continue
+            kp = panel[panel["kpi"] == name]
+            mine = kp[kp["rep_id"] == rep]
+            if mine.empty:
+                continue
+            ramp = _ramp(
+                playbook,
+                mine["period_start"].to_numpy(dtype="datetime64[ns]"),
+                mine["hired_at"].to_numpy(dtype="datetime64[ns]"),
+            )
+            expected = float((target * mine["exposure"] * (1.0 if per == "day" else 0.2) * ramp).sum())
+            actual = float(mine["value"].sum())
+            phi = count_dispersion(kp["value"], kp["rep_id"], kp["exposure"]).phi
+            rows.append(
+                {
+                    "rep_id": rep,
+                    "kpi": name,
+                    "label": registry[name].label,
+                    "actual": actual,
+                    "expected": expected,
+                    "attainment": actual / expected if expected > 0 else np.nan,
+                    "over_target": bool(expected > 0 and actual > expected),
+                    "weight": float(playbook.weights.get(name, 1)),
+                    "phi": phi if np.isfinite(phi) else 1.0,
+                }
+            )
+    return pd.DataFrame(rows, columns=cols)
+
+
+def activity_scores(panel: pd.DataFrame, playbook: Playbook) -> pd.DataFrame:
+    """Each rep's activity score over the panel's weeks: 100 = every target met, each target capped at 100%.
+
+    score = 100 × Σ wₖ · min(actualₖ / expectedₖ, 1) / Σ wₖ over the role's targets
+    (:func:`activity_score_parts`), with its 95% interval from the count model
+    (:func:`coachkit.stats.capped_score_interval`: each count's true mean drawn from its scaled-Poisson
+    posterior with the peer group's φ). Because of the cap, running over one target (150% of the calls)
+    cannot make up for missing another; ``over_target`` names the targets run over, with their attainment
+    (e.g. "Calls 150%"), so the text can say so. Columns rep_id, score, ci_low, ci_high, targets (how many
+    were scored), over_target.
+    """
+    from .stats import capped_score_interval
+
+    parts = activity_score_parts(panel, playbook)
+    rows = []
+    for rep in panel.drop_duplicates("rep_id")["rep_id"]:
+        p = parts[(parts["rep_id"] == rep) & (parts["expected"] > 0)]
+        score, lo, hi = capped_score_interval(p["actual"], p["expected"], p["weight"], phi=p["phi"])
+        over = ", ".join(f"{lab} {100 * a:.0f}%" for lab, a in zip(p["label"], p["attainment"], strict=True) if a > 1)
+        rows.append(
+            {"rep_id": rep, "score": score, "ci_low": lo, "ci_high": hi, "targets": len(p), "over_target": over}
+        )
+    return pd.DataFrame(rows, columns=["rep_id", "score", "ci_low", "ci_high", "targets", "over_target"])

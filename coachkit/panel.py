@@ -28,6 +28,7 @@ __all__ = [
     "peer_members",
     "rep_week_panel",
     "kpi_availability",
+    "active_reps",
 ]
 
 #: A team × role peer group smaller than this (reps with data in the window) is compared
@@ -111,6 +112,22 @@ def peer_members(peers: pd.DataFrame, key: str) -> pd.Index:
     if key.startswith("*\x1f"):
         return peers.index[peers["role_key"] == key]
     return peers.index[peers["peer_group"] == key]
+
+
+def active_reps(data: Any, first: Any, last: Any, reps: Iterable[str] | None = None) -> list[str]:
+    """The rep ids with at least one activity from ``first`` to ``last`` (whole days), sorted.
+
+    A rep employed but with no activity at all in the window (a long leave, or not using the CRM) is
+    not compared: there is nothing to coach on, and counting them would make peer groups look bigger.
+    """
+    a = data.activities
+    hi = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+    m = (a["occurred_at"] >= pd.Timestamp(first).normalize()) & (a["occurred_at"] < hi)
+    ids = pd.unique(a.loc[m.to_numpy(dtype=bool), "rep_id"].dropna().astype(str))
+    if reps is not None:
+        wanted = {str(r) for r in reps}
+        ids = [r for r in ids if r in wanted]
+    return sorted(ids)
 
 
 def _days(x: Any) -> np.ndarray:

@@ -167,9 +167,10 @@ def sum_interval(values: Any, level: float = 0.95) -> tuple[float, float, float]
     interval is m·(x̄ ± t_{1−α/2, m−1} · s/√m), the one-sample t interval of the
     weekly mean scaled to the weeks (Student 1908). It makes no Poisson
     assumption (a pipeline amount is not a count of events), and it is
-    unit-invariant: 3 h and 180 min give the same relative interval. With fewer
-    than 2 weeks the interval is NaN (one week says nothing about week-to-week
-    variation). Missing weeks are ignored.
+    unit-invariant: 3 h and 180 min give the same relative interval. When no
+    week is negative (amounts, durations) the low end is kept at 0 or above. With
+    fewer than 2 weeks the interval is NaN (one week says nothing about
+    week-to-week variation). Missing weeks are ignored.
     """
     from scipy import stats as _st
 
@@ -180,7 +181,8 @@ def sum_interval(values: Any, level: float = 0.95) -> tuple[float, float, float]
     if m < 2:
         return total, np.nan, np.nan
     half = float(_st.t.ppf(0.5 + level / 2, m - 1)) * float(x.std(ddof=1)) / math.sqrt(m)
-    return total, m * (x.mean() - half), m * (x.mean() + half)
+    low = m * (x.mean() - half)
+    return total, max(low, 0.0) if x.min() >= 0 else low, m * (x.mean() + half)
 
 
 # ---- overdispersion ----------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def test_count_behind_its_role_target_by_hand():
     assert (r["ci_low"], r["ci_high"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
     assert not r["team_finding"] and r["team_value"] == pytest.approx(820 / 80)
     assert r["team_ci_high"] == pytest.approx(float(poisson_interval(820)[1]) / 80)
-    assert (r["benchmark"], r["benchmark_value"], r["target"]) == ("role target", 200, 10)
+    assert (r["benchmark"], r["benchmark_value"], r["target"]) == ("role target", 200, 50)  # 10 a day = 50 a week
     assert r["std_gap"] == pytest.approx(100 / np.sqrt(200))
     assert r["p_value"] == pytest.approx(sst.t.cdf(-100 / np.sqrt(200), 12))
     assert r["eligible"] and r["reason"] == ""
@@ -145,9 +145,13 @@ def test_a_group_that_misses_its_target_is_a_team_finding_and_reps_are_compared_
     assert b["benchmark"] == "peer group" and b["std_gap"] < 0  # above the others: not behind
     found = team_findings(cands)
     assert found[["peer_label", "kpi", "peers_n"]].values.tolist() == [["T1 SDRs", "calls", 4]]
-    assert found.loc[0, "team_value"] == pytest.approx(7.25)
-    assert found.loc[0, "evidence"].startswith(
-        "The T1 SDRs (4 reps) as a group: calls 7.2 a working day (95% CI 6.7–7.9)"
+    # per week of 5 working days: 7.25 x 5 = 36.25, Garwood(580) / 80 x 5 = (33.35, 39.32), target 10 x 5 = 50
+    assert found.loc[0, "team_value"] == pytest.approx(36.25) and found.loc[0, "target"] == 50
+    lo, hi = (5 * float(v) / 80 for v in poisson_interval(580))
+    assert found.loc[0, "team_ci_low"] == pytest.approx(lo) and found.loc[0, "team_ci_high"] == pytest.approx(hi)
+    assert found.loc[0, "evidence"] == (
+        f"The T1 SDRs (4 reps) as a group: calls 36.2 a week (95% CI {lo:.1f}–{hi:.1f}), below the role target "
+        "50 a week. A team finding: a process or target question, not one rep's."
     )
     # the whole team missing the target is not a focus area for b, c and d
     sel = select_focus(cands)
