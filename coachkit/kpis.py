@@ -9,7 +9,7 @@ A KPI function receives a :class:`KpiInput` and returns a DataFrame indexed by
 (``rep_id``, ``period_start``) with either a ``value`` column or ``numerator`` and
 ``denominator`` columns (then value = numerator / denominator, NaN when the
 denominator is 0). Rows missing from the result are filled on the grid: 0 for
-count KPIs, numerator = denominator = 0 (value NaN) for ratios, NaN otherwise.
+count and sum KPIs, numerator = denominator = 0 (value NaN) for ratios, NaN otherwise.
 
 Example of an analyst's KPI module (named in the playbook's ``[kpis] modules``)::
 
@@ -612,10 +612,13 @@ def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
         raise TypeError(
             f"KPI {d.name!r} must return a frame indexed by (rep_id, period_start); got index {list(res.index.names)}"
         )
+    absent = np.zeros(len(index), dtype=bool)
     if not res.index.equals(index):
         if res.index.has_duplicates:
             raise ValueError(f"KPI {d.name!r} returned more than one row for some (rep_id, period_start)")
-        res = res.set_axis(res.index.set_names(["rep_id", "period_start"])).reindex(index)
+        res = res.set_axis(res.index.set_names(["rep_id", "period_start"]))
+        absent = ~index.isin(res.index)
+        res = res.reindex(index)
     n = len(index)
     if "numerator" in res.columns and "denominator" in res.columns:
         num = res["numerator"].to_numpy(dtype="float64", na_value=np.nan)
@@ -626,8 +629,10 @@ def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
             val = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     elif "value" in res.columns:
         val = res["value"].to_numpy(dtype="float64", na_value=np.nan)
-        if d.kind in ("count", "sum"):
+        if d.kind == "count":
             val = np.where(np.isnan(val), 0.0, val)
+        elif d.kind == "sum":  # rows the KPI did not return are 0; a NaN it returned stays (e.g. mixed currencies)
+            val = np.where(absent & np.isnan(val), 0.0, val)
         num = den = np.full(n, np.nan)
     else:
         raise ValueError(

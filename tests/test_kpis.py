@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coachkit import SalesData
+from coachkit import SalesData, stats
 from coachkit.kpis import KpiInput, kpi, kpi_table, list_kpis, period_start, registry
-from coachkit.playbook import Playbook
+from coachkit.playbook import Playbook, PlaybookError
 
 T = pd.Timestamp
 RATES = ["outcome_logged_rate", "connect_rate", "meeting_show_rate", "follow_up_24h_rate", "notes_coverage", "win_rate"]
@@ -312,6 +312,112 @@ def test_follow_up_after_window_end_still_counts(follow_ups):
     t = kpi_table(follow_ups, end="2024-01-14", kpis=["follow_up_24h_rate"])
     assert list(t["period_start"].unique()) == [T("2024-01-08")]
     assert cell(t, "r1", "2024-01-08", "follow_up_24h_rate")["numerator"] == 3
+
+
+def test_follow_up_counts_working_hours_across_a_weekend():
+    # Friday 12 Jan 17:00 conversations. The clock stops over the weekend (whole working days by default):
+    # Monday 10:00 is 7 + 10 = 17 working hours later (counts); Tuesday 17:00 is 7 + 24 + 17 = 48 (does not).
+    a = acts(
+        ("r1", "call", "2024-01-12 17:00:00", "connected", "A"),
+        ("r1", "email", "2024-01-15 10:00:00", "sent", "A"),
+        ("r1", "call", "2024-01-12 17:00:00", "connected", "B"),
+        ("r1", "email", "2024-01-16 17:00:00", "sent", "B"),
+        ("r1", "call", "2024-01-12 17:00:00", "connected", "C"),
+        ("r1", "email", "2024-01-13 12:00:00", "sent", "C"),  # Saturday: 7 working hours later, counts
+        ("r1", "task", "2024-01-19 12:00:00", "completed", None),  # the data's end: every window has closed
+    )
+    t = kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["follow_up_24h_rate"])
+    row = cell(t, "r1", "2024-01-08", "follow_up_24h_rate")
+    assert (row["numerator"], row["denominator"]) == (2, 3)
+    # with a holiday on Monday 15 Jan, Tuesday 10:00 is 7 + 10 = 17 working hours later: B's Tuesday touch
+    # at 17:00 is 24 h exactly, which counts; plain clock hours would say 96 h
+    pb = Playbook.from_text('[calendar]\nholidays = ["2024-01-15"]\n')
+    t2 = kpi_table(SalesData.from_frames(a, reps("r1"), playbook=pb), kpis=["follow_up_24h_rate"])
+    assert cell(t2, "r1", "2024-01-08", "follow_up_24h_rate")["numerator"] == 3
+    # working hours 09:00-17:00 and 8 hours to follow up: Friday 17:00 -> Monday 10:00 is 1 working hour
+    pb3 = Playbook.from_text('[calendar]\nworking_hours = "09:00-17:00"\n[coaching]\nfollow_up_hours = 8\n')
+    t3 = kpi_table(SalesData.from_frames(a, reps("r1"), playbook=pb3), kpis=["follow_up_24h_rate"])
+    assert (cell(t3, "r1", "2024-01-08", "follow_up_24h_rate")[["numerator", "denominator"]] == [2, 3]).all()
+
+
+def test_follow_up_censors_conversations_whose_window_has_not_closed():
+    # The data ends on Wednesday 10 Jan 12:00. Monday's conversation (window closed Tuesday 9:00) counts;
+    # Tuesday 15:00's closes Wednesday 15:00, after the end: not judged, even though it was followed up;
+    # Wednesday 9:00's is not judged either.
+    a = acts(
+        ("r1", "call", "2024-01-08 09:00:00", "connected", "A"),
+        ("r1", "call", "2024-01-09 15:00:00", "connected", "B"),
+        ("r1", "email", "2024-01-10 09:30:00", "sent", "B"),
+        ("r1", "call", "2024-01-10 09:00:00", "connected", "C"),
+        ("r1", "task", "2024-01-10 12:00:00", "completed", None),
+    )
+    t = kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["follow_up_24h_rate"])
+    row = cell(t, "r1", "2024-01-08", "follow_up_24h_rate")
+    assert (row["numerator"], row["denominator"]) == (0, 1)
+
+
+def test_playbook_working_hours_are_validated():
+    with pytest.raises(PlaybookError, match="working_hours"):
+        Playbook.from_text('[calendar]\nworking_hours = "17:00-09:00"\n')
+    with pytest.raises(PlaybookError, match="fdr"):
+        Playbook.from_text("[coaching]\nfdr = 1.5\n")
+
+
+def test_sums_are_summed_and_carry_no_wilson_or_poisson_interval():
+    a = acts(
+        ("r1", "call", "2024-01-08 09:00:00", "connected", "A"),
+        ("r1", "call", "2024-01-09 09:00:00", "connected", "A"),
+        duration_s=[5400.0, 1800.0],
+    )
+    t = kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["talk_time_h"])
+    row = cell(t, "r1", "2024-01-08", "talk_time_h")
+    assert row["value"] == 2.0 and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    with pytest.raises(ValueError, match="whole number"):
+        stats.poisson_interval(row["value"] + 0.5)
+
+
+def _deals(currencies, amounts):
+    n = len(amounts)
+    return pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "rep_id": ["r1"] * n,
+            "created_at": pd.to_datetime(["2024-01-08 10:00"] * n),
+            "amount": amounts,
+            "currency": currencies,
+        }
+    )
+
+
+def test_pipeline_never_adds_up_different_currencies_without_rates():
+    a = acts(("r1", "call", "2024-01-08 09:00:00", None, None))
+    mixed = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "usd", None], [100.0, 50.0, 7.0]))
+    with pytest.warns(UserWarning, match="more than one currency"):
+        t = kpi_table(mixed, kpis=["pipeline_created"])
+    assert np.isnan(val(t, "r1", "2024-01-08", "pipeline_created"))
+    same = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "EUR"], [100.0, 50.0]))
+    assert val(kpi_table(same, kpis=["pipeline_created"]), "r1", "2024-01-08", "pipeline_created") == 150
+    pb = Playbook.from_text('[currency]\nbase = "EUR"\nrates = { USD = 0.9 }\n')
+    conv = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "usd", None], [100.0, 50.0, 7.0]), playbook=pb)
+    assert val(kpi_table(conv, kpis=["pipeline_created"]), "r1", "2024-01-08", "pipeline_created") == 152
+    odd = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "JPY"], [100.0, 50.0]), playbook=pb)
+    with pytest.warns(UserWarning, match="no \\[currency\\] rate for JPY"):
+        t = kpi_table(odd, kpis=["pipeline_created"])
+    assert np.isnan(val(t, "r1", "2024-01-08", "pipeline_created"))
+
+
+def test_rate_kpi_with_fractional_counts_names_the_kpi_and_row():
+    @kpi("half_rate_test", label="x", unit="%", kind="rate")
+    def half(inp):
+        """Half a call / calls (a broken rate)."""
+        return inp.frame(numerator=inp.count(inp.is_type("call")) / 2, denominator=inp.count(inp.is_type("call")))
+
+    try:
+        a = acts(("r1", "call", "2024-01-08 09:00:00", None, None))
+        with pytest.raises(ValueError, match="half_rate_test.*rep r1.*2024-01-08.*kind='mean'"):
+            kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["half_rate_test"])
+    finally:
+        registry.pop("half_rate_test", None)
 
 
 # ---- deals ---------------------------------------------------------------------------------------
