@@ -357,15 +357,18 @@ class KpiInput:
         containing them. ``reps`` limits the grid to those rep ids.
         """
         _check_freq(freq)
+        from .timezones import rep_local
+
         pb: Playbook = data.playbook
         acts = data.activities
-        occurred = _as_naive_local(acts["occurred_at"], pb)
+        # a rep with a timezone of their own: their days, weeks and hours in their local time
+        occurred = rep_local(_as_naive_local(acts["occurred_at"], pb), acts["rep_id"], data.reps, pb)
         a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)
         acts = acts.assign(occurred_at=occurred, period_start=_days_to_ns(a_days))
 
         deals = data.deals
-        created = _as_naive_local(deals["created_at"], pb)
-        closed = _as_naive_local(deals["closed_at"], pb)
+        created = rep_local(_as_naive_local(deals["created_at"], pb), deals["rep_id"], data.reps, pb)
+        closed = rep_local(_as_naive_local(deals["closed_at"], pb), deals["rep_id"], data.reps, pb)
         deals = deals.assign(
             created_at=created,
             closed_at=closed,
@@ -678,7 +681,8 @@ def kpi_table(
     not ratios), and ``ci_low`` / ``ci_high``: the 95% Wilson score interval for
     rate KPIs (NaN for other kinds and when the denominator is 0).
 
-    Periods are calendar periods of the local (playbook timezone) timestamps.
+    Periods are calendar periods of the local timestamps: the playbook's timezone, or the rep's own
+    when the reps table gives one (``timezone``; :func:`coachkit.timezones.rep_local`).
     The grid holds every rep of the reps table x every period of the window,
     limited to periods that end on or after the rep's ``hired_at`` and start on or
     before their ``left_at``. The window runs from the period of the earliest

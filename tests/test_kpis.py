@@ -790,3 +790,43 @@ def test_kpi_input_built_by_hand_works(week):
     inp = KpiInput(full.activities, full.deals, full.reps, full.playbook, full.freq, full.grid)
     assert list(inp.count(inp.is_type("call"))) == [4, 0]
     assert list(inp.result("active_days")["value"]) == [5, 1]
+
+
+# ---- reps in other timezones ---------------------------------------------------------------------
+
+
+def test_a_rep_in_another_timezone_counts_in_their_own_weeks_and_days():
+    # Playbook Europe/London. Stored (London wall time) Monday 8 Jan 03:00 = Sunday 7 Jan 22:00 in New York:
+    # for the New York rep it is a Sunday, in the week of 1 Jan; for the London rep it is Monday, week of 8 Jan.
+    pb = Playbook.from_text('timezone = "Europe/London"\n')
+    a = acts(
+        ("ny", "call", "2024-01-08 03:00:00", "connected", "A"),
+        ("ny", "call", "2024-01-08 14:00:00", "no_answer", "B"),  # 09:00 in New York, Monday
+        ("ldn", "call", "2024-01-08 03:00:00", "connected", "C"),
+    )
+    r = reps("ny", "ldn").assign(timezone=["America/New_York", None])
+    t = kpi_table(SalesData.from_frames(a, r, playbook=pb), kpis=["calls", "active_days"])
+    assert val(t, "ny", "2024-01-01", "calls") == 1 and val(t, "ny", "2024-01-08", "calls") == 1
+    assert val(t, "ldn", "2024-01-08", "calls") == 1
+    days = kpi_table(SalesData.from_frames(a, r, playbook=pb), freq="D", kpis=["calls"])
+    assert val(days, "ny", "2024-01-07", "calls") == 1  # Sunday in New York
+    # in summer London is UTC+1 and New York UTC-4: 5 hours apart; a rep in the playbook's zone is unchanged
+    from coachkit.timezones import rep_local
+
+    times = pd.Series(pd.to_datetime(["2024-07-01 12:00", "2024-07-01 12:00"]))
+    local = rep_local(times, pd.Series(["ny", "ldn"]), r, pb)
+    assert local.tolist() == [pd.Timestamp("2024-07-01 07:00"), pd.Timestamp("2024-07-01 12:00")]
+
+
+def test_load_rejects_an_unknown_rep_timezone(tmp_path):
+    from coachkit import DataError, load
+
+    (tmp_path / "reps.csv").write_text("rep_id,timezone\nR1,America/New_York\nR2,Mars/Olympus\n", encoding="utf-8")
+    (tmp_path / "activities.csv").write_text(
+        "activity_id,rep_id,activity_type,occurred_at\na1,R1,call,2024-01-08T09:00:00\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError) as err:
+        load(tmp_path)
+    (issue,) = [i for i in err.value.report.errors if i.column == "timezone"]
+    assert (issue.file, issue.row, issue.value) == ("reps.csv", 3, "Mars/Olympus")
+    assert "IANA timezone" in issue.message
