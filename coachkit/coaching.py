@@ -39,6 +39,9 @@ __all__ = [
     "focus_candidates",
     "activity_score_parts",
     "activity_scores",
+    "effort_associations",
+    "weekly_trend",
+    "ASSOCIATION_PAIRS",
     "select_focus",
     "team_findings",
     "focus_window",
@@ -698,3 +701,103 @@ def activity_scores(panel: pd.DataFrame, playbook: Playbook) -> pd.DataFrame:
             {"rep_id": rep, "score": score, "ci_low": lo, "ci_high": hi, "targets": len(p), "over_target": over}
         )
     return pd.DataFrame(rows, columns=["rep_id", "score", "ci_low", "ci_high", "targets", "over_target"])
+
+
+# ---- trends and effort -> outcome, for the review --------------------------------------------------
+
+#: Pre-specified effort -> what it may earn, at the playbook's one lag (``[coaching] lag_weeks``).
+ASSOCIATION_PAIRS: tuple[tuple[str, str], ...] = (
+    ("calls", "conversations"),
+    ("conversations", "feedback_score"),
+    ("conversations", "meetings"),
+    ("meetings", "deals_created"),
+)
+
+
+def _per_week(panel: pd.DataFrame) -> pd.Series:
+    """Weekly values, counts scaled to a full week of working days (a partial week is not a low week)."""
+    from .kpis import registry
+
+    kind = panel["kpi"].map(lambda k: registry[k].kind if k in registry else "")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = panel["value"] / panel["exposure"].where(panel["exposure"] > 0) * panel["full_exposure"]
+    return panel["value"].where(kind != "count", scaled)
+
+
+def effort_associations(
+    data: Any, rep_id: str, as_of: Any, weeks: int = 12, pairs: tuple[tuple[str, str], ...] = ASSOCIATION_PAIRS
+) -> pd.DataFrame:
+    """Exploratory effort → outcome associations on the rep's peer group, at the playbook's one lag.
+
+    For each (effort, outcome) pair of ``pairs``, on the rep-week panel of the rep's peer group over the
+    ``weeks`` full weeks ending on ``as_of`` (counts per full week of working days, so a partial week is
+    not a low week), :func:`coachkit.stats.effort_association` at lag ``[coaching] lag_weeks``: the
+    within-rep effect (rep fixed effects, cluster-robust by rep) and the between-rep effect, each with its
+    n (reps, rep-weeks). ``sentence`` says it in plain words, always "exploratory", and names a direction
+    only when the 95% interval excludes 0. Columns: effort, outcome, effect, slope, ci_low, ci_high,
+    p_value, reps, rep_weeks, lag, direction, label, reason, sentence.
+    """
+    from .kpis import registry
+    from .stats import effort_association
+
+    pb: Playbook = data.playbook
+    first, last = focus_window(as_of, weeks)
+    group = _group_of(data, rep_id, as_of, weeks)
+    names = sorted({k for pair in pairs for k in pair if k in registry})
+    panel = rep_week_panel(data, first, last, names, reps=group)
+    panel = panel[panel["exposure"] > 0].assign(weekly=lambda p: _per_week(p))
+    wide = panel.pivot_table(index=["rep_id", "period_start"], columns="kpi", values="weekly", aggfunc="first")
+    wide = wide.reset_index()
+    parts = []
+    for effort, outcome in pairs:
+        if effort not in wide or outcome not in wide:
+            continue
+        res = effort_association(wide, effort, outcome, lag=pb.lag_weeks).assign(effort=effort, outcome=outcome)
+        parts.append(res)
+    cols = ["effort", "outcome", "effect", "slope", "ci_low", "ci_high", "p_value", "reps", "rep_weeks", "lag"]
+    cols += ["direction", "label", "reason", "sentence"]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    out["sentence"] = [_association_sentence(r) for r in out.to_dict("records")]
+    return out[cols]
+
+
+def _association_sentence(r: dict[str, Any]) -> str:
+    from .kpis import registry
+
+    e, o = registry[r["effort"]].label.lower(), registry[r["outcome"]].label.lower()
+    lag = int(r["lag"])
+    when = "the same week" if lag == 0 else ("the week after" if lag == 1 else f"{lag} weeks after")
+    n = f"{r['reps']} reps, {r['rep_weeks']} rep-weeks"
+    if r["reason"]:
+        return f"Exploratory: {e} vs {o} {when}: not estimated ({r['reason']})."
+    if r["effect"] == "within rep":
+        subject = f"in {when} a week with more {e} than the rep's usual"
+    else:
+        subject = f"reps with more {e} on average, {when}"
+    if r["direction"] in ("positive", "negative"):
+        more = "more" if r["direction"] == "positive" else "less"
+        ci = f"{r['slope']:+.2f} per unit, 95% CI {r['ci_low']:+.2f} to {r['ci_high']:+.2f}"
+        return f"Exploratory ({r['effect']}, {n}): {subject} went with {more} {o} ({ci}); an association, not a cause."
+    return f"Exploratory ({r['effect']}, {n}): no clear direction between {e} and {o} {when}."
+
+
+def weekly_trend(data: Any, rep_id: str, as_of: Any, kpi: str = "activities", weeks: int = 12) -> dict[str, Any]:
+    """The rep's trend in a count KPI over the ``weeks`` full weeks ending on ``as_of``.
+
+    Only weeks the data and the rep's employment cover (no pre-data or pre-hire zero weeks), with their
+    working days as exposure (a partial week is not a drop): :func:`coachkit.stats.trend` (quasi-Poisson
+    GLM on the week with autocorrelation-robust errors; "rising"/"falling" only when the 95% interval of
+    the slope excludes 0). Returns its dict plus ``kpi`` and ``values`` (the weekly counts used).
+    """
+    from .kpis import registry
+    from .stats import trend
+
+    if registry[kpi].kind != "count":
+        raise ValueError(f"weekly_trend takes a count KPI; {kpi!r} is a {registry[kpi].kind}")
+    first, last = focus_window(as_of, weeks)
+    p = rep_week_panel(data, first, last, [kpi], reps=[rep_id])
+    p = p[p["exposure"] > 0].sort_values("period_start")
+    out = trend(p["value"].to_numpy(), p["exposure"].to_numpy())
+    return out | {"kpi": kpi, "values": p["value"].tolist()}

@@ -269,3 +269,30 @@ def test_peer_groups_are_team_and_role_with_missing_matching_missing():
     assert key.index.tolist() == ["a", "b", "c", "d", "e", "f"]  # the first row of a repeated rep_id counts
     groups = {k: sorted(key.index[key == k]) for k in key.unique()}
     assert sorted(groups.values()) == [["a", "b"], ["c"], ["d", "e"], ["f"]]
+
+
+def test_weekly_trend_has_no_pre_data_zero_weeks_and_no_false_rising():
+    # The issue's case: sample --reps 8 --weeks 6; R001's real weekly activities are 432, 382, 234, 60, 287, 300.
+    # A 12-week trend must not count the 6 weeks before the data as zero weeks (the old "rising, rho = +0.74").
+    import coachkit
+    from coachkit.coaching import weekly_trend
+
+    data = coachkit.sample(reps=8, weeks=6, seed=0)
+    t = weekly_trend(data, "R001", "2026-11-22", "activities", weeks=12)
+    assert t["values"] == [432, 382, 234, 60, 287, 300] and t["weeks"] == 6
+    assert t["direction"] == "no clear trend"
+    with pytest.raises(ValueError, match="count KPI"):
+        weekly_trend(data, "R001", "2026-11-22", "connect_rate")
+
+
+def test_effort_associations_are_exploratory_within_and_between_with_n():
+    from coachkit.coaching import effort_associations
+
+    data = _sdrs([25, 30, 35, 40], 50)
+    out = effort_associations(data, "a", AS_OF, weeks=4, pairs=(("calls", "conversations"),))
+    assert out["effect"].tolist() == ["within rep", "between reps"]
+    assert (out["label"] == "exploratory").all() and (out["lag"] == 1).all()
+    assert (out["reps"] == 4).all() and (out["rep_weeks"] == 12).all()  # 3 lagged pairs per rep
+    # no conversations at all: no variation to explain, and the sentence names no direction
+    assert all("Exploratory" in s for s in out["sentence"])
+    assert not any(" more conversations" in s or " less conversations" in s for s in out["sentence"])
