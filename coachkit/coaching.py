@@ -154,7 +154,8 @@ FOCUS_DEFINITION = (
     "(Benjamini-Hochberg false discovery rate), and a gap under 10% of the benchmark is not raised. When the "
     "whole peer group misses a target, that is reported once as a team finding and each rep is compared with "
     "the peers instead. Lagging results (deals, win rate) are never a focus area. On data where no rep truly "
-    "differs, about 1 rep in 100 gets a focus area by chance (measured: see the README)."
+    "differs, about 1 rep in 200 got a focus area in a week (2 of 390 measured); a rep with 70% of their calls "
+    "missing or no follow-ups at all is found."
 )
 
 _BENCHMARK_NAMES = {"target": "role target", "playbook": "playbook benchmark", "peers": "peer group"}
