@@ -271,45 +271,50 @@ def _followed_within(
     conv_key: np.ndarray,
     conv_t: np.ndarray,
     window: int,
-    w: np.ndarray | None = None,
-    conv_w: np.ndarray | None = None,
+    clock: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """For each (conv_key, conv_t): is there a (key, t) with the same key, t > conv_t and w − conv_w <= window?
+    """For each (conv_key, conv_t): is there a (key, t) with the same key, t > conv_t and clock(t) − clock(conv_t) <= window?
 
-    ``t``, ``conv_t`` are int64 nanoseconds; keys are non-negative ints. ``w`` / ``conv_w`` are the same instants
-    on another clock that never runs backwards (the playbook's working time, ``Playbook.working_time``); by
-    default the clock is ``t`` itself. The first touch strictly after each conversation (in ``t``) is the one
-    with the least ``w`` after it, so only that one is checked.
+    ``t``, ``conv_t`` and ``window`` are int64 nanoseconds; keys are non-negative ints. ``clock`` maps instants
+    to another clock that never runs backwards (the playbook's working time, ``Playbook.working_time``); by
+    default real time. Because the clock is monotone, the first touch strictly after each conversation is
+    the one with the least clock time after it, so only that one is checked.
     """
     if len(conv_key) == 0 or len(key) == 0:
         return np.zeros(len(conv_key), dtype=bool)
-    if w is None or conv_w is None:
-        w, conv_w = t, conv_t
     t0 = int(min(t.min(), conv_t.min()))
     dt, conv_dt = t - t0, conv_t - t0
-    span = int(max(dt.max(), conv_dt.max())) + 1
+    span = int(max(dt.max(), conv_dt.max())) + window + 1
     # Coarsest time unit that loses nothing, so that (key, time) packs into one sortable int64.
     unit = next(u for u in (10**9, 10**6, 10**3, 1) if not (dt % u).any() and not (conv_dt % u).any())
     n_keys = int(max(key.max(), conv_key.max())) + 1
     if n_keys * (span // unit + 1) < 2**62:
         width = span // unit + 1
-        packed = key * width + dt // unit
+        packed = np.sort(key * width + dt // unit)
         probe = conv_key * width + conv_dt // unit
         c_key = conv_key
+        j = _search_right(packed, probe)  # first touch strictly after, in (key, t) order
+        j_ok = j < len(packed)
+        nxt = packed[np.minimum(j, len(packed) - 1)]
+        t_next = (nxt % width) * unit + t0
     else:  # exact general case (very long spans or many keys): pack (dense key, rank of time) instead
         times = np.unique(np.concatenate([t, conv_t]))
         dense, _ = pd.factorize(np.concatenate([key, conv_key]))
         width = len(times) + 1
-        packed = dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t)
+        packed = np.sort(dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t))
         c_key = dense[len(key) :].astype(np.int64)
         probe = c_key * width + np.searchsorted(times, conv_t)
-    order = np.argsort(packed, kind="stable")
-    packed = packed[order]
-    j = _search_right(packed, probe)  # first touch strictly after, in (key, t) order
-    j_ok = j < len(packed)
-    jj = np.minimum(j, len(packed) - 1)
-    nxt_w = w[order][jj]
-    return j_ok & (packed[jj] // width == c_key) & (nxt_w - conv_w <= window)
+        j = _search_right(packed, probe)
+        j_ok = j < len(packed)
+        nxt = packed[np.minimum(j, len(packed) - 1)]
+        t_next = times[nxt % width]
+    same = j_ok & (nxt // width == c_key)
+    if clock is None:
+        return same & (t_next - conv_t <= window)
+    out = np.zeros(len(conv_key), dtype=bool)
+    idx = np.flatnonzero(same)
+    out[idx] = clock(t_next[idx]) - clock(conv_t[idx]) <= window
+    return out
 
 
 # ---- the input of a KPI ---------------------------------------------------------------------
@@ -872,12 +877,11 @@ def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     touches = np.flatnonzero(touch & keyed)
     convs = np.flatnonzero(conv & keyed)
     window = int(round(pb.follow_up_hours * 3600 * 10**9))
-    w_touch = pb.working_time(t[touches])
     w_conv = pb.working_time(t[convs])
     valid = ~np.isnat(ts)
     end_w = pb.working_time(np.array([t[valid].max()]))[0] if valid.any() else np.iinfo(np.int64).min
     closed = w_conv + window <= end_w
-    ok = _followed_within(key[touches], t[touches], key[convs], t[convs], window, w_touch, w_conv)
+    ok = _followed_within(key[touches], t[touches], key[convs], t[convs], window, pb.working_time)
     followed = np.zeros(len(a), dtype=bool)
     followed[convs[ok & closed]] = True
     judged = np.zeros(len(a), dtype=bool)
