@@ -199,31 +199,24 @@ def _ramp(pb: Playbook, starts: np.ndarray, hired: np.ndarray) -> np.ndarray:
     return out
 
 
-def _expected(pb: Playbook, rows: pd.DataFrame, kpi: str, hired: pd.Series) -> tuple[np.ndarray, str, float]:
-    """Per rep-week expected count of ``kpi`` (target or benchmark), its kind, and the target per week of 5
-    working days (a per-day target × 5, a per-week target or benchmark as written)."""
-    n = len(rows)
-    roles = rows["role"].to_numpy(dtype=object)
-    exp = np.full(n, np.nan)
-    kinds = np.full(n, "", dtype=object)
-    raw = np.full(n, np.nan)
-    starts = rows["period_start"].to_numpy(dtype="datetime64[ns]")
-    ramp = _ramp(pb, starts, rows["rep_id"].map(hired).to_numpy(dtype="datetime64[ns]"))
-    for role in pd.unique(roles):
-        t = pb.targets_for(role)
-        at = roles == role
-        if kpi in t:
-            per, value = t[kpi]
-            scale = 1.0 if per == "day" else 0.2
-            exp[at] = value * rows["exposure"].to_numpy()[at] * scale * ramp[at]
-            kinds[at] = "target"
-            raw[at] = value * 5 if per == "day" else value
-    rest = kinds == ""
-    if kpi in pb.benchmarks and rest.any():
-        exp[rest] = pb.benchmarks[kpi] * rows["exposure"].to_numpy()[rest] * 0.2
-        kinds[rest] = "playbook"
-        raw[rest] = pb.benchmarks[kpi]
-    return exp, kinds, raw
+def _expected_rows(
+    pb: Playbook, kpi: str, role: Any, exposure: np.ndarray, starts: np.ndarray, hired: np.ndarray
+) -> tuple[np.ndarray, str, float]:
+    """Per rep-week expected count of ``kpi`` for reps of ``role``: (expected, kind, target per week).
+
+    The role target (per-day target × working days of exposure, or per-week target × exposure / 5, × the
+    ramp factor of the tenure week), else the playbook benchmark (per week of 5 working days × exposure / 5);
+    kind "target", "playbook" or "" (NaN expected). The target per week is a per-day target × 5, or the
+    per-week target or benchmark as written.
+    """
+    t = pb.targets_for(role)
+    if kpi in t:
+        per, value = t[kpi]
+        ramp = _ramp(pb, starts, hired)
+        return value * exposure * (1.0 if per == "day" else 0.2) * ramp, "target", value * 5 if per == "day" else value
+    if kpi in pb.benchmarks:
+        return pb.benchmarks[kpi] * exposure * 0.2, "playbook", pb.benchmarks[kpi]
+    return np.full(len(exposure), np.nan), "", np.nan
 
 
 def focus_candidates(data: Any, as_of: Any, weeks: int = 4, reps: Any = None) -> pd.DataFrame:
@@ -289,50 +282,75 @@ def focus_candidates(data: Any, as_of: Any, weeks: int = 4, reps: Any = None) ->
     peers = peer_table(all_reps, active)
     avail = kpi_availability(data, names)
     info = all_reps.set_index("rep_id")
-    hired = info["hired_at"]
 
     rows: list[dict[str, Any]] = []
-    panel = panel[panel["rep_id"].isin(active)]
-    panel = panel.assign(role=panel["rep_id"].map(info["role"]))
+    panel = panel[panel["rep_id"].isin(active)].reset_index(drop=True)
+    codes, uniq = pd.factorize(panel["rep_id"].astype(str).to_numpy(dtype=object))
+    uniq = np.asarray(uniq, dtype=object)
+    kpi_of = panel["kpi"].to_numpy(dtype=object)
+    in_window = (panel["period_start"] >= first).to_numpy(dtype=bool)
+    value = panel["value"].to_numpy(dtype="float64")
+    num = panel["numerator"].to_numpy(dtype="float64")
+    den = panel["denominator"].to_numpy(dtype="float64")
+    expo = panel["exposure"].to_numpy(dtype="float64")
+    starts = panel["period_start"].to_numpy(dtype="datetime64[ns]")
+    role_of = info["role"].reindex(uniq).to_numpy(dtype=object)
+    hired_of = info["hired_at"].reindex(uniq).to_numpy(dtype="datetime64[ns]")
+    wanted_set = set(wanted)
     groups = {g: peer_members(peers, g) for g in sorted(peers["peer_group"].unique())}
+    member_of = {g: np.isin(uniq, np.asarray(m, dtype=object)) for g, m in groups.items()}
+    own_of = {g: [r for r in peers.index[peers["peer_group"] == g] if r in wanted_set] for g in groups}
     for name in names:
         d = registry[name]
         sign = 1.0 if d.higher_is_better else -1.0
         is_rate = d.kind == "rate"
-        kp = panel[panel["kpi"] == name]
-        for group, members in groups.items():
-            gp = kp[kp["rep_id"].isin(members)]
-            mine = [r for r in peers.index[peers["peer_group"] == group] if r in set(wanted)]
-            if gp.empty or not mine:
+        km = kpi_of == name
+        for group, is_member in member_of.items():
+            mine = own_of[group]
+            gm = km & is_member[codes]
+            if not gm.any() or not mine:
                 continue
             disp = (
-                rate_dispersion(gp["numerator"], gp["denominator"], gp["rep_id"])
+                rate_dispersion(num[gm], den[gm], codes[gm])
                 if is_rate
-                else count_dispersion(gp["value"], gp["rep_id"], gp["exposure"])
+                else count_dispersion(value[gm], codes[gm], expo[gm])
             )
-            gw = gp[gp["period_start"] >= first]
+            wm = gm & in_window
+            c = codes[wm]
+            reps_in = np.unique(c)
+            if reps_in.size == 0:
+                continue
+            m = len(uniq)
+            role = role_of[reps_in[0]]
             if is_rate:
-                gw = gw.assign(k=gw["numerator"], n=gw["denominator"])
-                exp_kind = np.full(len(gw), "", dtype=object)
-                t_raw = np.full(len(gw), np.nan)
-                t = pb.targets_for(gw["role"].iloc[0]) if len(gw) else {}
+                k_sum = np.bincount(c, weights=num[wm], minlength=m)
+                n_sum = np.bincount(c, weights=den[wm], minlength=m)
+                exp_sum = np.full(m, np.nan)
+                t = pb.targets_for(role)
+                e_kind, t_raw = "", np.nan
                 if name in t:
-                    exp_kind[:], t_raw[:] = "target", t[name][1]
+                    e_kind, t_raw = "target", t[name][1]
                 elif name in pb.benchmarks:
-                    exp_kind[:], t_raw[:] = "playbook", pb.benchmarks[name]
-                gw = gw.assign(e_kind=exp_kind, t_raw=t_raw, expected=np.nan)
+                    e_kind, t_raw = "playbook", pb.benchmarks[name]
             else:
-                exp, kinds, raw = _expected(pb, gw, name, hired)
-                gw = gw.assign(k=gw["value"], n=gw["value"], expected=exp, e_kind=kinds, t_raw=raw)
-            per = gw.groupby("rep_id", sort=True).agg(
-                k=("k", "sum"),
-                n=("denominator" if is_rate else "k", "sum"),
-                exposure=("exposure", "sum"),
-                weeks=("period_start", "size"),
-                expected=("expected", lambda s: s.sum(min_count=1)),
-                e_kind=("e_kind", "first"),
-                t_raw=("t_raw", "first"),
-            )
+                exp_rows, e_kind, t_raw = _expected_rows(pb, name, role, expo[wm], starts[wm], hired_of[c])
+                k_sum = np.bincount(c, weights=value[wm], minlength=m)
+                n_sum = k_sum
+                exp_sum = np.bincount(c, weights=np.nan_to_num(exp_rows), minlength=m)
+                if np.isnan(exp_rows).all():
+                    exp_sum[:] = np.nan
+            per = pd.DataFrame(
+                {
+                    "k": k_sum[reps_in],
+                    "n": n_sum[reps_in],
+                    "exposure": np.bincount(c, weights=expo[wm], minlength=m)[reps_in],
+                    "weeks": np.bincount(c, minlength=m)[reps_in],
+                    "expected": exp_sum[reps_in],
+                    "e_kind": e_kind,
+                    "t_raw": t_raw,
+                },
+                index=pd.Index(uniq[reps_in], name="rep_id"),
+            ).sort_index()
             rows += _group_rows(pb, name, d, sign, is_rate, group, per, disp, peers, avail, mine)
     out = pd.DataFrame(rows, columns=list(CANDIDATE_COLUMNS))
     out = out[out["rep_id"].isin(wanted)].reset_index(drop=True)
@@ -388,77 +406,82 @@ def _group_rows(
     with np.errstate(divide="ignore", invalid="ignore"):
         rep_rates = np.where(n > 0, k / n, np.nan) if is_rate else np.where(e > 0, k / e, np.nan)
     median = float(np.nanmedian(rep_rates)) if np.isfinite(rep_rates).any() else np.nan
+    # every rep at once: value, interval, benchmark, z and the one-sided p-value
+    others = reps_n - 1 > 0
+    ko, no, eo = big_k - k, big_n - n, big_e - e
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if is_rate:
+            value = np.where(n > 0, k / n, np.nan)
+            lo, hi = wilson(k, n, phi=phi)
+            medians = np.full(reps_n, median)
+        else:
+            value = k.astype("float64")
+            lo, hi = poisson_interval(k, phi=phi)
+            medians = np.where(e > 0, median * e, np.nan)
+        if has_bench and not team_finding:
+            bench_kind = e_kind
+            if is_rate:
+                bench = np.full(reps_n, t_raw)
+                bt = np.clip(bench, 0.5 / n, 1 - 0.5 / n)
+                z = np.where(n > 0, (value - bench) / np.sqrt(phi * bt * (1 - bt) / n), np.nan)
+            else:
+                bench = per["expected"].to_numpy(dtype="float64")
+                z = np.where(bench > 0, (k - bench) / np.sqrt(phi * bench), np.nan)
+        else:
+            bench_kind = "peers"
+            if is_rate:
+                bench = np.where(others & (no > 0), ko / no, np.nan)
+                p0 = big_k / big_n if big_n > 0 else np.nan
+                se = np.sqrt(phi * p0 * (1 - p0) * (1 / n + 1 / no))
+                z = np.where((n > 0) & (no > 0), np.where(se > 0, (value - bench) / se, 0.0), np.nan)
+            else:
+                lam_o = np.where(others & (eo > 0), ko / eo, np.nan)
+                bench = np.where(e > 0, lam_o * e, np.nan)
+                lam = big_k / big_e if big_e > 0 else np.nan
+                se = np.sqrt(phi * lam * (1 / e + 1 / eo))
+                z = np.where((e > 0) & (eo > 0), np.where(se > 0, (k / e - lam_o) / se, 0.0), np.nan)
+    pvals = _t_cdf(sign * z, df)
+    basis = peers["peer_basis"].reindex(per.index).tolist()
+    labels = peers["peer_label"].reindex(per.index).tolist()
+    sizes = peers["peers_n"].reindex(per.index).tolist()
+    weeks = per["weeks"].tolist()
+    wanted_set = set(wanted)
     out = []
-    info = peers.loc[per.index]
     for i, rep in enumerate(per.index):
-        if rep not in wanted:
+        if rep not in wanted_set:
             continue
-        ki, ni, ei = float(k[i]), float(n[i]), float(e[i])
+        ni, p, b = float(n[i]), float(pvals[i]), float(bench[i])
         row: dict[str, Any] = {
             "rep_id": rep,
             "kpi": name,
             "label": d.label,
             "kind": FOCUS_KPIS[name],
             "measure": "rate" if is_rate else "count",
+            "value": float(value[i]),
             "n": ni,
-            "weeks": int(per["weeks"].iloc[i]),
-            "exposure": ei,
+            "weeks": int(weeks[i]),
+            "exposure": float(e[i]),
+            "ci_low": float(lo[i]),
+            "ci_high": float(hi[i]),
             "phi": phi,
             "df": df,
             "peer_group": group,
-            "peer_basis": info["peer_basis"].iloc[i],
-            "peer_label": info["peer_label"].iloc[i],
-            "peers_n": int(info["peers_n"].iloc[i]),
+            "peer_basis": basis[i],
+            "peer_label": labels[i],
+            "peers_n": int(sizes[i]),
             "team_value": team_value,
             "team_ci_low": tl,
             "team_ci_high": th,
+            "team_median": float(medians[i]),
             "team_finding": team_finding,
             "target": t_raw if has_bench else np.nan,
             "target_kind": _BENCHMARK_NAMES.get(e_kind, "") if has_bench else "",
-            "action": pb.action_for(name),
-        }
-        if is_rate:
-            value = ki / ni if ni > 0 else np.nan
-            lo, hi = (float(v) for v in wilson(ki, ni, phi=phi)) if ni > 0 else (np.nan, np.nan)
-            row["team_median"] = median
-        else:
-            value = ki
-            lo, hi = (float(v) for v in poisson_interval(ki, phi=phi))
-            row["team_median"] = median * ei if ei > 0 else np.nan
-        row |= {"value": value, "ci_low": lo, "ci_high": hi}
-        # the comparison
-        ok, ko, no, eo = reps_n - 1 > 0, big_k - ki, big_n - ni, big_e - ei
-        if has_bench and not team_finding:
-            bench_kind = e_kind
-            if is_rate:
-                bench = t_raw
-                bt = min(max(bench, 0.5 / ni), 1 - 0.5 / ni) if ni > 0 else np.nan
-                se = np.sqrt(phi * bt * (1 - bt) / ni) if ni > 0 else np.nan
-                z = (value - bench) / se if ni > 0 else np.nan
-            else:
-                bench = float(per["expected"].iloc[i])
-                z = (ki - bench) / np.sqrt(phi * bench) if bench > 0 else np.nan
-        else:
-            bench_kind = "peers"
-            if is_rate:
-                bench = ko / no if ok and no > 0 else np.nan
-                p0 = big_k / big_n if big_n > 0 else np.nan
-                se = np.sqrt(phi * p0 * (1 - p0) * (1 / ni + 1 / no)) if ni > 0 and no > 0 else np.nan
-                z = (value - bench) / se if se and se > 0 else (0.0 if se == 0 else np.nan)
-            else:
-                lam_o = ko / eo if ok and eo > 0 else np.nan
-                bench = lam_o * ei if ei > 0 else np.nan
-                lam = big_k / big_e if big_e > 0 else np.nan
-                se = np.sqrt(phi * lam * (1 / ei + 1 / eo)) if ei > 0 and eo > 0 else np.nan
-                z = (ki / ei - lam_o) / se if se and se > 0 else (0.0 if se == 0 else np.nan)
-        z = float(z) if z is not None else np.nan
-        p = float(_t_cdf(np.array(sign * z), df)) if not np.isnan(z) else np.nan
-        row |= {
             "benchmark": _BENCHMARK_NAMES[bench_kind],
-            "benchmark_value": float(bench),
-            "gap": value - bench,
-            "std_gap": -sign * z,
+            "benchmark_value": b,
+            "gap": float(value[i]) - b,
+            "std_gap": float(-sign * z[i]),
             "p_value": p,
+            "action": pb.action_for(name),
         }
         reason = ""
         if FOCUS_KPIS[name] != "leading":
@@ -467,8 +490,8 @@ def _group_rows(
             reason = avail[name]
         elif np.isnan(phi):
             reason = "too few weeks to measure week-to-week variation"
-        elif np.isnan(bench) or (not is_rate and bench <= 0):
-            reason = "no benchmark (no target, and no peers with data)" if np.isnan(bench) else "nothing expected"
+        elif np.isnan(b) or (not is_rate and b <= 0):
+            reason = "no benchmark (no target, and no peers with data)" if np.isnan(b) else "nothing expected"
         elif is_rate and ni < pb.min_n:
             reason = f"only {ni:,.0f} {_DENOMINATOR_NOUNS.get(name, 'events')} (need {pb.min_n})"
         elif np.isnan(p):
@@ -617,9 +640,7 @@ def _group_of(data: Any, rep_id: str, as_of: Any, weeks: int) -> list[str]:
     same = reps["role"].isna() if pd.isna(role) else reps["role"].eq(role)
     pool = reps.loc[same.to_numpy(dtype=bool), "rep_id"].astype(str).tolist()
     first, last = focus_window(as_of, weeks)
-    table = rep_week_panel(data, first, last, ["activities"], reps=pool)
-    covered = set(table.loc[table["exposure"] > 0, "rep_id"])
-    active = [r for r in active_reps(data, first, last, pool) if r in covered]
+    active = active_reps(data, first, last, pool)
     if rep_id not in active:
         return [rep_id]
     groups = peer_table(reps, active)
