@@ -394,7 +394,7 @@ def _group_rows(
     has_bench = e_kind in ("target", "playbook") and not np.isnan(t_raw)
     # the group misses its target: its interval lies wholly on the wrong side (one finding per group x KPI)
     team_finding = False
-    if has_bench:
+    if has_bench and not avail.get(name):  # a KPI the data lacks (no emails at all) is no team finding either
         if is_rate:
             bench_team = t_raw
         else:

@@ -296,3 +296,21 @@ def test_effort_associations_are_exploratory_within_and_between_with_n():
     # no conversations at all: no variation to explain, and the sentence names no direction
     assert all("Exploratory" in s for s in out["sentence"])
     assert not any(" more conversations" in s or " less conversations" in s for s in out["sentence"])
+
+
+def test_sparse_data_calls_only_no_outcomes_no_notes_date_only():
+    # Calls only, no outcomes, no notes, timestamps without a time of day: only calls and active days can be
+    # judged; nothing the data lacks becomes a focus area or a team finding, and every other KPI says why.
+    acts = pd.concat([_calls(r, [40] * 4) for r in "abcd"], ignore_index=True)
+    acts = acts.assign(outcome=None, notes=None, account_id=None, occurred_at=acts["occurred_at"].dt.normalize())
+    text = PLAYBOOK.replace("benchmarks = {}", "benchmarks = { connect_rate = 0.1 }").replace(
+        "calls = 10", "calls = 10\nemails = 5"
+    )
+    cands = focus_candidates(_data([acts], [(r, "T1", "SDR", None) for r in "abcd"], text), AS_OF)
+    assert sorted(cands.loc[cands["eligible"], "kpi"].unique()) == ["active_days", "calls"]
+    reasons = cands.drop_duplicates("kpi").set_index("kpi")["reason"]
+    assert reasons["connect_rate"] == "the data has no call outcomes logged"
+    assert reasons["emails"] == "the data has no email activities"
+    assert reasons["notes_coverage"] == "the data has no notes"
+    # all 4 SDRs make 8 calls a day against 10: a team finding; emails (none at all) is not one
+    assert team_findings(cands)["kpi"].tolist() == ["calls"]
