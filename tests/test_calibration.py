@@ -102,3 +102,21 @@ def test_power_on_null_data_in_the_reps_own_review(base):
     focus = coaching.coaching_focus(planted, rep, WINDOWS[1], 4)
     assert {"calls", "follow_up_24h_rate"} <= set(focus["kpi"])
     assert (focus["family"] == "peer group").all() and np.all(focus["q_value"] <= 0.05)
+
+
+def test_null_week_over_week_changes_stay_under_five_percent(base):
+    # Stationary by construction: at most 5% of rep-KPI pairs may be called "up" or "down", also when the
+    # overview runs on a Wednesday (the last week is partial and prorated, not read as a drop).
+    from coachkit import team
+
+    null = exchange_rep_weeks(base, 3)
+    total = changed = 0
+    for end in ("2026-11-22", "2026-11-18"):
+        p = team.team_panel(null, pd.Timestamp(end) - pd.Timedelta(days=27), end)
+        w = team.week_over_week(p)
+        w = w[w["change"] != ""]
+        total += len(w)
+        changed += int(w["change"].isin(["up", "down"]).sum())
+        if end == "2026-11-18":
+            assert w["partial_now"].all()
+    assert total > 500 and changed / total <= 0.05, (changed, total)
