@@ -525,7 +525,7 @@ def _evidence(row: dict[str, Any], d: Any, is_rate: bool) -> str:
             f"vs {against} {_num(bench)}"
         )
     if row["team_finding"]:
-        target = _pct(row["target"]) if is_rate else row["target_kind"]
+        target = _pct(row["target"]) if is_rate else f"{_num(row['target'])} a week"
         text += f"; the whole group misses the {row['target_kind']} ({target}), so the rep is compared with the peers"
     return text + "."
 

@@ -140,7 +140,10 @@ def test_a_group_that_misses_its_target_is_a_team_finding_and_reps_are_compared_
     assert r["team_finding"] and r["benchmark"] == "peer group" and r["benchmark_value"] == 160
     z = (5 - 8) / np.sqrt(7.25 * (1 / 20 + 1 / 60))
     assert r["std_gap"] == pytest.approx(-z) and r["p_value"] == pytest.approx(sst.t.cdf(z, 12))
-    assert r["evidence"].startswith("Calls 100 in 4 weeks (95% CI 81–122) vs the other 3 T1 SDRs 160; the whole group")
+    assert r["evidence"] == (
+        "Calls 100 in 4 weeks (95% CI 81–122) vs the other 3 T1 SDRs 160; the whole group misses the role target "
+        "(50 a week), so the rep is compared with the peers."
+    )
     b = _row(cands, "b", "calls")
     assert b["benchmark"] == "peer group" and b["std_gap"] < 0  # above the others: not behind
     found = team_findings(cands)
