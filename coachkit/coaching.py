@@ -491,7 +491,10 @@ def _group_rows(
         elif np.isnan(phi):
             reason = "too few weeks to measure week-to-week variation"
         elif np.isnan(b) or (not is_rate and b <= 0):
-            reason = "no benchmark (no target, and no peers with data)" if np.isnan(b) else "nothing expected"
+            if np.isnan(b):
+                reason = "no benchmark (no target, and no peers with data)"
+            else:
+                reason = "nothing expected (a target of 0)" if bench_kind != "peers" else "the peers had none either"
         elif is_rate and ni < pb.min_n:
             reason = f"only {ni:,.0f} {_DENOMINATOR_NOUNS.get(name, 'events')} (need {pb.min_n})"
         elif np.isnan(p):

@@ -198,9 +198,9 @@ def kpi_availability(data: Any, kpis: Iterable[str]) -> dict[str, str]:
 
     A KPI whose raw data the dataset does not have at all is never a focus area: with no outcomes
     logged, every rep's connect rate is 0% and comparing them says nothing. Checked on the whole
-    dataset: calls / emails / meetings / follow_ups need activities of that type; conversations,
-    connect_rate, outcome_logged_rate need call outcomes; meeting_show_rate and meeting_held_rate
-    need meeting outcomes; notes_coverage needs notes; follow_up_24h_rate needs conversations with
+    dataset: calls / emails / meetings / follow_ups need activities of that type; connect_rate and
+    outcome_logged_rate need call outcomes, conversations call or meeting outcomes; meeting_show_rate
+    and meeting_held_rate need meeting outcomes; notes_coverage needs notes; follow_up_24h_rate needs conversations with
     an account_id and timestamps with a time of day (not dates only).
     """
     a = data.activities
@@ -218,8 +218,10 @@ def kpi_availability(data: Any, kpis: Iterable[str]) -> dict[str, str]:
         need_type = {"calls": "call", "emails": "email", "meetings": "meeting", "follow_ups": "follow_up"}.get(k)
         if need_type and need_type not in types:
             reason = f"the data has no {need_type.replace('_', '-')} activities"
-        elif k in ("conversations", "connect_rate", "connect_rate_logged", "outcome_logged_rate") and not call_out:
+        elif k in ("connect_rate", "connect_rate_logged", "outcome_logged_rate") and not call_out:
             reason = "the data has no call outcomes logged"
+        elif k == "conversations" and not (call_out or meet_out):
+            reason = "the data has no call or meeting outcomes logged, so no conversations"
         elif k in ("meeting_show_rate", "meeting_held_rate") and not meet_out:
             reason = "the data has no meeting outcomes logged"
         elif k == "notes_coverage" and not has_notes:

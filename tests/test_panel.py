@@ -86,6 +86,8 @@ def test_exposure_is_prorated_for_the_data_start_hire_leave_and_holidays():
             "the data has no meeting outcomes logged",
         ),
         ([("1", "a", "call", "2024-01-03 10:00", "connected")], "active_days", ""),
+        ([("1", "a", "meeting", "2024-01-03 10:00", "held")], "conversations", ""),  # held meetings count
+        ([("1", "a", "email", "2024-01-03 10:00", "sent")], "conversations", "no call or meeting outcomes"),
         ([("1", "a", "call", "2024-01-03 10:00", "connected")], "follow_up_24h_rate", "no account_id"),
     ],
 )
