@@ -33,6 +33,7 @@ __all__ = [
     "FOCUS_COLUMNS",
     "CANDIDATE_COLUMNS",
     "FOCUS_DEFINITION",
+    "TERMS",
     "DISPERSION_WEEKS",
     "MIN_PEERS",
     "coaching_focus",
@@ -157,6 +158,36 @@ FOCUS_DEFINITION = (
     "differs, about 1 rep in 200 got a focus area in a week (2 of 390 measured); a rep with 70% of their calls "
     "missing or no follow-ups at all is found."
 )
+
+#: The statistics' terms in plain words, for the review's and the overview's definitions pages.
+TERMS: dict[str, str] = {
+    "Peer group": f"The reps of the same team and role. A team with fewer than {MIN_PEERS} reps of a role (with "
+    "activity in the window) is compared within the role across all teams instead, and says so. Reps are only "
+    "ranked and compared within their peer group.",
+    "Focus area": FOCUS_DEFINITION,
+    "Team finding": "A whole peer group below its role target or the playbook benchmark: the group's own 95% "
+    "interval lies below it. Reported once for the group (a target or process question), not as every rep's "
+    "focus area; for that KPI each rep is compared with the other reps of the group.",
+    "Week-to-week variation": "Weekly counts and rates vary more than a simple Poisson count or a coin toss "
+    "would (busy and quiet weeks). Each peer group's variation φ is measured on its own weeks, within each rep, "
+    "and every interval and test below is widened by it.",
+    "Intervals": "95%. Counts: the exact Poisson (Garwood) interval scaled by φ. Rates: the Wilson interval on "
+    "the effective sample (k/φ of n/φ). Amounts and durations (pipeline, talk time): a t interval over the "
+    "weeks, never a Poisson one. Shrunk rates: between the rep's own interval and the peer group's.",
+    "Change": "'Up' or 'down' against the previous period only when a test that allows for the week-to-week "
+    "variation finds a difference at the 5% level; counts are compared per working day, so a short week is "
+    "not read as a drop. Otherwise 'no clear change'.",
+    "Trend": "A rising or falling trend is stated only when the 95% interval of the weekly growth rate "
+    "(quasi-Poisson regression on the week, allowing for week-to-week variation and autocorrelation) excludes "
+    "0; weeks before the data or the rep's hire are not zero weeks.",
+    "Effort and outcome": "Exploratory: whether weeks with more effort are followed, one pre-set number of "
+    "weeks later, by more of an outcome, within each rep (against the rep's usual week) and between reps, "
+    "with the number of reps and rep-weeks. A direction is named only when the 95% interval excludes 0; an "
+    "association is not a cause.",
+    "Activity score": "100 × the weighted average over the role's targets of each target's attainment, capped "
+    "at 100%: 100 means every target met, and running over one target does not make up for another (the "
+    "targets run over are named). Its interval comes from the counts' own variation.",
+}
 
 _BENCHMARK_NAMES = {"target": "role target", "playbook": "playbook benchmark", "peers": "peer group"}
 
