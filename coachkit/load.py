@@ -729,6 +729,15 @@ def _run(
                 _check_reps_exist(p, idx, reps_p.raw.file)
                 if name == "activities":
                     _check_tenure(p, idx, reps, reps_p.raw.file)
+        if "timezone" in reps.columns:  # a rep's own timezone must be an IANA name
+            from .timezones import bad_timezones
+
+            reps_p.flag(
+                bad_timezones(reps_p.out["timezone"]) & ~drops["reps"],
+                "timezone",
+                "not an IANA timezone; use a name such as 'America/New_York' or 'Europe/Berlin', or leave it empty "
+                f"for the playbook's ({pb.timezone})",
+            )
     if "activities" in parsed:
         _check_future(parsed["activities"], ["occurred_at"])
     if "deals" in parsed:

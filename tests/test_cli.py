@@ -88,7 +88,7 @@ def test_kpis_prints_exact_definitions():
     out = run("kpis").output
     assert "connect_rate  —  " in out
     assert (
-        "connect_rate  —  Connect rate [%] (rate, higher is better)\n    Calls with outcome connected / calls that have an outcome."
+        "connect_rate  —  Connect rate [%] (rate, higher is better)\n    Calls with outcome connected / all calls (dials), "
         in out
     )
 
