@@ -193,8 +193,6 @@ TERMS: dict[str, str] = {
 _BENCHMARK_NAMES = {"target": "role target", "playbook": "playbook benchmark", "peers": "peer group"}
 
 
-
-
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%" if x is not None and np.isfinite(x) else "–"
 

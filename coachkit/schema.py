@@ -81,7 +81,7 @@ DEALS: tuple[Column, ...] = (
     Column("closed_at", "timestamp", False, "empty while open"),
     Column("stage", "string", False, "a playbook stage"),
     Column("amount", "float", False, ""),
-    Column("currency", "string", False, "ISO 4217 code of amount (e.g. EUR); empty: the dataset's one currency; see the playbook's [currency]"),
+    Column("currency", "string", False, "ISO 4217 code of amount (e.g. EUR); see the playbook's [currency]"),
     Column("is_won", "boolean", False, "empty while open"),
     Column("is_closed", "boolean", False, ""),
 )
