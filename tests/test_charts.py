@@ -425,7 +425,10 @@ def test_outcome_mix_shares_and_n_per_type() -> None:
     }
     assert {r["activity_type"]: r["n_label"] for r in totals} == {"call": "n=40", "meeting": "n=10"}
     assert enc(spec, "bar", "y")[0]["sort"] == ["call", "meeting"]
-    assert enc(spec, "bar", "color")[0]["scale"]["domain"] == ["held", "connected", "no_answer", "no_show"]
+    # the taxonomy's order and each outcome's fixed colour, whatever the order or counts of the rows
+    scale = enc(spec, "bar", "color")[0]["scale"]
+    assert scale["domain"] == ["connected", "no_answer", "held", "no_show"]
+    assert scale["range"] == ["#0072B2", "#E69F00", "#009E73", "#D55E00"]
     assert {"n", "share", "total"} <= tooltip_fields(spec)
 
 
