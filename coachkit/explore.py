@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,11 +216,27 @@ def _fmt_day(ts: Any) -> str:
     return f"{pd.Timestamp(ts):%a %d %b %Y}"
 
 
+#: id(activities frame) -> (weak reference to it, its first and last day): a min/max over millions of
+#: timestamps costs milliseconds, and every view asks.
+_DAYS_SEEN: dict[int, tuple[Any, tuple[pd.Timestamp | None, pd.Timestamp | None]]] = {}
+
+
 def _data_days(data: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    t = data.activities["occurred_at"]
-    if not len(t) or t.isna().all():
-        return None, None
-    return t.min().normalize(), t.max().normalize()
+    """The first and the last day with an activity (None, None without activities)."""
+    frame = data.activities
+    seen = _DAYS_SEEN.get(id(frame))
+    if seen is not None and seen[0]() is frame:
+        return seen[1]
+    t = frame["occurred_at"]
+    days = (None, None) if not len(t) or t.isna().all() else (t.min().normalize(), t.max().normalize())
+    try:
+        ref = weakref.ref(frame)
+    except TypeError:  # pragma: no cover - pandas frames take weak references
+        return days
+    for key in [k for k, (r, _) in _DAYS_SEEN.items() if r() is None]:
+        del _DAYS_SEEN[key]
+    _DAYS_SEEN[id(frame)] = (ref, days)
+    return days
 
 
 def _span(data: Any, sel: Selection) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -439,7 +456,8 @@ def drill_down(
     Columns :data:`DRILL_COLUMNS` (all of them, however many rows)."""
     start = pd.Timestamp(period_start(pd.Series([pd.Timestamp(period)]), freq).iloc[0])
     a = data.activities
-    mask = (a["rep_id"] == rep_id) & (period_start(a["occurred_at"], freq) == start)
+    a = a[a["rep_id"] == rep_id]
+    mask = period_start(a["occurred_at"], freq) == start
     types = list(types or ())
     if types:
         mask &= a["activity_type"].isin(types)

@@ -21,12 +21,14 @@ previous views stay.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import explore as ex
@@ -52,6 +54,7 @@ class Explorer:
         self.data = data
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._size = cache_size
+        self._index: tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int]]] | None = None
         self.hits = 0
         self.misses = 0
         reps = data.reps.drop_duplicates("rep_id")
@@ -77,7 +80,9 @@ class Explorer:
 
     def chosen(self, sel: ex.Selection) -> tuple[str, ...]:
         """The reps the activity views cover: the picked reps, else the team's."""
-        return tuple(ex._chosen_reps(self.data, sel.team, sel.reps))
+        return self.cached(
+            ("chosen", sel.team, sel.reps), lambda: tuple(ex._chosen_reps(self.data, sel.team, sel.reps))
+        )
 
     def rep_options(self, team: str) -> list[tuple[str, str]]:
         """(label, rep id) of the reps of ``team``, by name; the label says who left."""
@@ -97,9 +102,45 @@ class Explorer:
     def problem(self, sel: ex.Selection) -> str | None:
         return self.cached(("problem", sel), lambda: ex.selection_problem(self.data, sel))
 
-    def window(self, sel: ex.Selection) -> Any:
+    def _rep_index(self) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[int, int]]]:
+        """Activity row positions ordered by (rep, time), their times (int64 ns) and each rep's slice of them."""
+        if self._index is None:
+            a = self.data.activities
+            codes, reps = pd.factorize(a["rep_id"].astype("object"), use_na_sentinel=True)
+            t = a["occurred_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+            order = np.lexsort((t, codes))
+            starts = np.searchsorted(codes[order], np.arange(len(reps) + 1), side="left")
+            slices = {str(r): (int(starts[i]), int(starts[i + 1])) for i, r in enumerate(reps)}
+            self._index = (order, t[order], slices)
+        return self._index
+
+    def subset(self, reps: tuple[str, ...], start: pd.Timestamp, end: pd.Timestamp) -> Any:
+        """The dataset cut to ``reps``' activities from ``start`` to the end of day ``end`` (as ``between``) and
+        their deals created or closed then: found by binary search in each rep's time-ordered rows, so that a
+        few reps' weeks are read without scanning millions of rows."""
+        order, times, slices = self._rep_index()
+        lo = pd.Timestamp(start).to_datetime64().astype("datetime64[ns]").view(np.int64)
+        hi = (pd.Timestamp(end) + _DAY).to_datetime64().astype("datetime64[ns]").view(np.int64)
+        parts = []
+        for rep in reps:
+            a, b = slices.get(rep, (0, 0))
+            i, j = np.searchsorted(times[a:b], [lo, hi], side="left")
+            parts.append(order[a + i : a + j])
+        rows = np.sort(np.concatenate(parts)) if parts else np.array([], dtype=np.int64)
+        d = self.data.deals
+        d = d[d["rep_id"].isin(list(reps))]
+        lo_ts, hi_ts = pd.Timestamp(start), pd.Timestamp(end) + _DAY
+
+        def inside(col: pd.Series) -> pd.Series:
+            return col.notna() & (col >= lo_ts) & (col < hi_ts)
+
+        d = d[inside(d["created_at"]) | inside(d["closed_at"])]
+        acts = self.data.activities.take(rows).reset_index(drop=True)
+        return dataclasses.replace(self.data, activities=acts, deals=d.reset_index(drop=True))
+
+    def window(self, sel: ex.Selection, reps: tuple[str, ...]) -> Any:
         start, end = self.span(sel)
-        return self.cached(("window", start, end), lambda: self.data.between(start, end))
+        return self.cached(("window", reps, start, end), lambda: self.subset(reps, start, end))
 
     def _pool(self, sel: ex.Selection) -> tuple[str, ...]:
         chosen = self.chosen(sel)
@@ -116,7 +157,9 @@ class Explorer:
         def table() -> pd.DataFrame:
             return self.cached(
                 ("kpi_table", sel.kpi, sel.freq, start, end, pool),
-                lambda: kpi_table(self.window(sel), freq=sel.freq, start=start, end=end, kpis=[sel.kpi], reps=pool),
+                lambda: kpi_table(
+                    self.window(sel, pool), freq=sel.freq, start=start, end=end, kpis=[sel.kpi], reps=pool
+                ),
             )
 
         return self.cached(self.trend_key(sel), lambda: ex.trend_part(self.data, sel, table=table(), select=True))
@@ -130,7 +173,7 @@ class Explorer:
 
         def table() -> pd.DataFrame:
             return kpi_table(
-                self.window(sel), freq="M", start=start, end=end, kpis=list(ex.REP_VS_TEAM_KPIS), reps=pool
+                self.window(sel, pool), freq="M", start=start, end=end, kpis=list(ex.REP_VS_TEAM_KPIS), reps=pool
             )
 
         return self.cached(self.rep_vs_team_key(sel), lambda: ex.rep_vs_team_part(self.data, sel, table=table()))
@@ -143,7 +186,7 @@ class Explorer:
         start, end = self.span(sel)
         return self.cached(
             self.activities_key(sel),
-            lambda: ex.activities_view(self.window(sel), reps=self.chosen(sel), types=sel.types),
+            lambda: ex.activities_view(self.window(sel, self.chosen(sel)), reps=self.chosen(sel), types=sel.types),
         )
 
     def activity_parts(self, sel: ex.Selection) -> dict[str, ex.Part]:
@@ -168,10 +211,13 @@ class Explorer:
 
     def drill(self, rep: str, period: Any, freq: str, types: tuple[str, ...]) -> pd.DataFrame:
         """Every activity of ``rep`` in the period containing ``period`` (see :func:`coachkit.explore.drill_down`)."""
-        p = pd.Timestamp(period)
-        return self.cached(
-            ("drill", rep, p, freq, types), lambda: ex.drill_down(self.data, rep, p, freq=freq, types=types)
-        )
+        p = pd.Timestamp(ex.period_start(pd.Series([pd.Timestamp(period)]), freq).iloc[0])
+        stop = pd.Timestamp(ex._next_start(pd.Series([p]), freq).iloc[0]) - _DAY
+
+        def compute() -> pd.DataFrame:
+            return ex.drill_down(self.subset((rep,), p, stop), rep, p, freq=freq, types=types)
+
+        return self.cached(("drill", rep, p, freq, types), compute)
 
     def latest_period(self, rep: str, sel: ex.Selection) -> pd.Timestamp | None:
         """The latest period of the range in which ``rep`` has an activity (of the chosen types)."""
@@ -488,9 +534,9 @@ class ExplorerApp:
             if key == "trend":
                 jc.selections.observe(self._on_pick, ["pick"])
         else:
-            jc.chart = part.chart
-            if key == "trend":  # a new chart makes new selection objects
-                jc.selections.observe(self._on_pick, ["pick"])
+            # The same view always has the same selections (the trend's click, nothing else), so only the spec
+            # changes: send it without Altair's schema validation (~0.1 s a chart; the charts are tested).
+            jc.spec = part.chart.to_dict(validate=False)
         box.layout.display = ""
 
     def _draw_notes(self) -> None:
