@@ -391,11 +391,14 @@ class ExplorerApp:
 
     # -- selection --
     def default_selection(self) -> ex.Selection:
-        """The first team, its first rep, the last 8 weeks of the data, activities per week."""
+        """The first team, its first rep, the data's last 8 calendar weeks (from a Monday), activities per week."""
         first, last = ex._data_days(self.data)
         team = self.explorer.teams[1] if len(self.explorer.teams) > 1 else ex.ALL_TEAMS
         reps = self.explorer.rep_options(team)
-        start = max(first, last - pd.Timedelta(weeks=8) + _DAY) if last is not None else None
+        start = None
+        if last is not None:
+            monday = pd.Timestamp(ex.period_start(pd.Series([last]), "W").iloc[0])
+            start = max(first, monday - pd.Timedelta(weeks=7))
         return ex.Selection(team=team, reps=(reps[0][1],) if reps else (), start=start, end=last)
 
     def selection(self) -> ex.Selection:
