@@ -468,7 +468,7 @@ def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> l
 
 
 def _read_folder(
-    folder: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
+    folder: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.ALL_TABLES
 ) -> tuple[dict[str, _Raw | None], str | None, str]:
     raws: dict[str, _Raw | None] = {}
     for table in tables:
@@ -483,7 +483,7 @@ def _read_folder(
             raws[table] = None
             continue
         if not present:
-            if table != "deals":
+            if table not in schema.OPTIONAL_TABLES:
                 col.add(
                     ERROR,
                     f"{table}.csv",
@@ -507,7 +507,7 @@ def _quote(name: str) -> str:
 
 
 def _read_duckdb(
-    path: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
+    path: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.ALL_TABLES
 ) -> tuple[dict[str, _Raw | None], str | None, str]:
     import duckdb
 
@@ -528,7 +528,7 @@ def _read_duckdb(
         for table in tables:
             file = f"{path.name}:{table}"
             if table not in present:
-                if table != "deals":
+                if table not in schema.OPTIONAL_TABLES:
                     col.add(ERROR, file, f"required table missing: {path.name} needs a table named {table}")
                 raws[table] = None
                 continue
@@ -799,7 +799,7 @@ def _parse_table(raw: _Raw, pb: Playbook, col: _Collector) -> _Parser:
             f"{', '.join(schema.required_columns(raw.name))}",
             column=c,
         )
-    for c in schema.TABLES[raw.name]:
+    for c in schema.ALL_TABLES[raw.name]:
         if c.kind == "timestamp":
             p.out[c.name] = p.timestamp(c.name)
         elif c.kind == "date":
@@ -1039,7 +1039,7 @@ def _run(
     source: str | Path,
     playbook: str | Path | Playbook | None,
     reps: Iterable[str] | str | None = None,
-    tables: Sequence[str] = schema.TABLES,
+    tables: Sequence[str] = schema.ALL_TABLES,
 ) -> tuple[ValidationReport, SalesData | None]:
     src = Path(source)
     col = _Collector()
@@ -1070,7 +1070,9 @@ def _run(
         _check_activities(parsed["activities"], pb)
     if "deals" in parsed:
         _check_deals(parsed["deals"], pb)
-    drops = {name: _duplicates(p, schema.KEYS[name]) for name, p in parsed.items()}
+    if "deal_stages" in parsed:
+        _check_deals(parsed["deal_stages"], pb)  # the same stage names and matching as deals.stage
+    drops = {name: _duplicates(p, schema.KEYS.get(name, "")) for name, p in parsed.items()}
     reps_p = parsed.get("reps")
     if reps_p is not None and "rep_id" in reps_p.raw.frame.columns:
         reps = pd.DataFrame(reps_p.out)[~drops["reps"]]
@@ -1095,7 +1097,7 @@ def _run(
     if not report.ok:
         return report, None
     frames = {}
-    for name in schema.TABLES:
+    for name in schema.ALL_TABLES:
         p = parsed.get(name)
         if p is None:
             frames[name] = schema.empty(name)
@@ -1110,6 +1112,7 @@ def _run(
         activities=frames["activities"],
         reps=frames["reps"],
         deals=frames["deals"],
+        deal_stages=frames["deal_stages"],
         playbook=pb,
         warnings=report.warnings,
         source=str(source),
