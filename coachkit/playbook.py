@@ -43,7 +43,7 @@ _SCHEMA: dict[str, Any] = {
     "score": {"weights": dict},
     "themes": None,
     "coaching": {"min_n": int, "max_focus": int, "min_gap": float, "benchmarks": dict, "actions": dict},
-    "kpis": {"modules": list},
+    "kpis": {"modules": list, "paths": list},
 }
 
 
@@ -102,6 +102,8 @@ class Playbook:
     benchmarks: dict[str, float] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     kpi_modules: tuple[str, ...] = ()
+    #: ``[kpis] paths``, made absolute: relative paths are taken from the playbook file's folder.
+    kpi_paths: tuple[str, ...] = ()
     source: str = "<default>"
     #: The TOML text the playbook was read from (None when built from a dict).
     text: str | None = field(default=None, repr=False, compare=False)
@@ -358,6 +360,11 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
     modules = d["kpis"]["modules"]
     if not all(isinstance(m, str) and m for m in modules):
         raise PlaybookError(f"{source}: `kpis.modules` must be a list of import paths like 'mypkg.kpis'")
+    kpi_paths = d["kpis"].get("paths", [])
+    if not all(isinstance(x, str) and x.strip() for x in kpi_paths):
+        raise PlaybookError(f"{source}: `kpis.paths` must be a list of paths like 'kpis/' or 'kpis/my_kpis.py'")
+    base = Path.cwd() if source.startswith("<") else Path(source).expanduser().resolve().parent
+    kpi_paths = [str((base / Path(x).expanduser()).resolve()) for x in kpi_paths]
 
     return Playbook(
         timezone=tz,
@@ -377,6 +384,7 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         benchmarks=benchmarks,
         actions=actions,
         kpi_modules=tuple(modules),
+        kpi_paths=tuple(kpi_paths),
         source=source,
         raw=d,
     )
