@@ -246,6 +246,15 @@ def _span(data: Any, sel: Selection) -> tuple[pd.Timestamp | None, pd.Timestamp 
     return _day(sel.start) or first, _day(sel.end) or last
 
 
+def activities_text(n: int) -> str:
+    """``"1 activity"``, ``"1,234 activities"``."""
+    return f"{n:,} activit{'y' if n == 1 else 'ies'}"
+
+
+def _team_words(team: str | None) -> str:
+    return "every rep" if team in (None, "", ALL_TEAMS) else f"team {team}"
+
+
 def _range_text(start: Any, end: Any) -> str:
     return f"from {_fmt_day(start)} to {_fmt_day(end)}"
 
@@ -299,7 +308,7 @@ def selection_problem(data: Any, sel: Selection) -> str | None:
     t = a["occurred_at"]
     inside = a["rep_id"].isin(chosen) & (t >= start) & (t < end + _DAY)
     if not inside.any():
-        who = _who(data, sel.reps) if sel.reps else f"team {sel.team}"
+        who = _who(data, sel.reps) if sel.reps else _team_words(sel.team)
         days = pd.date_range(start, end, freq="D")
         workdays = [d for d in days if d.day_of_week in data.playbook.working_days]
         hint = " (no working day in the range)" if not workdays else ""
@@ -582,7 +591,7 @@ def trend_part(data: Any, sel: Selection, *, table: pd.DataFrame | None = None, 
         title = f"{d.label} per {word}: {team}, median over its reps"
     have = rows["value"].notna().any() or (not sel.reps and med["value"].notna().any())
     if not have:
-        who = _who(data, sel.reps) if sel.reps else f"team {sel.team}"
+        who = _who(data, sel.reps) if sel.reps else _team_words(sel.team)
         msg = (
             f"{d.label} has no value for {who} {_range_text(start, end)}: "
             "nothing it is computed from was logged in that range (its definition: coachkit kpis)."
@@ -602,7 +611,9 @@ def rep_vs_team_part(data: Any, sel: Selection, *, table: pd.DataFrame | None = 
     f = rep_vs_team_frame(data, list(sel.reps), team=sel.team, start=start, end=end, table=table)
     title = "Against their peers, whole range" if sel.reps else "The team, whole range"
     if not (f["n"] > 0).any():
-        return Part(message="No calls, meetings or conversations in this range to compute rates from.", frame=f)
+        labels = ", ".join(registry[k].label.lower() for k in REP_VS_TEAM_KPIS if k in registry)
+        msg = f"No rate can be computed for this range: {labels} need logged call outcomes, meetings or notes."
+        return Part(message=msg, frame=f)
     return Part(chart=charts.rate_bars(f, title=title, zoom=True), frame=f, title=title)
 
 
@@ -693,7 +704,7 @@ def show(data: Any, **selection: Any) -> None:
     name = rep_names(data, [v["drill_rep"]])[0]
     frame = v["drill_down"]
     period = f"{FREQ_WORDS[sel.freq]} of {_fmt_day(v['drill_period'])}"
-    caption = f"{name}, {period}: {len(frame):,} activities (every one; the box scrolls)"
+    caption = f"{name}, {period}: {activities_text(len(frame))} (every one; the box scrolls)"
     display(HTML(table_html(drill_display(frame), caption=caption)))
 
 
@@ -709,5 +720,7 @@ def show_drill_down(data: Any, rep_id: str, period: Any, *, freq: str = "W", typ
     frame = drill_down(data, rep_id, period, freq=freq, types=types)
     start = pd.Timestamp(period_start(pd.Series([pd.Timestamp(period)]), freq).iloc[0])
     name = rep_names(data, [rep_id])[0]
-    caption = f"{name}, {FREQ_WORDS[freq]} of {_fmt_day(start)}: {len(frame):,} activities (every one; the box scrolls)"
+    caption = (
+        f"{name}, {FREQ_WORDS[freq]} of {_fmt_day(start)}: {activities_text(len(frame))} (every one; the box scrolls)"
+    )
     display(HTML(table_html(drill_display(frame), caption=caption)))

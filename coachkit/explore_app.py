@@ -600,7 +600,7 @@ class ExplorerApp:
             return
         n = len(frame)
         types = f" ({', '.join(self.selection().types)})" if self.selection().types else ""
-        self.drill_title.value = f"<p><b>{html.escape(title)}</b>: {n:,} activities{html.escape(types)}</p>"
+        self.drill_title.value = f"<p><b>{html.escape(title)}</b>: {ex.activities_text(n)}{html.escape(types)}</p>"
         self.drill_pager.reset(n)
         self._draw_drill()
         if n:
@@ -610,7 +610,7 @@ class ExplorerApp:
             payload = base64.b64encode(ex.drill_csv(frame).encode("utf-8")).decode("ascii")
             self.drill_csv.value = (
                 f'<a download="{html.escape(name)}" href="data:text/csv;charset=utf-8;base64,{payload}">'
-                f"⬇ Export these {n:,} activities to CSV ({html.escape(name)})</a>"
+                f"⬇ Export {'this' if n == 1 else 'these'} {ex.activities_text(n)} to CSV ({html.escape(name)})</a>"
             )
         else:
             self.drill_csv.value = ""

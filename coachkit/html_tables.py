@@ -76,6 +76,8 @@ def notes_html(found: pd.DataFrame, keyword: str, *, total_notes: int, start: in
     """
     keyword = (keyword or "").strip()
     if not keyword:
+        if not total_notes:
+            return "<p>There are no notes in this selection to search.</p>"
         return f"<p>Type a word to search the {total_notes:,} notes of this selection.</p>"
     n = len(found)
     if n == 0:

@@ -345,5 +345,5 @@ def test_view_builds_every_part_with_names_and_show_displays(monkeypatch):
     assert out[0] == "**Bob, from Sun 04 Jan 2026 to Tue 13 Jan 2026**"
     assert len(out) == 7  # title, 4 charts, notes, drill-down
     drill = out[-1]
-    assert "Bob, day of Tue 13 Jan 2026: 1 activities" in drill
+    assert "Bob, day of Tue 13 Jan 2026: 1 activity (every one" in drill
     assert "a8" in drill and "a5" not in drill  # the drill-down: R2's latest day only
