@@ -470,9 +470,9 @@ def kpi_trend(
         fill = alt.Fill(
             "series:N",
             scale=_series_scale(d["series"]),
-            legend=None,
+            title=None,
             condition={"test": "datum.partial", "value": "white"},
-        )
+        )  # the same field and scale as the colour: Vega-Lite draws one legend for both
         point = base.mark_point(size=45, opacity=1, strokeWidth=2).encode(y=y, tooltip=tips, fill=fill)
     else:
         point = base.mark_point(filled=True, size=45).encode(y=y, tooltip=tips)

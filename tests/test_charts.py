@@ -707,3 +707,12 @@ def test_offline_jupyter_chart_bundle_is_cached_on_disk(tmp_path, monkeypatch) -
     c.offline_jupyter_charts(cache_dir=str(tmp_path))
     assert alt.JupyterChart._esm.endswith("// cached bundle") and alt.JupyterChart._is_offline
     assert "esm.sh" not in alt.JupyterChart._esm
+
+
+def test_a_trend_with_partial_periods_keeps_one_legend_of_names() -> None:
+    f = pd.concat([trend_frame(), trend_frame().assign(rep_id="r2")], ignore_index=True)
+    f = f.assign(name=["Ann"] * 3 + ["Bob"] * 3, partial=[False, False, True] * 2)
+    team = pd.DataFrame({"period_start": WEEKS, "value": [0.2, 0.25, 0.3]})
+    drawn = svg(c.kpi_trend(f, title="t", unit="%", team=team, team_label="peers' median (A SDR)"))
+    legend = re.findall(r"role-legend-label[^>]*>.*?<text[^>]*>([^<]+)</text>", drawn, flags=re.S)
+    assert legend == ["Ann", "Bob", "peers&#39; median (A SDR)"] or legend == ["Ann", "Bob", "peers' median (A SDR)"]
