@@ -289,7 +289,6 @@ class ExplorerApp:
     VIEWS = ("trend", "rep_vs_team", "heatmap", "outcomes")
 
     def __init__(self, data: Any, sel: ex.Selection | None = None, *, explorer: Explorer | None = None) -> None:
-        import altair as alt
         import ipywidgets as w
 
         from .charts import offline_jupyter_charts
@@ -349,7 +348,6 @@ class ExplorerApp:
         self.drill_table = w.HTML().add_class("ck-drill-table")
         self.drill_csv = w.HTML().add_class("ck-drill-csv")
         self.drill_pager = _Pager(self._draw_drill)
-        self._alt = alt
 
         for key in ("team", "reps", "kpi", "freq", "start", "end", "types", "keyword"):
             c[key].observe(self._on_control, names="value")

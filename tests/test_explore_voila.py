@@ -1,7 +1,7 @@
 """``coachkit explore SOURCE``, end to end: the Voilà server started by the CLI, driven in headless Chromium.
 
 A manager's path: the page opens with no code cells; changing team, rep, KPI and period updates the trend
-chart and the drill-down table; no traceback appears; the page requests nothing but the local server; the
+chart and the drill-down table, and so does a click on a point of the trend; no traceback appears; the page requests nothing but the local server; the
 server stops on SIGTERM and frees its port. Needs Debian's chromium (``scripts/test.sh`` installs it) and
 the playwright package; never downloads a browser. ``COACHKIT_SCREENSHOTS=DIR`` keeps the screenshots.
 """
@@ -110,6 +110,15 @@ def test_the_explorer_page_updates_on_every_kind_of_change(server, tmp_path):
         )
         assert trend_title() != first_title and "Kofi Foster" in page.inner_text(".ck-drill-title")
         check("rep")
+
+        # a click on a point of the rep's line: that week in the drill-down
+        drill = page.inner_text(".ck-drill-title")
+        groups = page.query_selector_all(".ck-trend svg g.mark-symbol.role-mark")
+        second = groups[-1].query_selector_all("path")[1].bounding_box()  # the rep's points are the last layer
+        page.mouse.click(second["x"] + second["width"] / 2, second["y"] + second["height"] / 2)
+        settle(".ck-drill-title", drill)
+        assert page.inner_text(".ck-drill-title").startswith("Kofi Foster, week of Mon 05 Oct 2026")
+        check("click")
 
         # KPI: the trend changes, the drill-down does not need to
         title = trend_title()
