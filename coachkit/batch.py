@@ -149,7 +149,8 @@ def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None
     Reads the reps table (:func:`coachkit.load_reps`), then the activities and deals of the reps of
     the same team and role as ``rep_id`` (:func:`coachkit.review.peers`: the benchmarks a review
     shows) through ``coachkit.load(source, reps=...)``, which skips the Parquet row groups (or
-    DuckDB rows) of other reps. The returned :class:`coachkit.SalesData` holds those reps only.
+    DuckDB rows) of other reps. The returned :class:`coachkit.SalesData` holds those reps only, and their
+    performed activities only (:meth:`coachkit.SalesData.performed`: to-dos not done are left out).
     Raises :class:`UnknownRepError`, naming some known ids, for a rep not in the reps table.
 
     The process keeps the last team it read: the next rep of the same team, in a warm kernel, gets
@@ -170,7 +171,7 @@ def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None
     group = peers(reps, rep_id)
     if _LAST_READ.get("group") != group:
         _LAST_READ.update(group=group, team=load(source, playbook=pb, reps=group))
-    team = _LAST_READ["team"]
+    team = _LAST_READ["team"].performed()  # to-dos not done (``done`` false) are not effort: never reviewed
     return dataclasses.replace(
         team,
         activities=team.activities.copy(deep=False),

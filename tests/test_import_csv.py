@@ -422,3 +422,26 @@ def test_bad_options_and_dedupe_are_named():
     second = {"file": "b.csv", "columns": {"activity_id": "id", "rep_id": "w", "activity_type": "t"}}
     with pytest.raises(ExportError, match=r"\[\[activities\]\] #2 columns must say how to fill .*`occurred_at`"):
         check_mapping({**base, "activities": [acts, second]})
+
+
+def test_a_mapped_done_column_keeps_to_dos_out_of_kpis(tmp_path):
+    import coachkit
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "acts.csv").write_text(
+        "Id,Owner,Kind,When,Status\n"
+        "1,Ann,Call,2024-03-04 09:00,Completed\n"
+        "2,Ann,Call,2024-03-05 09:00,Not Started\n"
+        "3,Ann,Task,2024-03-06 09:00,\n"
+    )
+    (tmp_path / "m.toml").write_text(
+        '[reps]\nfile = "acts.csv"\ndedupe = ["Owner"]\n[reps.columns]\nrep_id = "Owner"\n'
+        '[activities]\nfile = "acts.csv"\n[activities.columns]\nactivity_id = "Id"\nrep_id = "Owner"\n'
+        'activity_type = "Kind"\noccurred_at = "When"\n'
+        'done = { column = "Status", map = { Completed = true, "Not Started" = false } }\n'
+    )
+    r = import_csv(src, tmp_path / "m.toml")
+    assert r.data.activities["done"].tolist() == [True, False, pd.NA]
+    assert r.report.not_done[("acts.csv", "activities mapped as not done (done false): planned, not effort")] == 1
+    assert coachkit.kpi_table(r.data, freq="M", kpis="activities")["value"].sum() == 2

@@ -239,3 +239,37 @@ def test_two_owners_with_one_name_cannot_be_told_apart(tmp_path):
     with pytest.raises(ExportError, match="two reps are named 'Ada Lovelace'") as err:
         import_hubspot(ui_export(tmp_path, owners))
     assert "101, 103" in str(err.value)
+
+
+def test_tasks_not_completed_are_to_dos_kept_out_of_kpis(tmp_path):
+    import coachkit
+
+    (tmp_path / "tasks.csv").write_text(
+        "hs_object_id,hubspot_owner_id,hs_timestamp,hs_task_completion_date,hs_task_subject,hs_task_status\n"
+        "1,101,2024-04-06T08:00:00Z,2024-04-05T16:00:00Z,Send proposal,COMPLETED\n"
+        "2,101,2024-04-08T08:00:00Z,,Call back,NOT_STARTED\n"
+        "3,101,2024-04-09T08:00:00Z,,Prepare demo,IN_PROGRESS\n"
+        "4,101,2024-04-09T09:00:00Z,,Legacy task,\n"  # no status: taken as done
+    )
+    r = import_hubspot(tmp_path)
+    a = r.data.activities.set_index("activity_id")
+    assert a["done"].eq(False).fillna(False).to_dict() == {"1": False, "2": True, "3": True, "4": False}
+    assert a.loc["1", "outcome"] == "completed" and a.loc[["2", "3", "4"], "outcome"].isna().all()
+    assert (
+        r.report.not_done[
+            ("tasks.csv", "tasks not completed (NOT_STARTED x1, IN_PROGRESS x1): open to-dos, not effort")
+        ]
+        == 2
+    )
+    assert coachkit.kpi_table(r.data, freq="M", kpis="activities")["value"].sum() == 2
+
+
+def test_ui_export_task_status_labels(tmp_path):
+    (tmp_path / "tasks.csv").write_text(
+        "Record ID,Task title,Due date,Task status,Assigned to,Completion date\n"
+        "1,Send proposal,2024-03-06 17:00,Completed,Dana Field,2024-03-06 15:12\n"
+        "2,Follow up,2024-03-08 17:00,Not started,Dana Field,\n"
+        "3,Demo prep,2024-03-09 17:00,In progress,Dana Field,\n"
+    )
+    a = import_hubspot(tmp_path).data.activities.set_index("activity_id")
+    assert a["done"].eq(False).fillna(False).to_dict() == {"1": False, "2": True, "3": True}

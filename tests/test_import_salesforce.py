@@ -44,8 +44,9 @@ def test_tasks(result):
     assert (a["00T2"]["activity_type"], a["00T2"]["occurred_at"]) == ("email", pd.Timestamp("2024-04-02 10:00"))
     assert a["00T2"]["outcome"] == "sent" and pd.isna(a["00T2"]["deal_id"])
     assert (a["00T3"]["activity_type"], a["00T3"]["outcome"]) == ("follow_up", "completed")
-    # Not Started: a to-do, not effort (left out and counted in the report)
-    assert "00T4" not in a
+    # Not Started: a to-do, not effort (kept with done false and no outcome; counted in the report)
+    assert a["00T4"]["done"] is False and pd.isna(a["00T4"]["outcome"])
+    assert all(pd.isna(a[k]["done"]) for k in ("00T1", "00T2", "00T3", "00T6", "00T7"))  # done: left empty
     assert "00T5" not in a  # IsDeleted
     assert pd.isna(a["00T6"]["outcome"]) and a["00T6"]["direction"] == "inbound"
     assert a["00T7"]["activity_type"] == "task"
@@ -97,8 +98,9 @@ def test_users(result):
 def test_report(result):
     rep = result.report
     assert rep.rows_read["Task.csv"] == 7 and rep.rows_read["Event.csv"] == 4
-    assert rep.rows_mapped == {"activities": 7, "reps": 4, "deals": 4}
-    assert rep.dropped[("Task.csv", "task not done (Not Started x1): an open to-do is not effort")] == 1
+    assert rep.rows_mapped == {"activities": 8, "reps": 4, "deals": 4}
+    assert rep.not_done[("Task.csv", "tasks not done (Not Started x1): open to-dos, not effort")] == 1
+    assert "Activities kept as not done (done = false" in rep.to_text()
     assert rep.dropped[("Task.csv", "IsDeleted is true")] == 1
     assert rep.dropped[("Event.csv", "IsChild: copy of a recurring or group event")] == 1
     assert rep.unmapped[("Task.csv", "CallDisposition")]["Spoke to CFO"] == 1
@@ -216,13 +218,21 @@ def test_done_is_isclosed_else_status_and_open_tasks_are_counted(tmp_path):
         "t5,0051,Prep,Completada,,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"
     )
     r = import_salesforce(export(tmp_path, rows))
-    assert sorted(r.data.activities.activity_id) == ["t3", "t4"]
-    (reason, n), *_ = [(k[1], v) for k, v in r.report.dropped.items() if "not done" in k[1]]
-    assert n == 3 and "Completada x1" in reason and "Not Started x1" in reason
+    done = r.data.activities.set_index("activity_id")["done"]
+    assert done.eq(False).fillna(False).to_dict() == {"t1": True, "t2": True, "t3": False, "t4": False, "t5": True}
+    assert done[["t3", "t4"]].isna().all()  # done: empty (the column stays sparse)
+    assert sorted(r.data.performed().activities.activity_id) == ["t3", "t4"]
+    (reason, n), *_ = [(k[1], v) for k, v in r.report.not_done.items()]
+    assert n == 3 and "Completada x1" in reason and "Not Started x1" in reason and "In Progress x1" in reason
     m = CrmMapping.from_dict({"tasks": {"done_statuses": ["Completada"]}})
-    assert sorted(import_salesforce(tmp_path, mapping=m).data.activities.activity_id) == ["t3", "t4", "t5"]
-    kept = import_salesforce(tmp_path, mapping=CrmMapping.from_dict({"tasks": {"open": "keep"}})).data.activities
-    assert len(kept) == 5 and pd.isna(kept.set_index("activity_id").loc["t1", "outcome"])
+    r = import_salesforce(tmp_path, mapping=m)
+    assert sorted(r.data.performed().activities.activity_id) == ["t3", "t4", "t5"]
+    dropped = import_salesforce(tmp_path, mapping=CrmMapping.from_dict({"tasks": {"open": "drop"}}))
+    assert sorted(dropped.data.activities.activity_id) == ["t3", "t4"] and not dropped.report.not_done
+    (reason, n), *_ = [(k[1], v) for k, v in dropped.report.dropped.items() if "not done" in k[1]]
+    assert n == 3 and reason.endswith("an open to-do is not effort")
+    kept = r.data.activities.set_index("activity_id")
+    assert pd.isna(kept.loc["t1", "outcome"]) and kept.loc["t4", "outcome"] == "completed"
 
 
 def test_task_time_rule_and_its_counts(tmp_path):

@@ -92,7 +92,7 @@ class CrmMapping:
         [activity_types]   # raw type -> canonical activity type, e.g. lunch = "meeting"
         [stages]           # raw stage (or stage id) -> playbook stage, e.g. "Demo Done" = "discovery"
         [subject_prefixes] # Salesforce: subject prefix -> activity type, e.g. "Correo:" = "email"
-        [tasks]            # Salesforce: open = "drop" | "keep"; done_statuses = ["Completed", ...];
+        [tasks]            # Salesforce: open = "keep" (done false) | "drop"; done_statuses = ["Completed", ...];
                            #             created_date_max_days = 1
 
     Label keys match case- and spacing-insensitively.
@@ -154,7 +154,10 @@ def _check_tasks(table: Mapping[str, Any], source: str | None) -> dict[str, Any]
         if k not in _TASK_KEYS:
             raise ExportError(f"unknown key [tasks] {k}; allowed: {', '.join(_TASK_KEYS)}", file=source)
         if k == "open" and v not in _TASK_KEYS["open"]:
-            raise ExportError('[tasks] open must be "drop" (not effort) or "keep"', file=source)
+            raise ExportError(
+                '[tasks] open must be "keep" (kept with done = false: no KPI counts it) or "drop" (left out)',
+                file=source,
+            )
         if k == "done_statuses" and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
             raise ExportError('[tasks] done_statuses must be a list of Status labels, e.g. ["Completed"]', file=source)
         if k == "created_date_max_days" and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):

@@ -24,7 +24,10 @@ and ``stages.csv`` (``id,label`` of deal stages, as the pipelines API returns).
 - Notes: ``hs_note_body`` HTML -> text.
 - Tasks: follow_up when ``hs_task_subject``/``hs_task_type`` say "follow up",
   else task; COMPLETED -> completed; occurred_at is the completion date when
-  known, else ``hs_timestamp`` (the due date).
+  known, else ``hs_timestamp`` (the due date). A task whose ``hs_task_status`` is
+  there and not COMPLETED (NOT_STARTED, IN_PROGRESS, WAITING, DEFERRED) is a to-do,
+  not effort: kept with ``done`` false, so that no KPI counts it, and counted in the
+  report (a task with no status is taken as done).
 - Deals: ``dealstage`` closedwon/closedlost (or labels through ``stages.csv`` and
   the mapping's ``[stages]``); ``hs_is_closed`` / ``hs_is_closed_won`` win when
   present; closed_at = ``closedate`` only for closed deals.
@@ -426,13 +429,20 @@ def _tasks(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     fu = is_follow_up(column(f, "hs_task_subject")) | is_follow_up(type_)
     kind[kind.isna() & fu] = "follow_up"
     kind = kind.fillna("task")
-    done = column(f, "hs_task_status").str.upper().str.strip().eq("COMPLETED").fillna(False).astype(bool)
+    status = column(f, "hs_task_status").str.strip()
+    key = status.str.upper().str.replace(r"[\s-]+", "_", regex=True)  # a UI export writes "Not started"
+    done = key.eq("COMPLETED").fillna(False).astype(bool)
+    to_do = status.notna() & ~done
     outcome = pd.Series(np.nan, index=f.index, dtype=schema.STRING)
     outcome[done & kind.isin(["task", "follow_up"])] = "completed"
+    if to_do.any():
+        shown = ", ".join(f"{k} x{n}" for k, n in status[to_do].value_counts().items())
+        report.to_do(file, f"tasks not completed ({shown}): open to-dos, not effort", int(to_do.sum()))
     return base.assign(
         activity_type=kind,
         outcome=outcome,
         notes=html_to_text(column(f, "hs_task_body")),
+        done=pd.Series(False, index=f.index, dtype="boolean").where(to_do, pd.NA),
     )
 
 

@@ -137,7 +137,11 @@ def map_tables(raw: Sources, mapping: Mapping, playbook: Playbook, report: Impor
                 part = _map_frame(_filter(frame, ctx), ctx)
                 if name == "activities" and "rep_from_deals" in block:
                     part = _rep_from_deals(part, out.get("deals"), block["rep_from_deals"], report)
-                parts.append(_drop_incomplete(part, name, file, report))
+                part = _drop_incomplete(part, name, file, report)
+                if name == "activities" and "done" in part.columns:
+                    report.to_do(file, "activities mapped as not done (done false): planned, not effort",
+                                 int(part["done"].eq(False).sum()))  # fmt: skip
+                parts.append(part)
         table = pd.concat(parts) if parts else schema.empty(name)
         if name == "deals":
             table = _open_deals(table, ", ".join(mapping.files("deals")), report)

@@ -10,9 +10,12 @@ they are converted to the playbook timezone.
   or subject -> follow_up, else task (reported). occurred_at = ``due_date`` +
   ``due_time`` (UTC), else ``marked_as_done_time``, else the all-day ``due_date``.
   ``duration`` "HH:MM" or "HH:MM:SS". ``note`` HTML -> text. ``deal_id``,
-  ``org_id`` -> account_id, ``person_id`` -> contact_id. Outcome from ``done``:
-  a done task or follow-up is completed, a done email sent, a done meeting held,
-  a meeting not yet done scheduled; calls carry no outcome (Pipedrive has none).
+  ``org_id`` -> account_id, ``person_id`` -> contact_id. ``done`` 0 ("To do" in a
+  UI export) is a planned activity, not effort: kept with ``done`` false, so that no
+  KPI counts it, and counted in the report (a file without ``done``: every activity
+  is taken as done). Outcome from ``done``: a done task or follow-up is completed,
+  a done email sent, a done meeting held, a meeting not yet done scheduled; calls
+  carry no outcome (Pipedrive has none).
 - Deals: ``status`` won / lost / open (``deleted`` dropped); closed_at = won_time
   or lost_time (else close_time) for closed deals only; ``stage_id`` of open deals
   through ``stages.csv`` names and the mapping's ``[stages]``.
@@ -271,12 +274,16 @@ def _activities(
             column="type",
             value=raw_type[bad_type].iloc[0],
         )
-    done = parse_bools(column(a, "done"), file=file, column="done", labels=_DONE).fillna(False).astype(bool)
+    flag = parse_bools(column(a, "done"), file=file, column="done", labels=_DONE)
+    done, to_do = flag.eq(True).fillna(False).astype(bool), flag.eq(False).fillna(False).astype(bool)
     outcome = pd.Series(np.nan, index=a.index, dtype=schema.STRING)
     outcome[done & kind.isin(["task", "follow_up"])] = "completed"
     outcome[done & kind.eq("email")] = "sent"
     outcome[done & kind.eq("meeting")] = "held"
-    outcome[~done & kind.eq("meeting")] = "scheduled"
+    outcome[to_do & kind.eq("meeting")] = "scheduled"
+    if to_do.any():
+        types = ", ".join(f"{k} x{n}" for k, n in kind[to_do].value_counts().items())
+        report.to_do(file, f"activities not done (done 0 / To do: {types}): planned, not effort", int(to_do.sum()))
     deal = column(a, "deal_id")
     if "_deal_title" in a.columns:
         title = column(a, "_deal_title").str.strip()
@@ -297,6 +304,7 @@ def _activities(
             "account_id": column(a, "org_id"),
             "contact_id": column(a, "person_id"),
             "deal_id": deal,
+            "done": pd.Series(False, index=a.index, dtype="boolean").where(to_do, pd.NA),
         }
     )
 

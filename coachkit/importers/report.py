@@ -5,7 +5,7 @@ import``: each file read once (rows, encoding, delimiter, footer lines), rows
 mapped per table, rows dropped and why, rows folded (a reps table built from an
 activity file keeps one row per owner: that is not data loss), values changed
 on the way in (placeholders read as empty, Salesforce empty ids, the time
-source of a task...), labels no map knew with what was applied to them, and
+source of a task...), activities kept as to-dos not done (``done`` false), labels no map knew with what was applied to them, and
 warnings. :class:`ExportError` names the file, row, column and value of what
 stops an import, and says what would be right.
 """
@@ -98,6 +98,8 @@ class ImportReport:
     - ``rows_mapped``: table -> rows in the dataset;
     - ``dropped``: (file, reason) -> rows left out;
     - ``folded``: (table, file, reason) -> rows merged into another (e.g. one rep per owner);
+    - ``not_done``: (file, what) -> activities kept as to-dos not done (``done`` false: in the dataset, but
+      no KPI counts them), e.g. open Salesforce tasks, Pipedrive "To do";
     - ``changed``: (file, what) -> values changed on the way in (placeholders, empty ids, sources used);
     - ``unmapped``: (file, column) -> raw value counts no map knew; ``applied``: (file, column) -> what was
       done with them ("left empty", "imported as task", ...);
@@ -109,6 +111,7 @@ class ImportReport:
     rows_mapped: dict[str, int] = field(default_factory=dict)
     dropped: Counter = field(default_factory=Counter)
     folded: Counter = field(default_factory=Counter)
+    not_done: Counter = field(default_factory=Counter)
     changed: Counter = field(default_factory=Counter)
     unmapped: dict[tuple[str, str], Counter] = field(default_factory=dict)
     applied: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -134,6 +137,11 @@ class ImportReport:
         """Record that ``rows`` rows of ``file`` were merged into an earlier row of ``table`` (no-op for 0)."""
         if rows:
             self.folded[(table, file, reason)] += int(rows)
+
+    def to_do(self, file: str, what: str, rows: int) -> None:
+        """Record that ``rows`` activities of ``file`` were kept as not done (``done`` false), ``what`` says which."""
+        if rows:
+            self.not_done[(file, what)] += int(rows)
 
     def change(self, file: str, what: str, count: int) -> None:
         """Record that ``count`` values of ``file`` were changed or chosen as ``what`` says (no-op for 0)."""
@@ -176,6 +184,10 @@ class ImportReport:
             lines.append("Rows folded (merged into an earlier row, not lost):")
             for (t, f, reason), n in sorted(self.folded.items()):
                 lines.append(f"  {t} from {f}: {n:,} ({reason})")
+        if self.not_done:
+            lines.append("Activities kept as not done (done = false: in the dataset, but no KPI counts them):")
+            for (f, what), n in sorted(self.not_done.items()):
+                lines.append(f"  {f}: {n:,} {what}")
         if self.changed:
             lines.append("Values changed or chosen on the way in:")
             for (f, what), n in sorted(self.changed.items()):

@@ -18,11 +18,11 @@ Rules:
 - Every id column (``Id``, ``*Id``): Salesforce's empty reference
   ``000000000000000AAA`` (or its 15-character form) is missing, never a manager,
   account, deal or owner.
-- Task -> activity, only when **done**: ``IsClosed`` when filled, else ``Status``
-  in ``[tasks] done_statuses`` (default Completed, Closed, Done). A task not done
-  (Not Started, In Progress, Waiting, Deferred, Open...) is a to-do, not effort:
-  it is left out and counted in the report (``[tasks] open = "keep"`` keeps it,
-  with no outcome).
+- Task -> activity. Done: ``IsClosed`` when filled, else ``Status`` in ``[tasks]
+  done_statuses`` (default Completed, Closed, Done). A task not done (Not Started,
+  In Progress, Waiting, Deferred, Open...) is a to-do, not effort: it is kept with
+  ``done`` false and no outcome, so that no KPI counts it, and counted in the report
+  per Status (``[tasks] open = "drop"`` leaves it out instead).
 - Task time: ``CompletedDateTime``; else ``CreatedDate`` when it is within
   ``[tasks] created_date_max_days`` (default 1) of ``ActivityDate``; else
   ``ActivityDate`` (a CreatedDate far from the task's date is a bulk load or a
@@ -314,10 +314,8 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
     _require_one(t, ["completed_date_time", "created_date", "activity_date"], file)
     t = drop_flagged(t, file, "is_deleted", "IsDeleted is true", report)
     done = _task_done(t, file, mp, report)
-    if mp.tasks.get("open", "drop") == "drop" and (~done).any():
-        statuses = column(t, "status")[~done].fillna("IsClosed false").value_counts()
-        shown = ", ".join(f"{k} x{n}" for k, n in statuses.items())
-        report.drop(file, f"task not done ({shown}): an open to-do is not effort", int((~done).sum()))
+    if mp.tasks.get("open", "keep") == "drop" and (~done).any():
+        report.drop(file, f"task not done ({_statuses(t, done)}): an open to-do is not effort", int((~done).sum()))
         t, done = t[done], done[done]
     occurred = _task_time(t, file, pb.timezone, mp, report)
     owner = column(t, "owner_id")
@@ -325,6 +323,8 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
     report.drop(file, "no CompletedDateTime, CreatedDate or ActivityDate", int(occurred.isna().sum()))
     report.drop(file, "no OwnerId", int((occurred.notna() & owner.isna()).sum()))
     t, occurred, done = t[keep], occurred[keep], done[keep]
+    if (~done).any():
+        report.to_do(file, f"tasks not done ({_statuses(t, done)}): open to-dos, not effort", int((~done).sum()))
     kind = _task_kind(t, file, mp, report)
 
     labels = {**CALL_LABELS, **mp.outcomes}
@@ -354,8 +354,15 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
             "account_id": column(t, "account_id"),
             "contact_id": who.where(who.str.startswith("003").fillna(False).astype(bool)),
             "deal_id": deal_link(column(t, "what_id")),
+            "done": pd.Series(done.to_numpy(), index=t.index, dtype="boolean").where(~done, pd.NA),
         }
     )
+
+
+def _statuses(t: pd.DataFrame, done: pd.Series) -> str:
+    """``Not Started x2, In Progress x1``: the Status of the tasks not done, with their counts."""
+    statuses = column(t, "status")[~done].fillna("IsClosed false").value_counts()
+    return ", ".join(f"{k} x{n}" for k, n in statuses.items())
 
 
 def _text(s: pd.Series) -> pd.Series:
