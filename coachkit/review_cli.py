@@ -10,11 +10,13 @@ from pathlib import Path
 
 import click
 
+from .cli_paths import InputPath
+
 __all__ = ["review_command"]
 
 
 @click.command("review")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=InputPath("dataset"))
 @click.option(
     "--out",
     "out",
@@ -44,7 +46,7 @@ __all__ = ["review_command"]
     help="warm: each worker reuses one kernel (imports paid once), clearing the namespace before each rep; "
     "fresh: a new kernel per rep, slower, but no module-level state (e.g. pandas options) can carry over.",
 )
-@click.option("--playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Playbook override.")
+@click.option("--playbook", type=InputPath("file"), help="Playbook override.")
 def review_command(
     source: Path,
     out: Path,

@@ -317,7 +317,9 @@ def _engagement(
     for c in time_cols:
         if c in frame.columns:
             occurred = occurred.fillna(
-                parse_timestamps(frame[c], file=file, column=c, timezone=tz, dayfirst=mp.options.dayfirst)
+                parse_timestamps(
+                    frame[c], file=file, column=c, timezone=tz, dayfirst=mp.options.dayfirst, report=report
+                )
             )
     owner = column(frame, _OWNER).str.strip()
     report.drop(file, f"no {' or '.join(time_cols)}", int(occurred.isna().sum()))
@@ -378,10 +380,20 @@ def _meetings(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     tz = pb.timezone
     day1 = mp.options.dayfirst
     start = parse_timestamps(
-        column(f, "hs_meeting_start_time"), file=file, column="hs_meeting_start_time", timezone=tz, dayfirst=day1
+        column(f, "hs_meeting_start_time"),
+        file=file,
+        column="hs_meeting_start_time",
+        timezone=tz,
+        dayfirst=day1,
+        report=report,
     )
     end = parse_timestamps(
-        column(f, "hs_meeting_end_time"), file=file, column="hs_meeting_end_time", timezone=tz, dayfirst=day1
+        column(f, "hs_meeting_end_time"),
+        file=file,
+        column="hs_meeting_end_time",
+        timezone=tz,
+        dayfirst=day1,
+        report=report,
     )
     duration = (end - start).dt.total_seconds()
     raw = column(f, "hs_meeting_outcome")
@@ -461,7 +473,9 @@ def _deals(
 ) -> pd.DataFrame:
     require_columns(d, ["hs_object_id", _OWNER, "createdate"], file)
     day1 = mp.options.dayfirst
-    created = parse_timestamps(d["createdate"], file=file, column="createdate", timezone=pb.timezone, dayfirst=day1)
+    created = parse_timestamps(
+        d["createdate"], file=file, column="createdate", timezone=pb.timezone, dayfirst=day1, report=report
+    )
     owner = column(d, _OWNER).str.strip()
     report.drop(file, "no createdate", int(created.isna().sum()))
     report.drop(file, f"no {_OWNER}", int((created.notna() & owner.isna()).sum()))
@@ -492,7 +506,9 @@ def _deals(
     if "hs_is_closed_won" in d.columns:
         is_won = parse_bools(d["hs_is_closed_won"], file=file, column="hs_is_closed_won").fillna(is_won)
     closed = is_closed.fillna(False).astype(bool)
-    close = parse_timestamps(column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone, dayfirst=day1)
+    close = parse_timestamps(
+        column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone, dayfirst=day1, report=report
+    )
     currency = column(d, "deal_currency_code").str.strip().str.upper()
     return pd.DataFrame(
         {
@@ -520,7 +536,9 @@ def _owners(o: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     json_name = teams.str.extract(r'"name"\s*:\s*"([^"]*)"')[0].astype(schema.STRING)
     plain = teams.str.extract(r"^\s*([^;,]*?)\s*(?:[;,]|$)")[0].astype(schema.STRING)
     team = json_name.where(teams.str.startswith("[").fillna(False).astype(bool), plain)
-    hired = parse_timestamps(column(o, "created_at"), file=file, column="createdAt", timezone=tz).dt.normalize()
+    hired = parse_timestamps(
+        column(o, "created_at"), file=file, column="createdAt", timezone=tz, report=report
+    ).dt.normalize()
     if "archived" in o.columns:
         archived = int(parse_bools(o["archived"], file=file, column="archived").fillna(False).astype(bool).sum())
         if archived:

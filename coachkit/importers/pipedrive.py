@@ -249,12 +249,14 @@ def _activities(
     due_time = column(a, "due_time").str.strip()
     has_time = due_date.notna() & due_time.notna() & (due_time.str.len() > 0)
     stamp = (due_date + " " + due_time).where(has_time)
-    occurred = parse_timestamps(stamp, file=file, column="due_date + due_time", timezone=tz, assume=zone, dayfirst=day1)
+    occurred = parse_timestamps(
+        stamp, file=file, column="due_date + due_time", timezone=tz, assume=zone, dayfirst=day1, report=report
+    )
     done_at = parse_timestamps(
         column(a, "marked_as_done_time"), file=file, column="marked_as_done_time", timezone=tz, assume=zone,
-        dayfirst=day1,
+        dayfirst=day1, report=report,
     )  # fmt: skip
-    all_day = parse_dates(due_date.where(~has_time), file=file, column="due_date", dayfirst=day1)
+    all_day = parse_dates(due_date.where(~has_time), file=file, column="due_date", dayfirst=day1, report=report)
     occurred = occurred.fillna(done_at).fillna(all_day)
     owner = column(a, "user_id").str.strip()
     report.drop(file, "no due_date, due_time or marked_as_done_time", int(occurred.isna().sum()))
@@ -333,7 +335,9 @@ def _deals(
         raise ExportError(
             "status must be won, lost or open", file=file, column="status", row=row, value=status[bad].iloc[0]
         )
-    created = parse_timestamps(d["add_time"], file=file, column="add_time", timezone=tz, assume=zone, dayfirst=day1)
+    created = parse_timestamps(
+        d["add_time"], file=file, column="add_time", timezone=tz, assume=zone, dayfirst=day1, report=report
+    )
     owner = column(d, "user_id").str.strip()
     report.drop(file, "no add_time", int(created.isna().sum()))
     report.drop(file, "no user_id", int((created.notna() & owner.isna()).sum()))
@@ -341,7 +345,9 @@ def _deals(
     d, status, created, owner = d[keep], status[keep], created[keep], owner[keep]
 
     def ts(col: str) -> pd.Series:
-        return parse_timestamps(column(d, col), file=file, column=col, timezone=tz, assume=zone, dayfirst=day1)
+        return parse_timestamps(
+            column(d, col), file=file, column=col, timezone=tz, assume=zone, dayfirst=day1, report=report
+        )
 
     won, lost = status.eq("won").fillna(False).astype(bool), status.eq("lost").fillna(False).astype(bool)
     closed_at = ts("won_time").where(won).fillna(ts("lost_time").where(lost)).fillna(ts("close_time").where(won | lost))
@@ -383,7 +389,7 @@ def _deals(
 
 def _users(u: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.DataFrame:
     require_columns(u, ["id"], file)
-    hired = parse_timestamps(column(u, "created"), file=file, column="created", timezone=tz, assume=_UTC)
+    hired = parse_timestamps(column(u, "created"), file=file, column="created", timezone=tz, assume=_UTC, report=report)
     if "active_flag" in u.columns:
         inactive = int(
             (~parse_bools(u["active_flag"], file=file, column="active_flag").fillna(True).astype(bool)).sum()

@@ -208,14 +208,16 @@ def _no_empty_ids(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.Da
     return blank_empty_ids(frame, ids, file, report)
 
 
-def _occurred(frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str) -> pd.Series:
+def _occurred(
+    frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str, report: ImportReport
+) -> pd.Series:
     out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     for c in stamps:
         if c in frame.columns:
-            out = out.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz, assume=_UTC))
+            out = out.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz, assume=_UTC, report=report))
     for c in dates:
         if c in frame.columns:
-            out = out.fillna(parse_dates(frame[c], file=file, column=c))
+            out = out.fillna(parse_dates(frame[c], file=file, column=c, report=report))
     return out
 
 
@@ -243,10 +245,12 @@ def _task_done(t: pd.DataFrame, file: str, mp: CrmMapping, report: ImportReport)
 def _task_time(t: pd.DataFrame, file: str, tz: str, mp: CrmMapping, report: ImportReport) -> pd.Series:
     """occurred_at of each task by the documented rule (CompletedDateTime, CreatedDate, ActivityDate)."""
     completed = parse_timestamps(
-        column(t, "completed_date_time"), file=file, column="CompletedDateTime", timezone=tz, assume=_UTC
+        column(t, "completed_date_time"), file=file, column="CompletedDateTime", timezone=tz, assume=_UTC, report=report
     )
-    created = parse_timestamps(column(t, "created_date"), file=file, column="CreatedDate", timezone=tz, assume=_UTC)
-    due = parse_dates(column(t, "activity_date"), file=file, column="ActivityDate")
+    created = parse_timestamps(
+        column(t, "created_date"), file=file, column="CreatedDate", timezone=tz, assume=_UTC, report=report
+    )
+    due = parse_dates(column(t, "activity_date"), file=file, column="ActivityDate", report=report)
     days = float(mp.tasks.get("created_date_max_days", 1))
     gap = (created.dt.normalize() - due).abs()
     near = gap <= pd.Timedelta(days=days)
@@ -376,7 +380,7 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     _require_one(e, times[0] + times[1], file)
     e = drop_flagged(e, file, "is_deleted", "IsDeleted is true", report)
     e = drop_flagged(e, file, "is_child", "IsChild: copy of a recurring or group event", report)
-    start = _occurred(e, file, *times, tz)
+    start = _occurred(e, file, *times, tz, report)
     owner = column(e, "owner_id")
     keep = start.notna() & owner.notna()
     report.drop(file, "no StartDateTime, ActivityDateTime or ActivityDate", int(start.isna().sum()))
@@ -384,7 +388,9 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     e, start = e[keep], start[keep]
     duration = parse_numbers(column(e, "duration_in_minutes"), file=file, column="DurationInMinutes", scale=60.0)
     if "end_date_time" in e.columns:
-        end = parse_timestamps(e["end_date_time"], file=file, column="EndDateTime", timezone=tz, assume=_UTC)
+        end = parse_timestamps(
+            e["end_date_time"], file=file, column="EndDateTime", timezone=tz, assume=_UTC, report=report
+        )
         duration = duration.fillna((end - start).dt.total_seconds())
     who = column(e, "who_id")
     return pd.DataFrame(
@@ -405,7 +411,9 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
 def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
     require_columns(o, ["id", "owner_id", "created_date"], file)
     o = drop_flagged(o, file, "is_deleted", "IsDeleted is true", report)
-    created = parse_timestamps(o["created_date"], file=file, column="CreatedDate", timezone=pb.timezone, assume=_UTC)
+    created = parse_timestamps(
+        o["created_date"], file=file, column="CreatedDate", timezone=pb.timezone, assume=_UTC, report=report
+    )
     owner = column(o, "owner_id")
     report.drop(file, "no CreatedDate", int(created.isna().sum()))
     report.drop(file, "no OwnerId", int((created.notna() & owner.isna()).sum()))
@@ -433,7 +441,7 @@ def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, rep
     stage[unknown & closed & won] = won_stage
     stage[unknown & closed & ~won] = lost_stage
     report.unmapped_values(file, "StageName", raw_stage[unknown & ~closed])
-    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate")
+    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate", report=report)
     currency = column(o, "currency_iso_code").str.strip().str.upper()
     return pd.DataFrame(
         {
@@ -479,16 +487,18 @@ def _users(
 
     hire_col = first_present(u, _HIRE_FIELDS)
     hired = (
-        parse_dates(u[hire_col], file=file, column=hire_col)
+        parse_dates(u[hire_col], file=file, column=hire_col, report=report)
         if hire_col
         else pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
     )
     if "created_date" in u.columns:
-        created = parse_timestamps(u["created_date"], file=file, column="CreatedDate", timezone=tz, assume=_UTC)
+        created = parse_timestamps(
+            u["created_date"], file=file, column="CreatedDate", timezone=tz, assume=_UTC, report=report
+        )
         hired = hired.fillna(created.dt.normalize())
     leave_col = first_present(u, _LEAVE_FIELDS)
     left = (
-        parse_dates(u[leave_col], file=file, column=leave_col)
+        parse_dates(u[leave_col], file=file, column=leave_col, report=report)
         if leave_col
         else pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
     )
