@@ -31,6 +31,13 @@ and ``stages.csv`` (``id,label`` of deal stages, as the pipelines API returns).
 - Deals: ``dealstage`` closedwon/closedlost (or labels through ``stages.csv`` and
   the mapping's ``[stages]``); ``hs_is_closed`` / ``hs_is_closed_won`` win when
   present; closed_at = ``closedate`` only for closed deals.
+- Stage history (the optional ``deal_stages`` table): deals' "date entered" properties,
+  ``hs_v2_date_entered_<stage id>`` or ``hs_date_entered_<stage id>`` (API and warehouse
+  dumps; e.g. ``hs_date_entered_appointmentscheduled``, ``hs_date_entered_4018240`` for a
+  custom stage, labelled through ``stages.csv``), or a UI export's ``Date entered
+  "<stage label> (<pipeline>)"`` columns: one row per deal and stage with a date. HubSpot
+  keeps only the latest entry into each stage, so a deal that went back and forth shows
+  each stage once. Rules of :mod:`coachkit.importers.stage_history`.
 - Owners: ``id``, ``firstName``, ``lastName``, ``email``, ``createdAt`` (-> hired_at),
   ``archived`` and ``teams`` (first team -> team).
 - ``archived`` true (API and warehouse dumps keep deleted records) drops the row
@@ -71,6 +78,7 @@ from .common import (
     first_present,
     html_to_text,
     is_follow_up,
+    label_key,
     map_labels,
     map_outcomes,
     normalise_stage,
@@ -85,6 +93,7 @@ from .common import (
     reps_from_names,
     require_columns,
 )
+from .stage_history import stage_history
 
 __all__ = ["import_hubspot", "map_hubspot", "DEFAULT_DISPOSITIONS", "FILE_NAMES", "STAGES", "UI_LABELS"]
 
@@ -285,6 +294,9 @@ def map_hubspot(
             base = _engagement(frame, file, playbook.timezone, report, time_cols=_TIME_COLS[obj], mp=mapping)
             acts.append(build(base, frame.loc[base.index], file, playbook, mapping, report, labels))
     deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report) if "deals" in frames else None
+    history = None
+    if deals is not None:
+        history = _date_entered(*frames["deals"], frames.get("stages"), playbook, mapping, report, deals["deal_id"])
     if owners is not None:
         reps = owners
         users_file = frames["owners"][1]
@@ -294,7 +306,7 @@ def map_hubspot(
         reps = schema.empty("reps")
         users_file = FILE_NAMES["owners"][0]
         report.warn("owners.csv is missing: every owner becomes a rep with unknown name and team")
-    return finish(acts, reps, deals, playbook, report, users_file=users_file)
+    return finish(acts, reps, deals, playbook, report, users_file=users_file, deal_stages=history)
 
 
 _TIME_COLS = {
@@ -525,6 +537,50 @@ def _deals(
             "currency": currency.where(currency.str.len() > 0),
         }
     )
+
+
+#: A deal's "date entered" property: HubSpot's v2 and v1 names, and a UI export's label (snake_case).
+_ENTERED = (("hs_v2_date_entered_", 0), ("hs_date_entered_", 1), ("date_entered_", 2))
+
+
+def _date_entered(
+    d: pd.DataFrame,
+    file: str,
+    stages: tuple[pd.DataFrame, str] | None,
+    pb: Playbook,
+    mp: CrmMapping,
+    report: ImportReport,
+    known: pd.Series,
+) -> pd.DataFrame | None:
+    """deal_stages from the deals' "date entered" columns (module docstring), or None when there are none."""
+    labels = {}
+    if stages is not None and {"id", "label"} <= set(stages[0].columns):
+        labels = dict(zip(stages[0]["id"].astype(str).str.strip(), stages[0]["label"].astype(str), strict=True))
+    table = {**STAGES, **mp.stages}
+    names = [*table, *labels, *labels.values(), *pb.stage_names]
+    found: dict[str, tuple[int, str]] = {}  # stage label -> (preference, column)
+    for col in d.columns:
+        for prefix, rank in _ENTERED:
+            if not col.startswith(prefix) or col == f"{prefix}current_stage":
+                continue
+            key = col[len(prefix) :]
+            if rank == 2:  # a UI label: "closed_won_sales_pipeline" -> the longest known stage it starts with
+                hits = [n for n in names if label_key(key).startswith(label_key(n)) and label_key(n)]
+                key = max(hits, key=lambda n: len(label_key(n))) if hits else key
+            label = labels.get(key, key)
+            if label not in found or rank < found[label][0]:
+                found[label] = (rank, col)
+            break
+    if not found:
+        return None
+    parts = []
+    for label, (_, col) in found.items():
+        when = parse_timestamps(d[col], file=file, column=col, timezone=pb.timezone, dayfirst=mp.options.dayfirst,
+                                report=report)  # fmt: skip
+        parts.append(pd.DataFrame({"deal": column(d, "hs_object_id"), "label": label, "at": when})[when.notna()])
+    long = pd.concat(parts, ignore_index=True)
+    return stage_history(long["deal"], long["label"].astype(schema.STRING), long["at"], stages=table, playbook=pb,
+                         report=report, file=file, column="date entered (stage)", deals=known.dropna())  # fmt: skip
 
 
 def _owners(o: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.DataFrame:

@@ -35,6 +35,10 @@ they are converted to the playbook timezone.
   account and contact ids. Amounts follow the decimal rule of
   :mod:`coachkit.importers.numbers` (in a ``,``-delimited file ``12,500`` is 12500).
 - Stage names of Pipedrive's default pipelines are built in (:data:`STAGES`).
+- No stage history: Pipedrive's exports (API field dumps and the UI's "Export data") hold a
+  deal's current stage and ``stage_change_time`` (its last change) only; the stage-change log
+  is only in the API (a deal's "flow" / "changelog" endpoints). No ``deal_stages`` table is
+  written, and the pipeline notebook says that stage-to-stage conversion cannot be known.
 """
 
 from __future__ import annotations

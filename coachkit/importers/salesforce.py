@@ -59,7 +59,18 @@ Rules:
   hired_at from a hire-date field when present, else CreatedDate; left_at only
   from a known termination date. Owners missing from User.csv become reps with
   unknown name and team, and a warning.
-- OpportunityHistory and Account are read and counted but not needed. Columns
+- OpportunityHistory -> deal_stages (optional; the pipeline notebook's stage
+  conversion needs it): ``OpportunityId``, ``StageName`` and ``CreatedDate`` (when the
+  change was recorded) of Salesforce's OpportunityHistory object, as the Data Export
+  (API names) or a connector (``opportunity_id``, ``stage_name``, ``created_date``)
+  writes it; IsDeleted rows dropped. Or a connector's history-mode Opportunity table
+  (Fivetran: one row per version of each opportunity, ``id``, ``stage_name``,
+  ``_fivetran_start``: when that version began; a deal's first version starts at the
+  first sync, which may be after it entered that stage). StageName through the stage
+  map; per deal, in time order, a row repeating the previous stage (an amount or close
+  date change) is folded into it; rows of deals not imported are left out
+  (:mod:`coachkit.importers.stage_history`).
+- Account is read and counted but not needed. Columns
   the importer does not read may share a snake_case name (two custom fields
   ``Budget_Confirmed__c`` and ``BudgetConfirmed__c``); only a collision on a
   column it reads stops the import.
@@ -104,6 +115,7 @@ from .common import (
     role_from_title,
 )
 from .reading import blank_empty_ids
+from .stage_history import stage_history
 
 __all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "STAGES", "SUBJECT_PREFIXES", "DONE_STATUSES"]
 
@@ -196,11 +208,15 @@ def map_salesforce(
     if "event" in frames:
         acts.append(_events(*frames["event"], tz, report))
     deals = _opportunities(*frames["opportunity"], playbook, mapping, report) if "opportunity" in frames else None
+    history = None
+    if "opportunity_history" in frames:
+        known = deals["deal_id"].dropna() if deals is not None else []
+        history = _opportunity_history(*frames["opportunity_history"], known, playbook, mapping, report)
     reps = _users(*frames["user"], frames.get("user_role"), tz, report)
     users_file = frames["user"][1]
     if "account" in frames and acts:
         _check_accounts(acts, deals, frames["account"], report)
-    return finish(acts, reps, deals, playbook, report, users_file=users_file)
+    return finish(acts, reps, deals, playbook, report, users_file=users_file, deal_stages=history)
 
 
 def _no_empty_ids(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.DataFrame:
@@ -457,6 +473,40 @@ def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, rep
             "is_closed": is_closed,
             "currency": currency.where(currency.str.len() > 0),
         }
+    )
+
+
+def _opportunity_history(
+    h: pd.DataFrame, file: str, deals: pd.Series | list, pb: Playbook, mp: CrmMapping, report: ImportReport
+) -> pd.DataFrame | None:
+    """deal_stages from OpportunityHistory rows, or from a history-mode Opportunity table (module docstring)."""
+    if "opportunity_id" in h.columns:  # the OpportunityHistory object
+        h = drop_flagged(h, file, "is_deleted", "IsDeleted is true", report)
+        deal, time_col, time_name = column(h, "opportunity_id"), "created_date", "CreatedDate"
+    elif "fivetran_start" in h.columns and "id" in h.columns:  # one row per version of each Opportunity
+        deal, time_col, time_name = column(h, "id"), "fivetran_start", "_fivetran_start"
+    else:
+        report.warn(
+            f"{file} has neither OpportunityId (Salesforce's OpportunityHistory) nor Id with _fivetran_start (a "
+            "history-mode Opportunity table): no stage history was read"
+        )
+        return None
+    if "stage_name" not in h.columns:
+        report.warn(f"{file} has no StageName: no stage history was read")
+        return None
+    times = parse_timestamps(
+        column(h, time_col), file=file, column=time_name, timezone=pb.timezone, assume=_UTC, report=report
+    )
+    return stage_history(
+        deal,
+        column(h, "stage_name"),
+        times,
+        stages={**STAGES, **mp.stages},
+        playbook=pb,
+        report=report,
+        file=file,
+        column="StageName",
+        deals=deals,
     )
 
 
