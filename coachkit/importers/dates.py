@@ -28,6 +28,7 @@ them; and a year outside 1678-2261 (nanosecond timestamps; e.g. Salesforce's
 ``4000-12-31`` "no end" placeholder). With a ``report``, each is left empty and
 counted with its file rows (a row whose required time is then empty is dropped
 by the importer, and counted); without one, the first stops the import.
+
 :func:`parse_dates` reads calendar dates the same way, never shifted by a
 timezone, keeping the date as written (``2024-03-01T23:30:00Z`` is 1 March).
 """
