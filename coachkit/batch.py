@@ -570,7 +570,7 @@ def run_reviews(
     while it was being read; :class:`coachkit.procs.Interrupted` on SIGINT/SIGTERM (after
     stopping the workers and kernels and removing the staging folder).
     """
-    from . import procs, publish, runlock, snapshot
+    from . import procs, publish, snapshot
 
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -583,81 +583,53 @@ def run_reviews(
     source_path = Path(source).resolve()
     playbook_path = Path(playbook).resolve() if playbook else None
     out = publish.prepare_out(Path(out).resolve())
-    try:
-        lock = runlock.acquire(out)
-    except OSError as exc:
-        raise publish.OutputError(publish.os_error_message(exc, str(out))) from None
     tag = procs.run_tag()
-    saved_env = {k: os.environ.get(k) for k in (procs.RUN_ENV, procs.PARENT_ENV)}
-    os.environ[procs.RUN_ENV], os.environ[procs.PARENT_ENV] = tag, str(os.getpid())
-    notices: list[str] = []
-    try:
-        with procs.stop_signals() as signals:
-            if lock.took_over:
-                notices.append(f"took over the lock of an earlier run that is no longer running "
-                               f"({runlock.describe(lock.took_over)})")  # fmt: skip
-            try:
-                notices += publish.recover(out)
-                notices += publish.clean_stale(out)
-                notices += publish.migrate_flat(out, _render_week_index)
-                if publish.weeks(out):
-                    publish.write_index(out, _render_weeks)
-            except OSError as exc:
-                raise publish.OutputError(publish.os_error_message(exc, str(out))) from None
-            _notify(notices)
-
-            # one data snapshot: the files as the batch read them, checked again by every review
-            fingerprint = snapshot.fingerprint(source_path, playbook_path)
-            dataset = load_dataset(source_path, playbook)
-            snapshot.check(
-                fingerprint,
-                source_path,
-                playbook_path,
-                "it changed while coachkit read it: run again once it is written",
+    opened = publish.open_out(out, _render_week_index, _render_weeks, _notify)
+    with opened as (lock, notices), procs.tagged_environment(tag), procs.stop_signals() as signals:
+        # one data snapshot: the files as the batch read them, checked again by every review
+        fingerprint = snapshot.fingerprint(source_path, playbook_path)
+        dataset = load_dataset(source_path, playbook)
+        snapshot.check(fingerprint, source_path, playbook_path, "it changed while coachkit read it: run it again")
+        start, end = review_window(dataset.activities, as_of, weeks)
+        week = publish.week_key(end)
+        ordered, to_review, skipped = _plan(dataset, (start, end), list(reps or ()), list(teams or ()))
+        stems = {rep: safe_name(rep) for rep in ordered}
+        clash = {s for s in stems.values() if list(stems.values()).count(s) > 1}
+        if clash:  # ~impossible (10 hex digits of SHA-256), but never let two reps share files
+            raise ValueError(f"rep ids {[r for r, s in stems.items() if s in clash]} map to the same file name")
+        foreign = publish.foreign_clashes(out / week, [f"{stems[r]}.{x}" for r in to_review for x in ("ipynb", "html")])
+        if foreign:
+            raise publish.OutputError(
+                f"cannot write the week {week}: {out / week} holds files coachkit did not write with the names "
+                f"of this run's reviews ({', '.join(foreign[:5])}); move them away"
             )
-            start, end = review_window(dataset.activities, as_of, weeks)
-            week = publish.week_key(end)
-            chosen = select_reps(dataset, (start, end), list(reps or ()), list(teams or ()))
-            if reps or teams:
-                table = dataset.reps
-                scope = list(chosen) + sorted(
-                    set(table.loc[table["team"].isin(list(teams or ())), "rep_id"].dropna().astype(str)) - set(chosen)
-                )
-            else:
-                scope = chosen + sorted(set(dataset.reps["rep_id"].dropna().astype(str)) - set(chosen))
-            skipped = skip_reasons(dataset, (start, end), scope)
-            to_review = [r for r in chosen if r not in skipped]
-            ordered = list(dict.fromkeys(chosen + [r for r in scope if r in skipped]))
-            stems = {rep: safe_name(rep) for rep in ordered}
-            clash = {s for s in stems.values() if list(stems.values()).count(s) > 1}
-            if clash:  # ~impossible (10 hex digits of SHA-256), but never let two reps share files
-                raise ValueError(f"rep ids {[r for r, s in stems.items() if s in clash]} map to the same file name")
-            known = set(dataset.reps["rep_id"].dropna().astype(str))
-            names = [f"{stems[r]}.{ext}" for r in to_review for ext in ("ipynb", "html")]
-            foreign = publish.foreign_clashes(out / week, names)
-            if foreign:
-                raise publish.OutputError(
-                    f"cannot write the week {week}: {out / week} holds files coachkit did not write with the names "
-                    f"of this run's reviews ({', '.join(foreign[:5])}); move them away"
-                )
-            previous = publish.previous_reviews(out, week, to_review)
-            published = publish.weeks(out)
-            need = int(1.2 * _bytes_per_review(published) * max(1, len(to_review))) + 1_000_000
-            publish.check_space(out, need, f"{len(to_review)} review(s) to {out}")
-            from .coaching import peer_groups
+        previous = publish.previous_reviews(out, week, to_review)
+        published = publish.weeks(out)
+        need = int(1.2 * _bytes_per_review(published) * max(1, len(to_review))) + 1_000_000
+        publish.check_space(out, need, f"{len(to_review)} review(s) to {out}")
+        known = set(dataset.reps["rep_id"].dropna().astype(str))
+        records: dict[str, dict[str, Any]] = {}
+        for rep in to_review:
+            if rep not in known:
+                err = _classify(UnknownRepError(find_rep_message(dataset, rep)))
+                records[rep] = {"stem": stems[rep], "status": "failed", "error": err, "files": {}}
+                records[rep] |= {"summary": None, "seconds": 0.0}
+        for rep, reason in skipped.items():
+            records[rep] = {"stem": stems[rep], "status": "skipped", "reason": reason, "error": None}
+            records[rep] |= {"files": {}, "summary": None, "seconds": 0.0}
+        from .coaching import peer_groups
 
-            group = peer_groups(dataset.reps)
-            records: dict[str, dict[str, Any]] = {}
-            staging = publish.new_staging(out, week)
-            try:
-                tasks = []
-                for rep in to_review:
-                    if rep not in known:
-                        err = _classify(UnknownRepError(find_rep_message(dataset, rep)))
-                        records[rep] = {"stem": stems[rep], "status": "failed", "error": err, "files": {}}
-                        records[rep] |= {"summary": None, "seconds": 0.0}
-                        continue
-                    params = {
+        group = peer_groups(dataset.reps)
+        del dataset  # each review loads what it needs; do not hold the whole dataset during the run
+        staging = publish.new_staging(out, week)
+        try:
+            common = {"staging": str(staging), "notebook": str(notebook), "timeout": timeout}
+            common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint}
+            tasks = [
+                common
+                | {"rep_id": rep, "stem": stems[rep]}
+                | {
+                    "parameters": {
                         "rep_id": rep,
                         "data": str(source_path),
                         "as_of": end.date().isoformat(),
@@ -665,113 +637,84 @@ def run_reviews(
                         "playbook": str(playbook_path) if playbook_path else "",
                         "previous": str(previous[rep]) if rep in previous else "",
                     }
-                    tasks.append(
-                        {
-                            "rep_id": rep,
-                            "stem": stems[rep],
-                            "staging": str(staging),
-                            "notebook": str(notebook),
-                            "parameters": params,
-                            "timeout": timeout,
-                            "isolation": isolation,
-                            "html": html,
-                            "fingerprint": fingerprint,
-                        }
-                    )
-                # the reps of one team one after another: a warm kernel then reads each team once (load_for_review)
-                tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
-                del dataset  # each review loads what it needs; do not hold the whole dataset during the run
-                n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
-                show = not quiet and sys.stderr.isatty()
-                with contextlib.closing(_run_all(tasks, n_workers, show, tag)) as results:
-                    for task, record in results:
-                        records[task["rep_id"]] = record
-                for rep, reason in skipped.items():
-                    records[rep] = {"stem": stems[rep], "status": "skipped", "reason": reason, "error": None}
-                    records[rep] |= {"files": {}, "summary": None, "seconds": 0.0}
-                for rep in to_review:
-                    rel = previous.get(rep)
-                    records[rep]["previous"] = f"{rel.parent.name}/{rel.name}" if rel else None
-                full = [r for r, v in records.items() if (v.get("error") or {}).get("kind") == "disk full"]
-                if full:
-                    raise publish.OutputError(
-                        f"cannot write the reviews to {out}: no space left on the disk ({len(full)} review(s) could "
-                        f"not be written); {_unchanged(out, week)}; free some space or choose another --out"
-                    )
-                final = snapshot.fingerprint(source_path, playbook_path)
-                changed = snapshot.changes(fingerprint, final)
-                changed_reps = [r for r, v in records.items() if (v.get("error") or {}).get("kind") == "data changed"]
-                if changed_reps and not changed:
-                    changed = ["the files changed and changed back"]
-                manifest = {
-                    "coachkit_review_manifest": 1,
-                    "week": week,
-                    "started_at": started_at.isoformat(timespec="seconds"),
-                    "seconds": round(time.perf_counter() - t0, 3),
-                    "run": {"tag": tag, "pid": os.getpid(), "host": lock.holder.get("host", "")},
-                    "parameters": {
-                        "source": str(source_path),
-                        "out": str(out),
-                        "as_of": end.date().isoformat(),
-                        "weeks": int(weeks),
-                        "window": {"start": start.date().isoformat(), "end": end.date().isoformat()},
-                        "reps": list(reps or ()),
-                        "teams": list(teams or ()),
-                        "workers": n_workers,
-                        "timeout": timeout,
-                        "html": html,
-                        "isolation": isolation,
-                        "notebook": str(notebook),
-                        "playbook": str(playbook) if playbook else "",
-                    },
-                    "versions": _versions(),
-                    "data": {"fingerprint": fingerprint, "changed": bool(changed), "changes": changed},
-                    "counts": {
-                        status: sum(r["status"] == status for r in records.values())
-                        for status in ("ok", "failed", "skipped")
-                    },
-                    "previous_week": next((w.key for w in reversed(published) if w.key < week), None),
-                    "run_files": [INDEX],
-                    "reps": {rep: records[rep] for rep in ordered},
                 }
-                text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-                page = _render_week_index(manifest)
-                publish.check_space(out, 2 * (len(text) + len(page)) + 1_000_000, f"the run's manifest to {out}")
-                with signals.held():  # publishing is not interrupted half-way; a signal is handled after it
-                    try:
-                        write_text(staging / MANIFEST, text)
-                        write_text(staging / INDEX, page)
-                        folder = publish.publish_week(out, staging, week)
-                    except OSError as exc:
-                        raise publish.OutputError(
-                            f"{publish.os_error_message(exc, f'the week {week} to {out}')} ({_unchanged(out, week)})"
-                        ) from None
-                    try:
-                        publish.write_index(out, _render_weeks)
-                    except OSError as exc:
-                        notices.append(
-                            f"the week {week} is published, but {out / INDEX} could not be updated "
-                            f"({publish.os_error_message(exc, INDEX)}); the next run updates it"
-                        )
-                        _notify(notices[-1:])
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-    finally:
-        for k, v in saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        lock.release()
+                for rep in to_review
+                if rep not in records
+            ]
+            # the reps of one team one after another: a warm kernel then reads each team once (load_for_review)
+            tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
+            n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
+            show = not quiet and sys.stderr.isatty()
+            with contextlib.closing(_run_all(tasks, n_workers, show, tag)) as results:
+                for task, record in results:
+                    records[task["rep_id"]] = record
+            for rep in to_review:
+                rel = previous.get(rep)
+                records[rep]["previous"] = f"{rel.parent.name}/{rel.name}" if rel else None
+            full = [r for r, v in records.items() if (v.get("error") or {}).get("kind") == "disk full"]
+            if full:
+                raise publish.OutputError(
+                    f"cannot write the reviews to {out}: no space left on the disk ({len(full)} review(s) could "
+                    f"not be written); {publish.unchanged(out, week)}; free some space or choose another --out"
+                )
+            changed = snapshot.changes(fingerprint, snapshot.fingerprint(source_path, playbook_path))
+            if not changed and any((v.get("error") or {}).get("kind") == "data changed" for v in records.values()):
+                changed = ["the files changed and changed back"]
+            manifest = {
+                "coachkit_review_manifest": 1,
+                "week": week,
+                "started_at": started_at.isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - t0, 3),
+                "run": {"tag": tag, "pid": os.getpid(), "host": lock.holder.get("host", "")},
+                "parameters": {
+                    "source": str(source_path),
+                    "out": str(out),
+                    "as_of": end.date().isoformat(),
+                    "weeks": int(weeks),
+                    "window": {"start": start.date().isoformat(), "end": end.date().isoformat()},
+                    "reps": list(reps or ()),
+                    "teams": list(teams or ()),
+                    "workers": n_workers,
+                    "timeout": timeout,
+                    "html": html,
+                    "isolation": isolation,
+                    "notebook": str(notebook),
+                    "playbook": str(playbook) if playbook else "",
+                },
+                "versions": _versions(),
+                "data": {"fingerprint": fingerprint, "changed": bool(changed), "changes": changed},
+                "counts": {k: sum(r["status"] == k for r in records.values()) for k in ("ok", "failed", "skipped")},
+                "previous_week": next((w.key for w in reversed(published) if w.key < week), None),
+                "run_files": [INDEX],
+                "reps": {rep: records[rep] for rep in ordered},
+            }
+            text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            with signals.held():  # publishing is not cut half-way by a signal: it is handled after
+                files = {MANIFEST: text, INDEX: _render_week_index(manifest)}
+                folder = publish.publish_run(out, staging, week, files, _render_weeks, notices, _notify)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return BatchResult(out=out, manifest=manifest, folder=folder, notices=notices)
 
 
-def _unchanged(out: Path, week: str) -> str:
-    return (
-        f"the previous run of {week} in {out / week} is unchanged"
-        if (out / week / MANIFEST).is_file()
-        else "nothing was published"
-    )
+def _plan(
+    dataset: Any, window: tuple[pd.Timestamp, pd.Timestamp], reps: list[str], teams: list[str]
+) -> tuple[list[str], list[str], dict[str, dict[str, str]]]:
+    """(every rep of the run in manifest order, the reps to review, the skipped reps with their reason).
+
+    The scope is the reps named and the named teams' members, or every rep of the reps table
+    when neither is given; reps of the scope with no activity in the window are skipped.
+    """
+    chosen = select_reps(dataset, window, reps, teams)
+    table = dataset.reps
+    if reps or teams:
+        members = table.loc[table["team"].isin(teams), "rep_id"].dropna().astype(str)
+    else:
+        members = table["rep_id"].dropna().astype(str)
+    scope = chosen + sorted(set(members) - set(chosen))
+    skipped = skip_reasons(dataset, window, scope)
+    to_review = [r for r in chosen if r not in skipped]
+    return list(dict.fromkeys(chosen + [r for r in scope if r in skipped])), to_review, skipped
 
 
 def _render_week_index(manifest: Any) -> str:
@@ -820,42 +763,15 @@ def _run_all(
 
                 shutdown_kernels()
             return
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # forkserver: workers are forked from a clean server process (forking this one,
-        # which may run pyarrow threads, can deadlock); papermill and nbconvert are
-        # imported once in the server, not once per worker. coachkit._forkserver ties the
-        # server's life to this process.
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(method)
-        if method == "forkserver":
-            ctx.set_forkserver_preload(
-                ["coachkit._forkserver", "coachkit.batch", "coachkit.export", "papermill", "nbconvert"]
-            )
-        pool = ProcessPoolExecutor(
-            max_workers=n_workers,
-            mp_context=ctx,
-            initializer=procs.worker_init,
-            initargs=(tag, os.getpid(), method == "forkserver"),
-        )
-        finished = False
-        try:
-            futures = {pool.submit(_review_one, task): task for task in tasks}
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    record = future.result()
-                except Exception as exc:  # the worker process itself died
-                    record = {"stem": task["stem"], "status": "failed", "error": _classify(exc)}
-                    record |= {"files": {}, "summary": None, "seconds": 0.0}
-                yield task, record
+        # forkserver: workers are forked from a clean server process (forking this one, which may
+        # run pyarrow threads, can deadlock); papermill and nbconvert are imported once in the server.
+        preload = ["coachkit.batch", "coachkit.export", "papermill", "nbconvert"]
+        with contextlib.closing(procs.run_pool(_review_one, tasks, n_workers, tag, preload)) as results:
+            for task, result in results:
+                if isinstance(result, BaseException):  # the worker process itself died
+                    record = {"stem": task["stem"], "status": "failed", "error": _classify(result)}
+                    result = record | {"files": {}, "summary": None, "seconds": 0.0}
+                yield task, result
                 bar.update()
-            finished = True
-        finally:
-            if finished:
-                pool.shutdown(wait=True)
-            else:
-                procs.stop_pool(pool)
     finally:
         bar.close()

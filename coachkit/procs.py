@@ -34,7 +34,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,11 @@ __all__ = [
     "die_with_parent",
     "kernel_launch_code",
     "pid_alive",
+    "run_pool",
     "run_tag",
     "stop_pool",
     "stop_signals",
+    "tagged_environment",
     "tagged_processes",
     "worker_init",
 ]
@@ -137,6 +139,24 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(_POLL_SECONDS)
     os._exit(1)
+
+
+@contextlib.contextmanager
+def tagged_environment(tag: str) -> Iterator[None]:
+    """Within the block, this process's environment carries the run's tag (:data:`RUN_ENV`) and pid (:data:`PARENT_ENV`).
+
+    Every child started in the block inherits them; the previous values are restored after.
+    """
+    saved = {k: os.environ.get(k) for k in (RUN_ENV, PARENT_ENV)}
+    os.environ[RUN_ENV], os.environ[PARENT_ENV] = tag, str(os.getpid())
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def kernel_launch_code(parent: int) -> str:
@@ -295,3 +315,45 @@ def tagged_processes(tag: str) -> list[int]:
             if proc.pid != me and proc.environ().get(RUN_ENV) == tag:
                 found.append(proc.pid)
     return sorted(found)
+
+
+def run_pool(
+    fn: Callable[[Any], Any], tasks: Sequence[Any], n_workers: int, tag: str, preload: Sequence[str] = ()
+) -> Iterator[tuple[Any, Any]]:
+    """Run ``fn(task)`` for each task in a pool of ``n_workers`` processes; yield ``(task, result)`` as each finishes.
+
+    ``result`` is the exception when the worker process died. The workers carry ``tag``
+    and die with this process (:func:`worker_init`); with the ``forkserver`` start method
+    (where available) the server imports ``preload`` once and dies with this process too
+    (:mod:`coachkit._forkserver`). Closing the generator before the end (an exception,
+    :class:`Interrupted`) stops the pool at once (:func:`stop_pool`); at the end the pool is
+    shut down normally (workers shut their kernels down as they exit).
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["coachkit._forkserver", *preload])
+    pool = ProcessPoolExecutor(
+        max_workers=n_workers,
+        mp_context=ctx,
+        initializer=worker_init,
+        initargs=(tag, os.getpid(), method == "forkserver"),
+    )
+    finished = False
+    try:
+        futures = {pool.submit(fn, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except Exception as exc:
+                result = exc
+            yield futures[future], result
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            stop_pool(pool)

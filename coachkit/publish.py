@@ -52,7 +52,7 @@ import re
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,9 @@ __all__ = [
     "is_week_name",
     "migrate_flat",
     "new_staging",
+    "open_out",
+    "publish_run",
+    "unchanged",
     "os_error_message",
     "prepare_out",
     "previous_reviews",
@@ -389,6 +392,92 @@ def publish_week(out: Path, staging: Path, week: str) -> Path:
     if previous is not None:
         shutil.rmtree(previous, ignore_errors=True)
     return target
+
+
+def unchanged(out: Path, week: str) -> str:
+    """``the previous run of <week> in <folder> is unchanged`` (or ``nothing was published`` for a new week)."""
+    folder = Path(out) / week
+    return (
+        f"the previous run of {week} in {folder} is unchanged"
+        if (folder / MANIFEST).is_file()
+        else "nothing was published"
+    )
+
+
+def publish_run(
+    out: Path,
+    staging: Path,
+    week: str,
+    files: Mapping[str, str],
+    render_weeks: Callable[[list[Week]], str],
+    notices: list[str],
+    notify: Callable[[list[str]], None] = lambda lines: None,
+) -> Path:
+    """Write the run's own ``files`` (name -> text: manifest, week index) into ``staging``, publish it, update the top index.
+
+    Returns the week folder. :class:`OutputError` naming the cause, and saying the previous
+    run is intact, when the week cannot be published (a full disk, a read-only folder, ...).
+    A top index that cannot be rewritten afterwards is a notice appended to ``notices`` (and
+    passed to ``notify``): the week is published, and the next run rewrites the index.
+    """
+    check_space(out, 2 * sum(len(t) for t in files.values()) + 1_000_000, f"the run's manifest to {out}")
+    try:
+        for name, text in files.items():
+            write_text(staging / name, text)
+        folder = publish_week(out, staging, week)
+    except OSError as exc:
+        raise OutputError(f"{os_error_message(exc, f'the week {week} to {out}')} ({unchanged(out, week)})") from None
+    try:
+        write_index(out, render_weeks)
+    except OSError as exc:
+        notices.append(
+            f"the week {week} is published, but {Path(out) / INDEX} could not be updated "
+            f"({os_error_message(exc, INDEX)}); the next run updates it"
+        )
+        notify(notices[-1:])
+    return folder
+
+
+@contextlib.contextmanager
+def open_out(
+    out: Path,
+    render_week_index: Callable[[Mapping[str, Any]], str],
+    render_weeks: Callable[[list[Week]], str],
+    notify: Callable[[list[str]], None] = lambda lines: None,
+) -> Iterator[tuple[Any, list[str]]]:
+    """Hold ``out``'s run lock (:mod:`coachkit.runlock`) for the block, after putting ``out`` in order.
+
+    Yields ``(lock, notices)``. Putting in order: a week set aside by a killed two-rename
+    switch is put back (:func:`recover`), killed runs' staging folders are removed
+    (:func:`clean_stale`), a flat run of an earlier coachkit moves into its week folder
+    (:func:`migrate_flat`) and ``out/index.html`` is rebuilt from the weeks on disk. Each is
+    a notice, also passed to ``notify``. Raises :class:`coachkit.runlock.RunLockedError` when
+    another run holds the lock, :class:`OutputError` when ``out`` cannot be written.
+    """
+    from . import runlock
+
+    try:
+        lock = runlock.acquire(out)
+    except OSError as exc:
+        raise OutputError(os_error_message(exc, str(out))) from None
+    try:
+        notices = []
+        if lock.took_over:
+            notices.append(
+                f"took over the lock of a run that is no longer running ({runlock.describe(lock.took_over)})"
+            )
+        try:
+            notices += recover(out)
+            notices += clean_stale(out)
+            notices += migrate_flat(out, render_week_index)
+            if weeks(out):
+                write_index(out, render_weeks)
+        except OSError as exc:
+            raise OutputError(os_error_message(exc, str(out))) from None
+        notify(notices)
+        yield lock, notices
+    finally:
+        lock.release()
 
 
 def write_index(out: Path, render_weeks: Callable[[list[Week]], str]) -> None:
