@@ -287,8 +287,11 @@ def clean_stale(out: Path) -> list[str]:
             shutil.rmtree(entry, ignore_errors=True)
             if name.startswith(OLD_PREFIX):
                 continue
-            state = "no longer running" if pid is None or not pid_alive(pid) else "not holding the lock"
-            notes.append(f"removed the staging folder {name} of an earlier run (pid {pid}, {state})")
+            if pid is None:
+                notes.append(f"removed the staging folder {name} of an earlier run")
+            else:
+                state = "no longer running" if not pid_alive(pid) else "not holding the lock"
+                notes.append(f"removed the staging folder {name} of an earlier run (pid {pid}, {state})")
         elif name.startswith(".") and name.endswith(".tmp") and entry.is_file():
             entry.unlink(missing_ok=True)  # an atomic write of the top index, interrupted
     return notes
