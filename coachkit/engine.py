@@ -231,6 +231,7 @@ def _classes() -> dict[str, type]:
         # nbclient's synchronous wrappers are bound to its own coroutines: bind them to these
         start_new_kernel = run_sync(async_start_new_kernel)
         start_new_kernel_client = run_sync(async_start_new_kernel_client)
+        _cleanup_kernel = run_sync(_async_cleanup_kernel)  # papermill's client uses nbclient's synchronous setup_kernel
 
     def client_kwargs(kernel_name: str, log_output: bool, stdout_file: Any, stderr_file: Any, start_timeout: float,
                       execution_timeout: float | None, kwargs: dict[str, Any]) -> dict[str, Any]:  # fmt: skip

@@ -328,8 +328,17 @@ def switch(staging: Path, target: Path) -> Path | None:
     if _exchange(staging, target):
         return staging
     aside = Path(tempfile.mkdtemp(prefix=f"{OLD_PREFIX}{target.name}-{os.getpid()}-", dir=target.parent))
-    os.rename(target, aside)  # replaces the empty folder mkdtemp made
-    os.rename(staging, target)
+    try:
+        os.rename(target, aside)  # replaces the empty folder mkdtemp made
+    except BaseException:
+        with contextlib.suppress(OSError):
+            aside.rmdir()
+        raise
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(aside, target)  # put the previous run back (if this process is killed here: recover())
+        raise
     return aside
 
 
