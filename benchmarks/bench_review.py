@@ -17,6 +17,12 @@ It prints the wall times, the ratio and the per-rep cost, the load average (the
 machine may be shared), and checks that both produce equivalent reviews: the same
 code cells with the same outputs (SVG gradient ids renumbered, see tests/test_batch.py)
 and the same published summary (headline KPI values) for every rep.
+
+``--against DIR --rounds N`` compares ``coachkit review`` of this checkout with the one of
+another checkout ``DIR`` (e.g. ``git worktree add /tmp/before <commit>``; run with this
+virtual environment and ``PYTHONPATH=DIR``), alternating the two N times into fresh output
+folders, and prints each time, the load average and the medians: the cost of a change on a
+shared machine, measured in one session.
 """
 
 from __future__ import annotations
@@ -100,6 +106,50 @@ def _equivalent(reps: list[str], ours: Path, theirs: Path) -> tuple[int, list[st
     return same, differ
 
 
+def _run_folder(out: Path) -> Path:
+    """The folder holding the run's manifest: ``out`` itself (a flat run) or its review week."""
+    if (out / "manifest.json").is_file():
+        return out
+    return max(p.parent for p in out.glob("*/manifest.json"))
+
+
+def _review_cmd(data: Path, out: Path, args: argparse.Namespace, code: Path | None = None) -> tuple[list, dict]:
+    """The ``coachkit review`` command (of the checkout ``code``, else this one) and its environment."""
+    options = ["review", str(data), "--out", str(out), "--quiet", "--workers", str(args.workers)]
+    options += ["--isolation", args.isolation]
+    if code is None:
+        return [BIN / "coachkit", *options], dict(os.environ)
+    env = dict(os.environ, PYTHONPATH=str(code))
+    return [sys.executable, "-c", "from coachkit.cli import main; main()", *options], env
+
+
+def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
+    """Alternate this checkout and ``args.against``, ``args.rounds`` times each; print the times and medians."""
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    for i in range(args.rounds):
+        for label, code in (
+            (("before", args.against), ("after", None))
+            if i % 2 == 0
+            else (
+                ("after", None),
+                ("before", args.against),
+            )
+        ):
+            out = work / f"{label}-{i}"
+            cmd, env = _review_cmd(data, out, args, code)
+            load = _load()
+            t = _timed(cmd, env=env)
+            n = len(json.loads((_run_folder(out) / "manifest.json").read_text())["reps"])
+            times[label].append(t)
+            print(f"round {i + 1} {label:6s}: {t:6.1f} s for {n} reps; load at start {load}, at end {_load()}")
+            shutil.rmtree(out, ignore_errors=True)
+    med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+    print(
+        f"median before {med['before']:.1f} s, after {med['after']:.1f} s: "
+        f"{100 * (med['after'] / med['before'] - 1):+.1f}% (min {min(times['before']):.1f} vs {min(times['after']):.1f} s)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=40)
@@ -109,6 +159,8 @@ def main() -> None:
     ap.add_argument("--isolation", default="warm", choices=["warm", "fresh"])
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--no-baseline", action="store_true", help="time coachkit only")
+    ap.add_argument("--against", type=Path, help="another checkout: time its coachkit review against this one's")
+    ap.add_argument("--rounds", type=int, default=3, help="with --against: runs of each")
     args = ap.parse_args()
 
     data = args.cache / f"sample-{args.reps}x{args.weeks}"
@@ -123,11 +175,12 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     ours, theirs, serial = work / "coachkit", work / "baseline", work / "serial"
     print(f"cores {os.cpu_count()}, workers {args.workers}, load average at start {_load()}")
+    if args.against:
+        _against(data, work, args)
+        return
 
-    t_ours = _timed(
-        [BIN / "coachkit", "review", str(data), "--out", str(ours), "--quiet", "--workers", str(args.workers)]
-        + ["--isolation", args.isolation]
-    )
+    t_ours = _timed(_review_cmd(data, ours, args)[0])
+    ours = _run_folder(ours)
     manifest = json.loads((ours / "manifest.json").read_text())
     reps = list(manifest["reps"])
     failed = [r for r, v in manifest["reps"].items() if v["status"] != "ok"]

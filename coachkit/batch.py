@@ -1,25 +1,30 @@
 """The review batch: execute the rep review notebook for many reps, in parallel, and export HTML.
 
 :func:`run_reviews` runs ``notebooks/rep_review.ipynb`` once per rep through papermill
-in a pool of worker processes and writes, into the output folder ``DIR``:
+in a pool of worker processes and publishes the review week ``DIR/<YYYY-Www>`` (the ISO
+week of the window's last day; :mod:`coachkit.publish` has the layout), holding:
 
-* ``DIR/<stem>.ipynb``: the executed notebook (papermill records the parameters in
-  its metadata); kept for a failed rep too, when the kernel got that far;
-* ``DIR/<stem>.html``: the self-contained review page (:mod:`coachkit.export`);
-* ``DIR/index.html``: the team table, from each review's published summary;
-* ``DIR/manifest.json``: per rep its status, seconds, error and files; the run's
-  parameters and the versions used.
+* ``<stem>.ipynb``: the executed notebook (papermill records the parameters in
+  its metadata); kept for a failed rep too, when the kernel got that far and it can be read;
+* ``<stem>.html``: the self-contained review page (:mod:`coachkit.export`);
+* ``index.html``: the team table, from each review's published summary;
+* ``manifest.json``: per rep its status (``ok``, ``failed``, ``skipped``), seconds, error
+  or reason, files and previous review; the run's parameters, data fingerprint and versions.
 
-``<stem>`` is :func:`coachkit.naming.safe_name` of the rep id. Every file is written
-atomically. A rerun replaces the folder's reviews cleanly: files the previous run's
-manifest lists and this run does not produce (reps no longer in the run, the HTML of
-a rep that now fails, or all HTML with ``html=False``) are removed, so the folder
-always holds exactly one run. Files coachkit did not write are never touched.
+``DIR/index.html`` lists the weeks. ``<stem>`` is :func:`coachkit.naming.safe_name` of the
+rep id. The week is built in a staging folder and switched in by one atomic rename: a
+rerun of the week replaces it whole, earlier weeks are never written to, and each review
+compares with the rep's review in the most recent earlier week. One run at a time per
+``DIR`` (:mod:`coachkit.runlock`), one data snapshot per run (:mod:`coachkit.snapshot`),
+and no process of the run outlives it (:mod:`coachkit.procs`).
 
 A rep's failure never stops the others: a cell exception (papermill's
 ``PapermillExecutionError``), a cell timeout (nbclient's ``CellTimeoutError``), a dead
-kernel (``DeadKernelError``; its notebook can look complete), an unknown rep id or any
-other exception is recorded for that rep and the batch goes on.
+kernel (``DeadKernelError``; its notebook can look complete), a kernel that does not start
+(``KernelStartError``, naming the interpreter), an unknown rep id, the dataset's files
+changed since the run started (``DataChangedError``) or any other exception is recorded
+for that rep and the batch goes on. A review that could not be written for lack of disk
+space stops the publication instead: the previous run of the week stays as it was.
 
 The functions :func:`load_dataset`, :func:`find_rep` and :func:`review_window` are also
 what the notebook uses, so that the batch and each review agree on reps and window.
