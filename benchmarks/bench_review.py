@@ -125,7 +125,14 @@ def _review_cmd(data: Path, out: Path, args: argparse.Namespace, code: Path | No
 
 def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
     """Alternate this checkout and ``args.against``, ``args.rounds`` times each; print the times and medians."""
+    import resource
+
+    def cpu() -> float:  # user + system seconds of every process waited for: the run's whole tree
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     times: dict[str, list[float]] = {"before": [], "after": []}
+    cpus: dict[str, list[float]] = {"before": [], "after": []}
     for i in range(args.rounds):
         for label, code in (
             (("before", args.against), ("after", None))
@@ -137,17 +144,24 @@ def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
         ):
             out = work / f"{label}-{i}"
             cmd, env = _review_cmd(data, out, args, code)
-            load = _load()
+            load, c = _load(), cpu()
             t = _timed(cmd, env=env)
+            c = cpu() - c
             n = len(json.loads((_run_folder(out) / "manifest.json").read_text())["reps"])
             times[label].append(t)
-            print(f"round {i + 1} {label:6s}: {t:6.1f} s for {n} reps; load at start {load}, at end {_load()}")
+            cpus[label].append(c)
+            print(
+                f"round {i + 1} {label:6s}: {t:6.1f} s wall, {c:6.1f} s CPU for {n} reps;"
+                f" load at start {load}, at end {_load()}"
+            )
             shutil.rmtree(out, ignore_errors=True)
-    med = {k: sorted(v)[len(v) // 2] for k, v in times.items()}
-    print(
-        f"median before {med['before']:.1f} s, after {med['after']:.1f} s: "
-        f"{100 * (med['after'] / med['before'] - 1):+.1f}% (min {min(times['before']):.1f} vs {min(times['after']):.1f} s)"
-    )
+    for what, values in (("wall", times), ("CPU", cpus)):
+        med = {k: sorted(v)[len(v) // 2] for k, v in values.items()}
+        print(
+            f"{what}: median before {med['before']:.1f} s, after {med['after']:.1f} s: "
+            f"{100 * (med['after'] / med['before'] - 1):+.1f}%"
+            f" (min {min(values['before']):.1f} vs {min(values['after']):.1f} s)"
+        )
 
 
 def main() -> None:

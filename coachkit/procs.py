@@ -327,7 +327,8 @@ def run_pool(
     (where available) the server imports ``preload`` once and dies with this process too
     (:mod:`coachkit._forkserver`). Closing the generator before the end (an exception,
     :class:`Interrupted`) stops the pool at once (:func:`stop_pool`); at the end the pool is
-    shut down normally (workers shut their kernels down as they exit).
+    shut down normally (workers shut their kernels down as they exit). Either way the
+    forkserver is stopped too: no process of the pool outlives it.
     """
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -357,3 +358,20 @@ def run_pool(
             pool.shutdown(wait=True)
         else:
             stop_pool(pool)
+        if method == "forkserver":
+            _stop_forkserver()
+
+
+def _stop_forkserver() -> None:
+    """Stop multiprocessing's forkserver, started for this run's pool (the next pool starts a new one).
+
+    Otherwise it would outlive the run in a long-lived process (a notebook, a test session),
+    still carrying the run's tag. Uses the method CPython's own tests use; skipped where absent.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    stop = getattr(server, "_stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            stop()

@@ -140,4 +140,7 @@ def test_closing_the_pool_early_stops_its_workers_at_once() -> None:
         results.close()  # what an exception or Ctrl-C in the batch does
     assert time.perf_counter() - t < 10
     assert _wait_gone([first], 10) == []
-    assert [p for p in procs.tagged_processes(tag) if Path(f"/proc/{p}").exists()] == []
+    # all gone but multiprocessing's resource tracker, which serves this (long-lived) test process as a
+    # whole and exits with it; in `coachkit review` it is the batch's, counted by the kill -9 test
+    left = [Path(f"/proc/{p}/cmdline").read_bytes() for p in procs.tagged_processes(tag)]
+    assert [c for c in left if b"resource_tracker" not in c] == []
