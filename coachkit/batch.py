@@ -495,8 +495,11 @@ class BatchResult:
         for rep, err in self.failed.items():
             first = (err.get("message") or "").splitlines()[0] if err.get("message") else ""
             lines.append(f"  FAILED {rep!r}: {err.get('type')}: {first[:200]}")
-        for rep, reason in self.skipped.items():
+        skipped = list(self.skipped.items())
+        for rep, reason in skipped[:_SHOWN]:
             lines.append(f"  skipped {rep!r}: {reason.get('message')}")
+        if len(skipped) > _SHOWN:
+            lines.append(f"  ... and {len(skipped) - _SHOWN} more skipped (see the manifest or the week's index)")
         data = self.manifest.get("data") or {}
         if data.get("changed"):
             lines.append(f"The dataset changed during the run ({', '.join(data.get('changes') or [])}): {_CHANGED}")
@@ -504,6 +507,7 @@ class BatchResult:
 
 
 _CHANGED = "the reviews written used the data as it was at the start; run again for the others."
+_SHOWN = 10  # skipped reps named in the summary
 
 
 def _versions() -> dict[str, str]:
