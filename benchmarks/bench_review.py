@@ -125,7 +125,24 @@ def _review_cmd(data: Path, out: Path, args: argparse.Namespace, code: Path | No
 
 def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
     """Alternate this checkout and ``args.against``, ``args.rounds`` times each; print the times and medians."""
+    import ctypes
     import resource
+
+    # Become the subreaper of the runs' processes: a process a run leaves behind (multiprocessing's
+    # forkserver exits after the batch that started it, unwaited for) is then this process's child,
+    # waited for below, so that its CPU time, and that of the workers and kernels it waited for,
+    # is counted for every run alike.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+    def reap(seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                    time.sleep(0.2)
+            except ChildProcessError:
+                return
 
     def cpu() -> float:  # user + system seconds of every process waited for: the run's whole tree
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -146,6 +163,7 @@ def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
             cmd, env = _review_cmd(data, out, args, code)
             load, c = _load(), cpu()
             t = _timed(cmd, env=env)
+            reap()
             c = cpu() - c
             n = len(json.loads((_run_folder(out) / "manifest.json").read_text())["reps"])
             times[label].append(t)

@@ -119,6 +119,45 @@ def test_select_reps() -> None:
         select_reps(data, window, teams=["North"])
 
 
+def test_skip_reasons_by_hand() -> None:
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["on", "left_before", "left_in", "hire", "hire_in", "away", "no_dates"],
+            "hired_at": pd.to_datetime(["2020-01-01", None, None, "2024-07-01", "2024-06-25", "2020-01-01", None]),
+            "left_at": pd.to_datetime([None, "2024-06-16", "2024-06-20", None, None, None, None]),
+        }
+    )
+    acts = pd.DataFrame([_activity(1, "on", "call", "2024-06-17 09:00", "connected")])
+    data = SalesData.from_frames(acts, reps)
+    window = (pd.Timestamp("2024-06-17"), pd.Timestamp("2024-06-30"))
+    span = "no activity in the window 2024-06-17 to 2024-06-30"
+    assert batch.skip_reasons(data, window, [*reps["rep_id"], "unknown"]) == {
+        # 'on' is active; an unknown id is not skipped (it fails, as before)
+        "left_before": {"kind": "left", "message": f"left on 2024-06-16; {span}"},  # the day before the window
+        "left_in": {"kind": "left", "message": f"left on 2024-06-20; {span}"},
+        "hire": {"kind": "not yet hired", "message": "starts on 2024-07-01, after the window 2024-06-17 to 2024-06-30"},
+        "hire_in": {"kind": "no activity", "message": span},  # hired in the window, no activity yet
+        "away": {"kind": "no activity", "message": span},
+        "no_dates": {"kind": "no activity", "message": span},
+    }
+
+
+def test_the_summary_names_failed_and_at_most_ten_skipped_reps() -> None:
+    reps = {f"s{i:02d}": {"status": "skipped", "reason": {"kind": "left", "message": f"left {i}"}} for i in range(12)}
+    reps["ok"] = {"status": "ok"}
+    reps["bad"] = {"status": "failed", "error": {"type": "ValueError", "message": "boom\nsecond line"}}
+    data = {"changed": True, "changes": ["reps.parquet modified"]}
+    text = batch.BatchResult(Path("/o"), {"reps": reps, "data": data}, Path("/o/2024-W26")).summary()
+    assert text.splitlines() == [
+        "1 review(s) written to /o/2024-W26, 1 failed, 12 skipped.",
+        "  FAILED 'bad': ValueError: boom",
+        *[f"  skipped 's{i:02d}': left {i}" for i in range(10)],
+        "  ... and 2 more skipped (see the manifest or the week's index)",
+        "The dataset changed during the run (reps.parquet modified): the reviews written used the data as it was "
+        "at the start; run again for the others.",
+    ]
+
+
 def test_find_rep() -> None:
     data = _dataset()
     assert find_rep(data, EVIL)["name"] == EVIL_NAME
