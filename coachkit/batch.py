@@ -502,7 +502,11 @@ class BatchResult:
             lines.append(f"  ... and {len(skipped) - _SHOWN} more skipped (see the manifest or the week's index)")
         data = self.manifest.get("data") or {}
         if data.get("changed"):
-            lines.append(f"The dataset changed during the run ({', '.join(data.get('changes') or [])}): {_CHANGED}")
+            hit = any((e or {}).get("kind") == "data changed" for e in self.failed.values())
+            lines.append(
+                f"The dataset changed during the run ({', '.join(data.get('changes') or [])}): "
+                + (_CHANGED if hit else "after the last review; every review used the data as it was at the start.")
+            )
         return "\n".join(lines)
 
 

@@ -145,17 +145,26 @@ def test_skip_reasons_by_hand() -> None:
 def test_the_summary_names_failed_and_at_most_ten_skipped_reps() -> None:
     reps = {f"s{i:02d}": {"status": "skipped", "reason": {"kind": "left", "message": f"left {i}"}} for i in range(12)}
     reps["ok"] = {"status": "ok"}
-    reps["bad"] = {"status": "failed", "error": {"type": "ValueError", "message": "boom\nsecond line"}}
+    reps["bad"] = {"status": "failed", "error": {"type": "DataChangedError", "kind": "data changed", "message": "x"}}
     data = {"changed": True, "changes": ["reps.parquet modified"]}
     text = batch.BatchResult(Path("/o"), {"reps": reps, "data": data}, Path("/o/2024-W26")).summary()
     assert text.splitlines() == [
         "1 review(s) written to /o/2024-W26, 1 failed, 12 skipped.",
-        "  FAILED 'bad': ValueError: boom",
+        "  FAILED 'bad': DataChangedError: x",
         *[f"  skipped 's{i:02d}': left {i}" for i in range(10)],
         "  ... and 2 more skipped (see the manifest or the week's index)",
         "The dataset changed during the run (reps.parquet modified): the reviews written used the data as it was "
         "at the start; run again for the others.",
     ]
+    del reps["bad"]  # a change after the last review: no review failed for it
+    text = batch.BatchResult(Path("/o"), {"reps": reps, "data": data}, Path("/o/2024-W26")).summary()
+    assert text.splitlines()[-1] == (
+        "The dataset changed during the run (reps.parquet modified): after the last review; "
+        "every review used the data as it was at the start."
+    )
+    failed = {"status": "failed", "error": {"type": "ValueError", "kind": "cell error", "message": "boom\nline 2"}}
+    text = batch.BatchResult(Path("/o"), {"reps": {"bad": failed}}, Path("/o/W")).summary()
+    assert text.splitlines() == ["0 review(s) written to /o/W, 1 failed.", "  FAILED 'bad': ValueError: boom"]
 
 
 def test_find_rep() -> None:
