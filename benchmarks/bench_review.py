@@ -120,7 +120,8 @@ def _review_cmd(data: Path, out: Path, args: argparse.Namespace, code: Path | No
     if code is None:
         return [BIN / "coachkit", *options], dict(os.environ)
     env = dict(os.environ, PYTHONPATH=str(code))
-    return [sys.executable, "-c", "from coachkit.cli import main; main()", *options], env
+    # -P: not the current directory first on sys.path (it would import this checkout's coachkit)
+    return [sys.executable, "-P", "-c", "from coachkit.cli import main; main()", *options], env
 
 
 def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
@@ -150,6 +151,20 @@ def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
 
     times: dict[str, list[float]] = {"before": [], "after": []}
     cpus: dict[str, list[float]] = {"before": [], "after": []}
+    # the runs' working directory is outside both checkouts: a kernel started with `python -m ipykernel_launcher`
+    # keeps it on sys.path, and would import the coachkit found there
+    work.mkdir(parents=True, exist_ok=True)
+    for label, code in (("before", args.against), ("after", None)):
+        env = dict(os.environ, PYTHONPATH=str(code)) if code else dict(os.environ)
+        where = subprocess.run(
+            [sys.executable, "-P", "-c", "import coachkit; print(coachkit.__file__)"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        print(f"{label}: {where}")
     for i in range(args.rounds):
         for label, code in (
             (("before", args.against), ("after", None))
@@ -162,7 +177,7 @@ def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
             out = work / f"{label}-{i}"
             cmd, env = _review_cmd(data, out, args, code)
             load, c = _load(), cpu()
-            t = _timed(cmd, env=env)
+            t = _timed(cmd, env=env, cwd=work)
             reap()
             c = cpu() - c
             n = len(json.loads((_run_folder(out) / "manifest.json").read_text())["reps"])
