@@ -45,7 +45,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,7 @@ __all__ = [
     "publish_summary",
     "read_summary",
     "render_index",
+    "render_weeks",
     "table",
 ]
 
@@ -405,7 +406,8 @@ def render_index(manifest: Mapping[str, Any]) -> str:
     params = manifest.get("parameters", {})
     reps: Mapping[str, Any] = manifest.get("reps", {})
     ok = [(rid, r) for rid, r in reps.items() if r.get("status") == "ok"]
-    failed = [(rid, r) for rid, r in reps.items() if r.get("status") != "ok"]
+    failed = [(rid, r) for rid, r in reps.items() if r.get("status") not in ("ok", "skipped")]
+    skipped = [(rid, r) for rid, r in reps.items() if r.get("status") == "skipped"]
 
     columns: list[tuple[str, str]] = []
     for _, r in ok:
@@ -427,9 +429,13 @@ def render_index(manifest: Mapping[str, Any]) -> str:
         "</head>",
         "<body>",
         f"<h1>Rep reviews: {esc(str(window.get('start', '')))} to {esc(str(window.get('end', '')))}</h1>",
-        f'<p class="meta">{len(ok)} reviewed, {len(failed)} failed. Data: {esc(str(params.get("source", "")))}. '
+        f'<p class="meta">{len(ok)} reviewed, {len(failed)} failed'
+        + (f", {len(skipped)} skipped" if skipped else "")
+        + f". Data: {esc(str(params.get('source', '')))}. "
         f"Window: {esc(str(params.get('weeks', '')))} weeks.</p>",
     ]
+    if manifest.get("week"):  # published in a week folder (coachkit.publish): the list of weeks is one level up
+        out.append(f'<p class="meta"><a href="../{INDEX_NAME}">All review weeks</a></p>')
     if ok:
         out.append('<table class="reviews">')
         head = "".join(f"<th>{esc(label)}</th>" for _, label in columns)
@@ -458,6 +464,66 @@ def render_index(manifest: Mapping[str, Any]) -> str:
             out.append(
                 f"<tr><td>{esc(rid)}</td><td><b>{esc(str(err.get('type', '')))}</b>"
                 f"<pre>{esc(str(err.get('message', '')))}</pre></td><td>{nb_html}</td></tr>"
+            )
+        out.append("</tbody></table>")
+    if skipped:
+        out.append("<h2>Not reviewed</h2>")
+        out.append('<table class="skipped"><thead><tr><th>Rep</th><th>Why</th></tr></thead><tbody>')
+        for rid, r in skipped:
+            reason = r.get("reason") or {}
+            out.append(f"<tr><td>{esc(rid)}</td><td>{esc(str(reason.get('message', '')))}</td></tr>")
+        out.append("</tbody></table>")
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)
+
+
+INDEX_NAME = "index.html"
+
+
+def render_weeks(weeks: Sequence[Any]) -> str:
+    """The review history page (``OUT/index.html``): the review weeks, newest first, the latest linked at the top.
+
+    ``weeks``: :class:`coachkit.publish.Week` items (``key``, ``manifest``). Each row links
+    ``<week>/index.html``; counts and window come from the week's manifest. Values are escaped.
+    """
+    esc = _html.escape
+    ordered = sorted(weeks, key=lambda w: w.key, reverse=True)
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Rep reviews</title>",
+        f"<style>{_INDEX_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<h1>Rep reviews</h1>",
+    ]
+    if not ordered:
+        out.append('<p class="meta">No review week yet.</p>')
+    else:
+        latest = ordered[0]
+        window = (latest.manifest.get("parameters") or {}).get("window") or {}
+        out.append(
+            f'<p>Latest: <a href="{esc(quote(latest.key))}/{INDEX_NAME}">{esc(latest.key)}</a>, '
+            f"{esc(str(window.get('start', '')))} to {esc(str(window.get('end', '')))}.</p>"
+        )
+        out.append('<table class="weeks"><thead><tr><th>Week</th><th>Window</th><th>Reviewed</th>')
+        out.append("<th>Failed</th><th>Not reviewed</th><th>Run</th></tr></thead><tbody>")
+        for w in ordered:
+            m = w.manifest
+            window = (m.get("parameters") or {}).get("window") or {}
+            reps = [r for r in (m.get("reps") or {}).values() if isinstance(r, Mapping)]
+            n_ok = sum(r.get("status") == "ok" for r in reps)
+            n_skipped = sum(r.get("status") == "skipped" for r in reps)
+            n_failed = len(reps) - n_ok - n_skipped
+            started = str(m.get("started_at", ""))[:16].replace("T", " ")
+            out.append(
+                f'<tr><td><a href="{esc(quote(w.key))}/{INDEX_NAME}">{esc(w.key)}</a></td>'
+                f"<td>{esc(str(window.get('start', '')))} to {esc(str(window.get('end', '')))}</td>"
+                f'<td class="num">{n_ok}</td><td class="num">{n_failed}</td><td class="num">{n_skipped}</td>'
+                f"<td>{esc(started)}</td></tr>"
             )
         out.append("</tbody></table>")
     out += ["</body>", "</html>", ""]
