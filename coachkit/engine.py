@@ -432,6 +432,16 @@ def kill_kernels() -> None:
     _LIVE.clear()
 
 
+def _register_term_hook() -> None:
+    from . import procs
+
+    if kill_kernels not in procs.TERM_HOOKS:
+        procs.TERM_HOOKS.append(kill_kernels)
+
+
+_register_term_hook()
+
+
 def shutdown_kernels() -> None:
     """Shut down this process's warm kernels (also done when the process exits)."""
     while _KERNELS:

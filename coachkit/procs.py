@@ -200,21 +200,28 @@ def worker_init(tag: str, batch_pid: int, forkserver: bool) -> None:
     """
     os.environ[RUN_ENV] = tag
     if forkserver:
-        from . import _forkserver
-
-        die_with_parent(_forkserver.SERVER_PID)  # None (not recorded): the current parent
+        # coachkit._forkserver was imported by the forkserver (its preload) and is inherited by the fork
+        server = sys.modules.get("coachkit._forkserver")
+        die_with_parent(getattr(server, "SERVER_PID", None))  # None (not recorded): the current parent
     else:
         die_with_parent(batch_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_term)
 
 
+#: Called, in order, when a pool worker is told to stop (SIGTERM) just before it exits; the kernel engine
+#: registers its ``kill_kernels`` here (so this module does not import the engine).
+TERM_HOOKS: list[Callable[[], None]] = []
+
+
 def _exit_on_term(signum: int, frame: Any) -> None:
     # Exit now, without unwinding through nbclient's event loop: kill this worker's kernels
     # (their connection files removed) and go. The batch records the rep as not done.
-    from .engine import kill_kernels
-
-    kill_kernels()
+    for hook in TERM_HOOKS:
+        try:
+            hook()
+        except Exception:
+            pass
     os._exit(128 + signum)
 
 
