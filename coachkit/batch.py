@@ -50,6 +50,7 @@ from typing import Any
 
 import pandas as pd
 
+from .active_days import rep_days
 from .files import write_text
 from .naming import safe_name
 from .window import window_bounds as review_window
@@ -538,11 +539,17 @@ def run_reviews(
     notebook: str | Path = DEFAULT_NOTEBOOK,
     isolation: str = "warm",
     playbook: str | Path | None = None,
+    client: Any = None,
 ) -> BatchResult:
     """Review each selected rep (see :func:`select_reps`) and publish the review week ``out/<YYYY-Www>``.
 
     ``timeout`` is per notebook cell, in seconds (None: no limit). ``workers`` defaults
-    to the number of cores. ``isolation`` is ``warm`` (each worker reuses one kernel, with a
+    to the number of cores. ``client`` runs the reviews on a Dask cluster instead of the
+    built-in process pool (:mod:`coachkit.cluster`; needs ``coachkit[dask]``): a
+    ``distributed.Client``, or a scheduler address: ``"local:N"`` starts a ``LocalCluster`` of N
+    worker processes for the run, ``"tcp://host:8786"`` connects to a running scheduler.
+    ``source`` is a dataset folder or ``.duckdb`` file, or its URL (``s3://``, ``gs://``,
+    ``abfs://``, ...; :mod:`coachkit.remote`). ``isolation`` is ``warm`` (each worker reuses one kernel, with a
     clean namespace per rep) or ``fresh`` (a new kernel per rep); see :data:`ISOLATION_ENGINES`.
     A tqdm progress bar shows on a terminal unless ``quiet``. Reps in scope with no activity
     in the window (left, not yet hired, on leave) are recorded as ``skipped`` with the reason
@@ -558,7 +565,8 @@ def run_reviews(
     for an output folder that cannot be written (also when the run cannot be published: the
     previous run is then left as it was); :class:`coachkit.runlock.RunLockedError` when another
     run holds ``out``; :class:`coachkit.snapshot.DataChangedError` when the dataset changed
-    while it was being read; :class:`coachkit.procs.Interrupted` on SIGINT/SIGTERM (after
+    while it was being read; :class:`coachkit.cluster.ClusterError` when the cluster cannot run
+    the reviews; :class:`coachkit.procs.Interrupted` on SIGINT/SIGTERM (after
     stopping the workers and kernels and removing the staging folder).
     """
     from . import procs, publish, snapshot
@@ -571,16 +579,24 @@ def run_reviews(
     notebook = Path(notebook).resolve()
     if not notebook.is_file():
         raise FileNotFoundError(f"review notebook {notebook} not found")
-    source_path = Path(source).resolve()
+    from . import remote
+
+    url = str(source) if remote.is_url(source) else None
+    source_path: Any = url or Path(source).resolve()
     playbook_path = Path(playbook).resolve() if playbook else None
     out = publish.prepare_out(Path(out).resolve())
     tag = procs.run_tag()
     opened = publish.open_out(out, _render_week_index, _render_weeks, _notify)
     with opened as (lock, notices), procs.tagged_environment(tag), procs.stop_signals() as signals:
         # one data snapshot: the files as the batch read them, checked again by every review
-        fingerprint = snapshot.fingerprint(source_path, playbook_path)
-        dataset = load_dataset(source_path, playbook)
-        snapshot.check(fingerprint, source_path, playbook_path, "it changed while coachkit read it: run it again")
+        # only what choosing the reps and the window needs: the reps table and two columns of the activities
+        fingerprint = _fingerprint(source_path, playbook_path)
+        dataset = rep_days(url or source_path, playbook, fs=remote.filesystem(url)[0] if url else None)
+        again = "it changed while coachkit read it: run it again"
+        if url:
+            remote.check(fingerprint, url, again)
+        else:
+            snapshot.check(fingerprint, source_path, playbook_path, again)
         start, end = review_window(dataset.activities, as_of, weeks)
         week = publish.week_key(end)
         ordered, to_review, skipped = _plan(dataset, (start, end), list(reps or ()), list(teams or ()))
@@ -611,11 +627,11 @@ def run_reviews(
         from .coaching import peer_groups
 
         group = peer_groups(dataset.reps)
-        del dataset  # each review loads what it needs; do not hold the whole dataset during the run
+        del dataset  # each review loads what it needs
         staging = publish.new_staging(out, week)
         try:
             common = {"staging": str(staging), "notebook": str(notebook), "timeout": timeout}
-            common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint}
+            common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint, "tag": tag}
             tasks = [
                 common
                 | {"rep_id": rep, "stem": stems[rep]}
@@ -636,7 +652,8 @@ def run_reviews(
             tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
             n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
             show = not quiet and sys.stderr.isatty()
-            with contextlib.closing(_run_all(tasks, n_workers, show, tag)) as results:
+            cluster_info: dict[str, Any] = {}
+            with contextlib.closing(_run_all(tasks, n_workers, show, tag, client, cluster_info, url)) as results:
                 for task, record in results:
                     records[task["rep_id"]] = record
             for rep in to_review:
@@ -648,7 +665,7 @@ def run_reviews(
                     f"cannot write the reviews to {out}: no space left on the disk ({len(full)} review(s) could "
                     f"not be written); {publish.unchanged(out, week)}; free some space or choose another --out"
                 )
-            changed = snapshot.changes(fingerprint, snapshot.fingerprint(source_path, playbook_path))
+            changed = snapshot.changes(fingerprint, _fingerprint(source_path, playbook_path))
             if not changed and any((v.get("error") or {}).get("kind") == "data changed" for v in records.values()):
                 changed = ["the files changed and changed back"]
             manifest = {
@@ -665,7 +682,8 @@ def run_reviews(
                     "window": {"start": start.date().isoformat(), "end": end.date().isoformat()},
                     "reps": list(reps or ()),
                     "teams": list(teams or ()),
-                    "workers": n_workers,
+                    "workers": cluster_info.get("threads", n_workers),
+                    "scheduler": cluster_info.get("scheduler", ""),
                     "timeout": timeout,
                     "html": html,
                     "isolation": isolation,
@@ -686,6 +704,16 @@ def run_reviews(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return BatchResult(out=out, manifest=manifest, folder=folder, notices=notices)
+
+
+def _fingerprint(source: Any, playbook: Path | None) -> dict[str, dict[str, Any]]:
+    """The data snapshot of a local dataset (:func:`coachkit.snapshot.fingerprint`) or of one at a URL
+    (:func:`coachkit.remote.fingerprint`)."""
+    from . import remote, snapshot
+
+    if remote.is_url(source):
+        return remote.fingerprint(source, playbook)
+    return snapshot.fingerprint(source, playbook)
 
 
 def _plan(
@@ -730,24 +758,41 @@ def find_rep_message(dataset: Any, rep: str) -> str:
 
 
 def _run_all(
-    tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str
+    tasks: list[dict[str, Any]],
+    n_workers: int,
+    show: bool,
+    tag: str,
+    client: Any = None,
+    cluster_info: dict[str, Any] | None = None,
+    url: str | None = None,
 ) -> Iterable[tuple[dict[str, Any], dict]]:
-    """Run ``tasks`` (in a process pool when more than one worker), yielding (task, record) as they finish.
+    """Run ``tasks`` (in a process pool when more than one worker, or on the Dask ``client``), yielding
+    (task, record) as they finish; one tqdm bar either way.
 
     The pool's processes carry the run's ``tag`` and die with the batch (:mod:`coachkit.procs`).
     Closing the generator early (an exception, SIGINT/SIGTERM) stops the pool at once:
-    pending reviews are cancelled, workers are terminated and their kernels shut down.
+    pending reviews are cancelled, workers are terminated and their kernels shut down. On
+    Dask (:mod:`coachkit.cluster`) the reviews not finished are cancelled and their kernels
+    killed; each review's files come back and are written here, into the staging folder.
+    ``client`` may be a scheduler address (opened and closed here; ``cluster_info`` receives
+    :func:`coachkit.cluster.describe`). ``url``: the dataset is at that URL (:mod:`coachkit.remote`).
     """
     from tqdm.auto import tqdm
 
     from . import procs
 
+    review = _review_one
+    if url:
+        from .remote import review_one as review
     bar = tqdm(total=len(tasks), unit="rep", desc="Reviews", disable=not show, file=sys.stderr)
     try:
+        if client is not None:
+            yield from _run_on_cluster(tasks, tag, client, cluster_info, review, bar)
+            return
         if n_workers == 1:
             try:
                 for task in tasks:
-                    yield task, _review_one(task)
+                    yield task, review(task)
                     bar.update()
             finally:
                 from .engine import shutdown_kernels
@@ -757,7 +802,7 @@ def _run_all(
         # forkserver: workers are forked from a clean server process (forking this one, which may
         # run pyarrow threads, can deadlock); papermill and nbconvert are imported once in the server.
         preload = ["coachkit.batch", "coachkit.export", "papermill", "nbconvert"]
-        with contextlib.closing(procs.run_pool(_review_one, tasks, n_workers, tag, preload)) as results:
+        with contextlib.closing(procs.run_pool(review, tasks, n_workers, tag, preload)) as results:
             for task, result in results:
                 if isinstance(result, BaseException):  # the worker process itself died
                     record = {"stem": task["stem"], "status": "failed", "error": _classify(result)}
@@ -766,3 +811,48 @@ def _run_all(
                 bar.update()
     finally:
         bar.close()
+
+
+def _run_on_cluster(
+    tasks: list[dict[str, Any]], tag: str, client: Any, info: dict[str, Any] | None, review: Any, bar: Any
+) -> Iterable[tuple[dict[str, Any], dict]]:
+    """The Dask side of :func:`_run_all`: open the client if given by address, check its workers, run, write back."""
+    from . import cluster
+
+    opened = cluster.open_client(client) if isinstance(client, str) else contextlib.nullcontext(client)
+    with opened as dask_client:
+        cluster.check_workers(dask_client)
+        if info is not None:
+            info.update(cluster.describe(dask_client))
+        source = _notebook_source(tasks[0]["notebook"]) if tasks else ""
+        sent = [task | {"notebook_source": source, "previous_summary": _previous_summary(task)} for task in tasks]
+        with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review)) as results:
+            for task, result in results:
+                yield task, cluster.write_result(Path(task["staging"]), task, result)
+                bar.update()
+
+
+def _notebook_source(path: str) -> str:
+    """The notebook's text without its stored outputs (papermill clears them anyway): what a worker runs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nbformat.writes(nb)
+
+
+def _previous_summary(task: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary the previous review published (all a review reads of it), for a worker that cannot read the file."""
+    previous = task["parameters"].get("previous")
+    if not previous:
+        return None
+    import nbformat
+
+    from .export import read_summary
+
+    try:
+        return read_summary(nbformat.read(previous, as_version=4))
+    except Exception:  # unreadable: the review goes on without it, as it would locally
+        return None
