@@ -244,7 +244,9 @@ def _duckdb_batches(path: Path) -> Iterator[pd.DataFrame]:
             names = [r[0] for r in con.execute('select * from "activities" limit 0').description]
             at = _first_named(names)
             cols = ", ".join('"' + names[at[c]].replace('"', '""') + '"' for c in COLUMNS)
-            reader = con.execute(f'select {cols} from "activities"').fetch_record_batch(BATCH_ROWS)
+            rel = con.sql(f'select {cols} from "activities"')
+            reader = getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader  # duckdb >= 1.4, else 1.x
+            reader = reader(BATCH_ROWS)
             for batch in reader:
                 frame = batch.to_pandas()
                 frame.columns = list(COLUMNS)

@@ -652,7 +652,7 @@ def run_reviews(
             tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
             n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
             show = not quiet and sys.stderr.isatty()
-            cluster_info: dict[str, Any] = {}
+            cluster_info: dict[str, Any] = {"announce": not quiet}
             with contextlib.closing(_run_all(tasks, n_workers, show, tag, client, cluster_info, url)) as results:
                 for task, record in results:
                     records[task["rep_id"]] = record
@@ -683,7 +683,7 @@ def run_reviews(
                     "reps": list(reps or ()),
                     "teams": list(teams or ()),
                     "workers": cluster_info.get("threads", n_workers),
-                    "scheduler": cluster_info.get("scheduler", ""),
+                    "scheduler": (client if isinstance(client, str) else cluster_info.get("scheduler")) or "",
                     "timeout": timeout,
                     "html": html,
                     "isolation": isolation,
@@ -824,6 +824,8 @@ def _run_on_cluster(
         cluster.check_workers(dask_client)
         if info is not None:
             info.update(cluster.describe(dask_client))
+            if info.get("announce") and info.get("dashboard"):
+                _notify([f"{info['workers']} Dask worker(s); dashboard: {info['dashboard']}"])
         source = _notebook_source(tasks[0]["notebook"]) if tasks else ""
         sent = [task | {"notebook_source": source, "previous_summary": _previous_summary(task)} for task in tasks]
         with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review)) as results:
