@@ -38,8 +38,10 @@ __all__ = ["BATCH_ROWS", "COLUMNS", "RepDays", "active_days", "rep_days"]
 
 #: The two columns of the activities read.
 COLUMNS = ("rep_id", "occurred_at")
-#: Rows per batch read: the batch's memory is about 40 bytes times this, plus the result.
-BATCH_ROWS = 1 << 20
+#: Rows per batch read (a batch takes about 40 bytes a row while it is turned into pairs).
+BATCH_ROWS = 1 << 17
+#: Bytes of a Parquet file read at a time (a column chunk is streamed, not read whole into memory).
+_PARQUET_BUFFER = 1 << 20
 _CSV_OPTIONS: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_filter": False, "encoding": "utf-8-sig"}
 
 
@@ -197,14 +199,16 @@ def _parquet_batches(f: Any) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
     try:
-        pf = pq.ParquetFile(f)
+        pf = pq.ParquetFile(f, pre_buffer=False, buffer_size=_PARQUET_BUFFER)
         names = pf.schema_arrow.names
         at = _first_named(names)
         # rep ids as a dictionary: a few hundred distinct strings instead of one per row
         rep_type = pf.schema_arrow.field(at["rep_id"]).type
         by_dict = pa.types.is_string(rep_type) or pa.types.is_large_string(rep_type)
         if by_dict:
-            pf = pq.ParquetFile(f, read_dictionary=[names[at["rep_id"]]])
+            pf = pq.ParquetFile(
+                f, read_dictionary=[names[at["rep_id"]]], pre_buffer=False, buffer_size=_PARQUET_BUFFER
+            )
         wanted = [names[at[c]] for c in COLUMNS]
         for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=list(dict.fromkeys(wanted))):
             # a name given twice in the file comes back twice, in file order: the first one is the one kept
