@@ -206,9 +206,7 @@ def _parquet_batches(f: Any) -> Iterator[pd.DataFrame]:
         rep_type = pf.schema_arrow.field(at["rep_id"]).type
         by_dict = pa.types.is_string(rep_type) or pa.types.is_large_string(rep_type)
         if by_dict:
-            pf = pq.ParquetFile(
-                f, read_dictionary=[names[at["rep_id"]]], pre_buffer=False, buffer_size=_PARQUET_BUFFER
-            )
+            pf = pq.ParquetFile(f, read_dictionary=[names[at["rep_id"]]], pre_buffer=False, buffer_size=_PARQUET_BUFFER)
         wanted = [names[at[c]] for c in COLUMNS]
         for batch in pf.iter_batches(batch_size=BATCH_ROWS, columns=list(dict.fromkeys(wanted))):
             # a name given twice in the file comes back twice, in file order: the first one is the one kept
