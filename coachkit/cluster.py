@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import socket
 import sys
 import tempfile
 import threading
@@ -296,7 +295,7 @@ def _review_here(task: dict[str, Any], worker_fn: Any) -> dict[str, Any]:
                 blobs[ipynb] = _as_client_wrote(blobs[ipynb], task, local, swap)
     finally:
         _REVIEWER["tag"] = None
-    return record | {"blobs": blobs, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    return record | {"blobs": blobs}
 
 
 def _summary_notebook(summary: dict[str, Any]) -> str:
