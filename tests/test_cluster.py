@@ -375,3 +375,48 @@ def test_bad_scheduler_addresses_are_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert res.output.startswith("Error: --scheduler tcp://127.0.0.1:") and res.output.count("\n") == 1
     assert not list((tmp_path / "out").glob("20*"))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry.name))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_a_local_cluster_run_leaves_no_process_and_the_next_run_is_clean(tmp_path: Path) -> None:
+    reps = [f"R{i}" for i in range(1, 7)]
+    data = _save(tmp_path / "data", reps)
+    out = tmp_path / "out"
+    coachkit = Path(sys.executable).parent / "coachkit"
+    cmd = [coachkit, "review", str(data), "--out", str(out), "--as-of", AS_OF, "--weeks", "2", "--quiet"]
+    run = subprocess.Popen([*cmd, "--scheduler", "local:2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tag, deadline = None, time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and (tag is None or len(procs.tagged_processes(tag)) < 4):
+            for child in _children(run.pid):  # the run's tag, from a worker process's environment
+                with contextlib.suppress(OSError):
+                    env = dict(
+                        v.split("=", 1) for v in Path(f"/proc/{child}/environ").read_text().split("\0") if "=" in v
+                    )
+                    tag = env.get(procs.RUN_ENV) or tag
+            time.sleep(0.3)
+        assert tag is not None and len(procs.tagged_processes(tag)) >= 4  # 2 workers and their kernels at least
+        run.kill()  # kill -9 of coachkit review, mid-run
+        run.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and procs.tagged_processes(tag):
+            time.sleep(0.5)
+        assert procs.tagged_processes(tag) == []  # within 10 s, no worker, kernel or tracker of the run is left
+    finally:
+        run.kill()
+    assert not list(out.glob("20*"))  # nothing published
+    again = subprocess.run([*cmd, "--scheduler", "local:2"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "removed" in again.stderr  # the stale staging folder, said
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".coachkit-staging")) == []
+    assert json.loads((out / "2024-W26" / "manifest.json").read_text())["counts"]["ok"] == 6
