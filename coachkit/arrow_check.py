@@ -33,21 +33,21 @@ class _NotClean(Exception):
     """Something the full validation would report, or a column this path does not handle."""
 
 
-def clean_activities(arrow: pa.Table, pb: Playbook, reps: pd.DataFrame) -> pa.Table | None:
+def clean_activities(arrow: pa.Table, pb: Playbook, reps: pd.DataFrame, *, copies: bool = True) -> pa.Table | None:
     """The canonical activities as Arrow when the full validation would report nothing about them, else None.
 
     ``arrow``: the activities' canonical columns as read from a typed file (first copy of each); ``reps``:
     the canonical reps table (already validated without issues). Returns a table of the same columns,
     canonical: rep_id and labels dictionary-encoded with canonical values, empty text missing, timestamps
-    naive ``timestamp[ns]``, numbers ``float64``.
+    naive ``timestamp[ns]``, numbers ``float64``. ``copies``: also look for rows repeated in all but their id.
     """
     try:
-        return _clean(arrow, pb, reps)
+        return _clean(arrow, pb, reps, copies)
     except _NotClean:
         return None
 
 
-def _clean(arrow: pa.Table, pb: Playbook, reps: pd.DataFrame) -> pa.Table:
+def _clean(arrow: pa.Table, pb: Playbook, reps: pd.DataFrame, copies: bool) -> pa.Table:
     names = arrow.column_names
     if any(c not in names for c in schema.required_columns("activities")) or len(set(names)) != len(names):
         raise _NotClean
@@ -74,7 +74,7 @@ def _clean(arrow: pa.Table, pb: Playbook, reps: pd.DataFrame) -> pa.Table:
         else:  # pragma: no cover - activities have no other kinds
             raise _NotClean
     table = pa.table(out)
-    _check_rows(table, pb, reps, n)
+    _check_rows(table, pb, reps, n, copies)
     return table
 
 
@@ -86,9 +86,28 @@ def _is_text(t: pa.DataType) -> bool:
 
 
 def _blank(values: pa.Array) -> np.ndarray:
-    """Empty or all-whitespace text (``load._missing_text``); nulls count as blank."""
-    blank = pc.or_kleene(pc.equal(pc.utf8_length(values), 0), pc.utf8_is_space(values))
-    return pc.fill_null(blank, True).to_numpy(zero_copy_only=False).astype(bool)
+    """Empty or all-whitespace text (``load._missing_text``); nulls count as blank.
+
+    Only a value whose first byte is an ASCII whitespace or starts a multi-byte character can be all
+    whitespace, so only those few are checked character by character.
+    """
+    values = values.cast(pa.large_string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    data = values.buffers()[2]
+    out = lengths == 0
+    if data is not None and len(data):
+        first = np.frombuffer(data, dtype=np.uint8)[np.minimum(starts, len(data) - 1)]
+        maybe = np.flatnonzero(
+            ~out & (((first >= 9) & (first <= 13)) | ((first >= 28) & (first <= 32)) | (first >= 128))
+        )
+        if len(maybe):
+            out[maybe] = pc.fill_null(pc.utf8_is_space(values.take(pa.array(maybe))), False).to_numpy(
+                zero_copy_only=False
+            )
+    if values.null_count:
+        out |= ~values.is_valid().to_numpy(zero_copy_only=False)
+    return out
 
 
 def _text(arr: pa.ChunkedArray, *, required: bool) -> pa.ChunkedArray:
@@ -253,7 +272,7 @@ def _codes(arr: pa.ChunkedArray) -> np.ndarray:
     return np.concatenate(parts).astype(np.int32, copy=False)
 
 
-def _check_rows(table: pa.Table, pb: Playbook, reps: pd.DataFrame, n: int) -> None:
+def _check_rows(table: pa.Table, pb: Playbook, reps: pd.DataFrame, n: int, copies: bool) -> None:
     """The checks across columns and rows: outcome per type, ranges, ids, copies, tenure, clocks, future."""
     names = table.column_names
     tcodes = _codes(table.column("activity_type"))
@@ -283,12 +302,10 @@ def _check_rows(table: pa.Table, pb: Playbook, reps: pd.DataFrame, n: int) -> No
         now = pd.Timestamp.now(tz=pb.timezone).tz_localize(None)  # load._check_future
         if at.max() > now.value:
             raise _NotClean
-    rep_codes = _codes(table.column("rep_id"))
     rep_values = table.column("rep_id").chunk(0).dictionary.to_pylist() if table.column("rep_id").num_chunks else []
-    keys = pd.Index(reps["rep_id"])
-    rep_rows = np.append(keys.get_indexer(pd.Index(rep_values, dtype=object)), -1)[rep_codes]
-    _check_tenure(at, rep_rows, reps)
-    _check_copies(table, tcodes, rep_codes, at, len(pb.activity_types))
+    _check_tenure(table, rep_values, reps)
+    if copies:
+        _check_copies(table, tcodes, _codes(table.column("rep_id")), at, len(pb.activity_types))
 
 
 def _check_clock(at: np.ndarray, pb: Playbook) -> None:
@@ -299,15 +316,21 @@ def _check_clock(at: np.ndarray, pb: Playbook) -> None:
         raise _NotClean
 
 
-def _check_tenure(at: np.ndarray, rep_rows: np.ndarray, reps: pd.DataFrame) -> None:
-    """Activities before the rep's hired_at or after their left_at (``load._check_tenure``)."""
+def _check_tenure(table: pa.Table, rep_values: list[str], reps: pd.DataFrame) -> None:
+    """Activities before the rep's hired_at or after their left_at (``load._check_tenure``): each rep's first and
+    last activity (one Arrow group-by on the rep codes) against their dates."""
     if reps[["hired_at", "left_at"]].isna().all().all():
         return
+    t = pa.table({"rep": table.column("rep_id"), "at": table.column("occurred_at")})
+    spans = t.group_by("rep").aggregate([("at", "min"), ("at", "max")])
+    rows = pd.Index(reps["rep_id"]).get_indexer(pd.Index(spans.column("rep").to_pylist(), dtype=object))
+    first = spans.column("at_min").to_numpy().view(np.int64)
+    last = spans.column("at_max").to_numpy().view(np.int64)
     nat, top = np.iinfo(np.int64).min, np.iinfo(np.int64).max
     hired = reps["hired_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     left = reps["left_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
     left_end = np.where(left == nat, top, left + 86_400 * 10**9)
-    if ((at < np.append(hired, nat)[rep_rows]) & (at != nat)).any() or (at >= np.append(left_end, top)[rep_rows]).any():
+    if (first < np.append(hired, nat)[rows]).any() or (last >= np.append(left_end, top)[rows]).any():
         raise _NotClean
 
 

@@ -250,6 +250,25 @@ def _same_rep_and_time(rep: np.ndarray, at: np.ndarray) -> np.ndarray:
 _MAX_LENGTHS = 64
 
 
+def _increasing(buffer: pa.Buffer, start: int, n: int, width: int) -> bool:
+    """Whether ``n`` texts of ``width`` (<= 16) bytes stored back to back from ``start`` are in strictly increasing
+    byte order: compared as one or two big-endian words (the first 8 bytes, then the rest, zero-padded)."""
+    data = np.frombuffer(buffer, dtype=np.uint8, count=n * width, offset=start)
+    if width == 8:  # the buffer is the keys
+        hi = data.view(">u8")
+        return bool((hi[1:] > hi[:-1]).all())
+    rows = data.reshape(n, width)
+    words = np.zeros((n, 16 if width > 8 else 8), dtype=np.uint8)
+    words[:, :width] = rows
+    keys = words.view(">u8")
+    hi = keys[:, 0]
+    up = hi[1:] > hi[:-1]
+    if width <= 8:
+        return bool(up.all())
+    lo = keys[:, 1]
+    return bool((up | ((hi[1:] == hi[:-1]) & (lo[1:] > lo[:-1]))).all())
+
+
 def surely_distinct(ids: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
     """True when the non-missing values of a text column are certainly pairwise distinct.
 
@@ -270,10 +289,9 @@ def surely_distinct(ids: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
         return True
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
     lengths = np.diff(offsets)
-    if (lengths == 8).all():  # the common case of 8-byte ids: the data buffer is the keys, read big-endian
-        key = np.frombuffer(arr.buffers()[2], dtype=">u8", count=len(arr), offset=int(offsets[0]))
-        if (key[1:] > key[:-1]).all():  # in increasing order, as exports number them: no sort at all
-            return True
+    width = int(lengths[0])
+    if 0 < width <= 16 and (lengths == width).all() and _increasing(arr.buffers()[2], int(offsets[0]), len(arr), width):
+        return True  # ids of one width in increasing order, as exports number them: no sort at all
     distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
     if len(distinct_lengths) > _MAX_LENGTHS:
         return pc.count_distinct(arr).as_py() == len(arr)

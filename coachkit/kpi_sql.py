@@ -45,11 +45,20 @@ HAS_TEXT = "NOT regexp_full_match(notes, '[" + "".join(f"\\x{{{ord(c):X}}}" for 
 _SQL_TYPES = {"string": "VARCHAR", "timestamp": "TIMESTAMP_NS", "float": "DOUBLE"}
 
 
+#: DuckDB's working memory for a KPI query (joins and sorts beyond it spill to the system's temporary folder),
+#: so that a large dataset's KPIs stay within a laptop's memory beside the data itself.
+MEMORY_LIMIT = "3GB"
+
+
 def _connect() -> Any:
+    import tempfile
+
     import duckdb
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET temp_directory = {_literal(tempfile.gettempdir() + '/coachkit-duckdb')}")
     return con
 
 

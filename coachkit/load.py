@@ -705,9 +705,11 @@ def _run(
             raw = raws.get(name)
             if raw is not None:
                 raws[name] = _only_reps(raw, only)
-    data = _clean_fast(raws, pb, col, report, only, source) if fast else None
+    # Copies "in every column but the id" cannot be judged from some columns: not checked with columns=.
+    copies = columns is None or "activities" not in columns
+    data = _clean_fast(raws, pb, col, report, only, source, copies) if fast else None
     if data is None:
-        report, data = _validate(raws, pb, col, report, only, source)
+        report, data = _validate(raws, pb, col, report, only, source, copies)
     if data is not None and columns is not None:
         data.columns_read = {
             name: tuple(raws[name].frame.columns)
@@ -726,6 +728,7 @@ def _clean_fast(
     report: ValidationReport,
     only: list[str] | None,
     source: str | Path,
+    copies: bool = True,
 ) -> SalesData | None:
     """The dataset when its activities were read as Arrow and nothing at all would be reported about any table
     (:mod:`coachkit.arrow_check`), else None (then the full validation runs and reports every issue).
@@ -744,7 +747,7 @@ def _clean_fast(
     )
     if data is None or len(scratch.issues) != len(col.issues):
         return None
-    arrow = clean_activities(acts.arrow, pb, data.reps)
+    arrow = clean_activities(acts.arrow, pb, data.reps, copies=copies)
     if arrow is None:
         return None
     data.activities = arrow
@@ -758,8 +761,10 @@ def _validate(
     report: ValidationReport,
     only: list[str] | None,
     source: str | Path,
+    copies: bool = True,
 ) -> tuple[ValidationReport, SalesData | None]:
-    """Parse and check every table read, reporting each problem to ``col``; the dataset when there is no error."""
+    """Parse and check every table read, reporting each problem to ``col``; the dataset when there is no error.
+    ``copies``: look for activity rows repeated in all but their id (only meaningful when every column was read)."""
     parsed: dict[str, _Parser] = {}
     for name, raw in raws.items():
         if raw is not None:
@@ -775,7 +780,7 @@ def _validate(
         if "rep_id" in p.raw.frame.columns:
             p.ids("rep_id")  # ids with spaces around them are read without, before any matching
     drops = {name: _duplicates(p, schema.KEYS.get(name, "")) for name, p in parsed.items()}
-    if "activities" in parsed:
+    if "activities" in parsed and copies:
         _check_copies(parsed["activities"], drops["activities"])
     reps_p = parsed.get("reps")
     if reps_p is not None and "rep_id" in reps_p.raw.frame.columns:
@@ -901,7 +906,8 @@ def load(
     :func:`coachkit.kpis.kpi_columns` gives what KPIs need, e.g.
     ``load(src, columns=kpi_columns(["calls", "connect_rate"]))``. Only Parquet files skip the other columns
     (CSV and DuckDB sources are read whole and the other columns dropped). Validation covers the columns
-    read; ``SalesData.columns_read`` says which they were, and :func:`coachkit.kpi_table` refuses a KPI
+    read (rows repeated in all but their id are not looked for: that needs every column; and two rows with the
+    same id are exact duplicates when the columns read agree); ``SalesData.columns_read`` says which they were, and :func:`coachkit.kpi_table` refuses a KPI
     that needs a column that was not read.
 
     A clean Parquet dataset (nothing to report) is checked in Arrow and its activities are kept as Arrow
