@@ -149,3 +149,17 @@ def test_write_sample_chunks_have_unique_ids(tmp_path):
     assert data.reps["rep_id"].is_unique and len(data.reps) == 7
     assert data.activities["activity_id"].is_unique and data.deals["deal_id"].is_unique
     assert data.reps["team"].str.endswith("(3)").any()
+
+
+def test_reps_in_their_own_timezones_give_the_same_kpis_from_arrow_and_from_pandas(tmp_path):
+    data = sample(reps=6, weeks=3)
+    zones = pd.Series([None] * len(data.reps), dtype=object)
+    zones[0], zones[1] = "America/New_York", "Asia/Tokyo"  # their weeks and days start hours apart
+    data.reps["timezone"] = zones.astype(data.reps["rep_id"].dtype)
+    data.save(tmp_path, "parquet")
+    for freq in ("D", "W", "M"):
+        arrow = load(tmp_path)
+        assert arrow.arrow_activities() is not None
+        frames = load(tmp_path)
+        frames.activities  # noqa: B018 - built now: kpi_table takes the pandas path
+        pd.testing.assert_frame_equal(kpi_table(arrow, freq=freq), kpi_table(frames, freq=freq))
