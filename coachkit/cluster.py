@@ -87,8 +87,6 @@ def open_client(address: str, *, quiet: bool = True) -> Iterator[Any]:
         config = {
             "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
             "distributed.scheduler.worker-saturation": 1.0,  # one review per worker at a time: none queued there
-            "distributed.worker.daemon": False,  # a worker's kernel is a child process
-            "distributed.admin.system-monitor.gil.enabled": False,
         }
         with dask.config.set(config):
             cluster = LocalCluster(
@@ -129,8 +127,8 @@ def describe(client: Any) -> dict[str, Any]:
     """The cluster as the manifest records it: scheduler address, dashboard link, workers, review slots, allowed failures."""
     info = client.scheduler_info()
     workers = info.get("workers", {})
-    try:
-        allowed = client.run_on_scheduler(_allowed_failures)
+    try:  # a lambda travels by value: the scheduler needs no coachkit
+        allowed = client.run_on_scheduler(lambda dask_scheduler: getattr(dask_scheduler, "allowed_failures", None))
     except Exception:
         allowed = None
     return {
@@ -140,10 +138,6 @@ def describe(client: Any) -> dict[str, Any]:
         "threads": sum(int(w.get("nthreads") or 1) for w in workers.values()),
         "allowed_failures": allowed,
     }
-
-
-def _allowed_failures(dask_scheduler: Any = None) -> int | None:
-    return getattr(dask_scheduler, "allowed_failures", None)
 
 
 def check_workers(client: Any) -> None:

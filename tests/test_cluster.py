@@ -54,12 +54,11 @@ def _save(folder: Path, reps: list[str], teams: list[str] | None = None) -> Path
     return folder
 
 
-#: The test notebook: each run appends a line to ``<data>/../runs/<rep>``; some reps fail on purpose.
+#: The test notebook: each run appends its kernel's pid to ``$COACHKIT_TEST_RUNS/<rep>``; some reps fail on purpose.
 _CODE = """import os, pathlib, signal, time
-log = pathlib.Path(data.removeprefix("file://")).parent / "runs" / rep_id
-log.parent.mkdir(exist_ok=True)
+log = pathlib.Path(os.environ["COACHKIT_TEST_RUNS"]) / rep_id
 with open(log, "a") as f:
-    f.write("run\\n")
+    f.write(f"{os.getpid()}\\n")
 runs = len(log.read_text().split())
 if rep_id == "die_always" or (rep_id == "die_once" and runs == 1):
     os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the Dask worker process
@@ -99,8 +98,9 @@ def notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory):
     """One LocalCluster of 2 worker processes for the module (as ``--scheduler local:2`` starts it)."""
-    saved = {k: os.environ.get(k) for k in (remote.CACHE_ENV, "COACHKIT_TEST_SLEEP")}
+    saved = {k: os.environ.get(k) for k in (remote.CACHE_ENV, "COACHKIT_TEST_SLEEP", "COACHKIT_TEST_RUNS")}
     os.environ[remote.CACHE_ENV] = str(tmp_path_factory.mktemp("cache"))  # the workers inherit it
+    os.environ["COACHKIT_TEST_RUNS"] = str(tmp_path_factory.mktemp("runs"))
     os.environ["COACHKIT_TEST_SLEEP"] = "4"
     try:
         with cluster.open_client("local:2") as c:
@@ -113,10 +113,15 @@ def client(tmp_path_factory: pytest.TempPathFactory):
                 os.environ[k] = v
 
 
-def _runs(data: Path) -> dict[str, int]:
-    """Rep -> how many times its review ran (from the test notebook's log)."""
-    folder = data.parent / "runs"
-    return {p.name: len(p.read_text().split()) for p in folder.iterdir()} if folder.is_dir() else {}
+def _kernels(reps: list[str]) -> dict[str, list[str]]:
+    """Rep -> the pid of the kernel of each run of its review (from the test notebook's log), for the reps run."""
+    folder = Path(os.environ["COACHKIT_TEST_RUNS"])
+    return {r: (folder / r).read_text().split() for r in reps if (folder / r).is_file()}
+
+
+def _runs(reps: list[str]) -> dict[str, int]:
+    """Rep -> how many times its review ran."""
+    return {r: len(pids) for r, pids in _kernels(reps).items()}
 
 
 def _coherent(result) -> None:
@@ -217,7 +222,12 @@ def test_cell_error_timeout_dead_kernel_and_unknown_rep_are_isolated(client, not
     for rep in ("boom", "slow", "crash"):  # failed notebooks are kept and say so, as with the pool
         kept = nbformat.read(result.folder / f"{safe_name(rep)}.ipynb", as_version=4)
         assert kept.metadata["coachkit"]["error"]["type"] == failed[rep]["type"]
-    assert _runs(data) == {"good": 1, "boom": 1, "slow": 1, "crash": 1}  # nothing ran twice
+    assert _runs(["good", "boom", "slow", "crash", "nope"]) == {
+        "good": 1,
+        "boom": 1,
+        "slow": 1,
+        "crash": 1,
+    }  # once each
     assert "boom &lt;b&gt;bad&lt;/b&gt; (cell 2)" in (result.folder / "index.html").read_text()
     _coherent(result)
 
@@ -226,7 +236,7 @@ def test_a_killed_worker_reruns_only_its_review_once(client, notebook: Path, tmp
     reps = ["nap1", "nap2", "die_once", "nap3", "nap4", "die_always", "nap5", "nap6"]
     data = _save(tmp_path / "data", reps)
     result = run_reviews(data, tmp_path / "out", reps=reps, quiet=True, notebook=notebook, client=client)
-    runs = _runs(data)
+    runs = _runs(reps)
     # the rep whose worker died ran again once and was written; the one whose worker died twice failed
     assert runs["die_once"] == 2 and "die_once" in result.ok
     assert runs["die_always"] == 2
@@ -247,10 +257,13 @@ def test_a_killed_worker_reruns_only_its_review_once(client, notebook: Path, tmp
 
 
 def test_a_dataset_at_a_url_is_read_by_the_workers(client, notebook: Path, tmp_path: Path) -> None:
-    data = _save(tmp_path / "data", ["u1", "u2", "u3"])
+    data = _save(tmp_path / "data", ["u1", "u2", "u3", "u4"])
     url = "file://" + str(data.resolve())
-    result = run_reviews(url, tmp_path / "out", reps=["u1", "u2", "u3"], quiet=True, notebook=notebook, client=client)
-    assert result.ok == ["u1", "u2", "u3"]
+    reps = ["u1", "u2", "u3", "u4"]
+    result = run_reviews(url, tmp_path / "out", reps=reps, quiet=True, notebook=notebook, client=client)
+    assert result.ok == reps
+    # each worker process kept its warm kernel across the reps it ran: 4 reviews, 2 kernels
+    assert len({pid for pids in _kernels(reps).values() for pid in pids}) == 2
     nb = nbformat.read(result.folder / f"{safe_name('u1')}.ipynb", as_version=4)
     assert nb.metadata.papermill.parameters["data"] == url  # the URL, not the worker's copy
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
@@ -273,7 +286,7 @@ def test_a_dataset_at_a_url_is_read_by_the_workers(client, notebook: Path, tmp_p
 
 
 def test_ctrl_c_cancels_the_reviews_and_publishes_nothing(client, notebook: Path, tmp_path: Path) -> None:
-    reps = [f"nap{i}" for i in range(1, 9)]
+    reps = [f"nap_c{i}" for i in range(1, 9)]
     data = _save(tmp_path / "data", reps)
     out = tmp_path / "out"
     timer = threading.Timer(7.0, os.kill, (os.getpid(), signal.SIGINT))
@@ -288,9 +301,9 @@ def test_ctrl_c_cancels_the_reviews_and_publishes_nothing(client, notebook: Path
     while time.monotonic() < deadline and any(client.processing().values()):
         time.sleep(0.5)
     assert not any(client.processing().values())  # nothing of the run still runs on the cluster
-    ran = sum(_runs(data).values())
+    ran = sum(_runs(reps).values())
     time.sleep(5)
-    assert sum(_runs(data).values()) == ran < len(reps)  # and nothing more starts
+    assert sum(_runs(reps).values()) == ran < len(reps)  # and nothing more starts
 
 
 # ---------------------------------------------------------------- a scheduler and workers started as commands
