@@ -460,6 +460,11 @@ def run_reviews(
     staging = Path(tempfile.mkdtemp(prefix=".coachkit-run-", dir=out))
     records: dict[str, dict[str, Any]] = {}
     try:
+        # the data-coverage profile of the whole dataset, once per run: each review shows only what it supports
+        from .coverage import coverage
+
+        profile_file = staging / "coverage.json"
+        write_text(profile_file, json.dumps(coverage(dataset).to_dict(), indent=1))
         tasks = []
         for rep in chosen:
             if rep not in known:
@@ -476,6 +481,8 @@ def run_reviews(
                 "weeks": int(weeks),
                 "playbook": str(Path(playbook).resolve()) if playbook else "",
                 "previous": str(prev_nb) if prev_ok and prev_nb.exists() else "",
+                "coverage": str(profile_file),
+                "links": True,
             }
             tasks.append(
                 {

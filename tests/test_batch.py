@@ -289,7 +289,9 @@ def test_review_html_is_self_contained_and_escaped(review_run) -> None:
         body = page.split("<body", 1)[1]
         assert export.external_references(page) == [] and export.external_urls(page) == []
         assert "<script" not in page  # no script at all: charts are inline SVG
-        assert body.count("<svg") >= 1 and body.count("<svg") == body.count('class="marks"')
+        # every svg is a chart (vl-convert's, class "marks") or a scorecard sparkline (drawn by coachkit)
+        assert body.count('class="marks"') >= 1
+        assert body.count("<svg") == body.count('class="marks"') + body.count('class="ck-spark"')
         assert "<img" not in body and "jp-InputArea" not in body  # no hostile tag, no code
     evil = (review_run.out / f"{safe_name(EVIL)}.html").read_text()
     assert '&lt;script&gt;alert("name")&lt;/script&gt;' in evil  # the rep's name, as text
@@ -416,7 +418,8 @@ def test_warm_review_does_not_depend_on_the_reps_before_it(data_dir: Path, tmp_p
     assert _outputs(a_first) == _outputs(a_after_b)
     assert _outputs(b_first) == _outputs(b_after_a)
     assert _outputs(a_first) != _outputs(b_first)  # the two reviews differ, so the comparison means something
-    assert "gradient_1" in json.dumps(b_after_a.cells[5].outputs)  # the renumbering above is needed ...
+    # the renumbering above is needed ...
+    assert any("gradient_1" in json.dumps(c.get("outputs")) for c in b_after_a.cells if c.cell_type == "code")
     # ... and the pages managers get are the same but for the cell ids (papermill gives its
     # injected-parameters cell a new random id in every run)
     assert _page(a_first) == _page(a_after_b)

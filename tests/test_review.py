@@ -150,12 +150,21 @@ def test_header_names_rep_window_and_freshness(data, window) -> None:
     table = dict(zip(sec.frames["header"][""], sec.frames["header"]["value"], strict=True))
     assert table["Rep"] == "Ann <b>Lee</b> (r1)"
     assert table["Team"] == "East" and table["Role"] == "SDR" and table["Manager"] == "Max"
-    assert table["Tenure"].startswith("4 years 5 months (hired Mon 06 Jan 2020)")
+    assert table["Tenure"] == "4 years 5 months in post (hired Mon 06 Jan 2020)"
     assert table["Window"] == "Mon 10 Jun – Fri 14 Jun 2024 (1 week)"
     assert "1 day before the window ends" in table["Data"]
     assert table["Rep's last activity"] == "Thu 13 Jun 2024 09:00"
-    html = review.section_html(sec)
+    html = review.section_html(sec, level=0)
     assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in html and "<b>Lee" not in html
+    # one header line: name, team and role, tenure, window; the details collapsed under it
+    assert html.startswith(
+        '<header class="ck-head"><h1 class="ck-h1">Ann &lt;b&gt;Lee&lt;/b&gt; <span class="ck-facts">East SDR · '
+        "4 years 5 months in post · Mon 10 Jun – Fri 14 Jun 2024 (1 week)</span></h1></header>"
+    )
+    assert "The data ends on Thu 13 Jun 2024, 1 day before this window does." in sec.sentences
+    assert '<details class="ck-details"><summary>About this review' in html
+    linked = review.section_html(review.header(data, "r1", window, links=review.LINKS), level=0)
+    assert '<nav class="ck-links"><a href="index.html">All reps</a> · <a href="definitions.html">Definitions</a></nav>' in linked
 
 
 def test_header_of_a_new_hire_says_ramping(window) -> None:
@@ -164,7 +173,8 @@ def test_header_of_a_new_hire_says_ramping(window) -> None:
     sec = review.header(d, "r1", window)
     tenure = sec.frames["header"].set_index("")["value"]["Tenure"]
     # 14 June - 27 May = 18 days -> tenure week 3, ramp factor 0.5 in the default playbook
-    assert tenure == "week 3 (hired Mon 27 May 2024); ramping: targets this week are 50% of full"
+    assert tenure == "week 3 since hire (hired Mon 27 May 2024); ramping: targets at 50% of full"
+    assert "week 3 since hire, ramping: targets at 50% of full" in review.section_html(sec, level=0)
 
 
 # ---------------------------------------------------------------- summary
@@ -257,7 +267,8 @@ def test_effort_volume_daily_targets_and_active_days(data, window, team) -> None
     mix = sec.frames["mix"]
     mine = mix[mix["who"] == "this rep"].set_index("activity_type")
     assert mine.loc["call", "share"] == pytest.approx(11 / 13) and mine.loc["other", "n"] == 1
-    assert len(sec.charts) == 4
+    # fewer charts: daily volume and the weekday x hour pattern (the mix is the table, the trends the sparklines)
+    assert len(sec.charts) == 2
 
 
 def test_outcomes_rates_rep_and_pooled_team(data, window, team) -> None:
@@ -266,7 +277,11 @@ def test_outcomes_rates_rep_and_pooled_team(data, window, team) -> None:
     cr = rates[rates["kpi"] == "connect_rate"].set_index("who")
     assert (cr.loc["this rep", "k"], cr.loc["this rep", "n"]) == (2, 10)
     assert (cr.loc["team: other East SDRs", "k"], cr.loc["team: other East SDRs", "n"]) == (4, 8)
-    assert sec.sentences[0] == "2 conversations: 2 connected calls and 0 held meetings (team median 3)."
+    assert sec.sentences[0] == "2 conversations: 2 connected calls and 0 held meetings (peers' median 3)."
+    table = sec.tables[0].set_index("Rate")
+    assert table.loc["Connect rate", "This rep"] == "20% (2/10 calls with an outcome, 95% CI 6–51%)"
+    assert table.loc["Connect rate", "Other East SDRs (pooled)"] == "50% (4/8, 95% CI 22–78%)"
+    assert sec.charts  # the outcome mix
     mix = sec.frames["outcome_mix"].set_index(["activity_type", "outcome"])["n"]
     assert mix[("call", "not logged")] == 1 and mix[("call", "no_answer")] == 8
 
@@ -406,10 +421,38 @@ def test_compare_focus_kept_new_resolved() -> None:
     assert out[["kpi", "status"]].values.tolist() == [
         ["calls", "new"],
         ["connect_rate", "kept"],
-        ["notes_coverage", "resolved"],
+        ["notes_coverage", "not clearly behind"],  # without this window's values, "resolved" cannot be claimed
     ]
     assert out.set_index("kpi").loc["connect_rate", "previous_value"] == 0.04
     assert np.isnan(out.set_index("kpi").loc["notes_coverage", "value"])
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged", "status"),
+    [
+        (0.64, False, "resolved"),  # 0.64 >= 0.7 - 10% of 0.7 = 0.63: back within range
+        (0.62, False, "not clearly behind"),  # below the range, but no longer clearly behind
+        (0.5, True, "out of top"),  # still clearly behind, others rank before it
+        (np.nan, False, "not judged"),
+    ],
+)
+def test_compare_focus_says_resolved_only_when_back_within_range(value, flagged, status) -> None:
+    previous = [{"kpi": "notes_coverage", "label": "Notes coverage", "value": 0.3, "evidence": "then 30%"}]
+    current = pd.DataFrame(columns=["kpi", "label", "value", "evidence"])
+    now = pd.DataFrame({"kpi": ["notes_coverage"], "value": [value], "benchmark_value": [0.7], "flagged": [flagged]})
+    out = review.compare_focus(previous, current, now, min_gap=0.1)
+    assert out["status"].tolist() == [status]
+    words = review.focus_history.status_words(status, 3)
+    assert words == {
+        "resolved": "resolved: back within range",
+        "not clearly behind": "no longer clearly behind, but not yet back within range",
+        "out of top": "no longer in the top 3, but still behind",
+        "not judged": "not judged this time (no data in this window)",
+    }[status]
+    # a lower-is-better KPI is within range when at most 10% above its benchmark
+    low = pd.DataFrame({"kpi": ["cycle_days"], "value": [32.0], "benchmark_value": [30.0], "flagged": [False]})
+    prev = [{"kpi": "cycle_days", "label": "Sales cycle", "value": 40.0}]
+    assert review.compare_focus(prev, current, low)["status"].tolist() == ["resolved"]
 
 
 @settings(max_examples=50, deadline=None)
@@ -423,7 +466,7 @@ def test_compare_focus_partitions_areas(prev, now) -> None:
     status = dict(zip(out["kpi"], out["status"], strict=True))
     assert len(out) == len(set(now) | prev)
     assert all(status[k] == ("kept" if k in prev else "new") for k in now)
-    assert all(status[k] == "resolved" for k in prev - set(now))
+    assert all(status[k] == "not clearly behind" for k in prev - set(now))
 
 
 def test_previous_focus_from_summary() -> None:
@@ -436,12 +479,16 @@ def test_previous_focus_from_summary() -> None:
 
 def test_focus_section_with_and_without_previous(data, window) -> None:
     sec = review.focus(data, "r1", window, previous=None)
-    assert "No previous review" in "\n".join(sec.sentences)
+    assert "previous review" not in "\n".join(sec.sentences)
     prev = [{"kpi": "win_rate", "label": "Win rate", "value": 0.1, "evidence": "Win rate 10%"}]
     sec = review.focus(data, "r1", window, previous=prev, previous_window={"start": "2024-06-03", "end": "2024-06-07"})
     cmp = sec.frames["comparison"]
+    # r1's win rate is 1 of 2 (50%), the peers' median 50%: back within range
     assert cmp.set_index("kpi").loc["win_rate", "status"] == "resolved"
-    assert "Against the previous review (2024-06-03 to 2024-06-07)" in "\n".join(sec.sentences)
+    assert (
+        "Since the previous review (Mon 03 Jun 2024 – Fri 07 Jun 2024): new: Calls, Emails, Conversations; "
+        "Win rate resolved: back within range." in sec.sentences
+    )
     records = review.focus_record(sec.frames["focus"])
     json.dumps(records, allow_nan=False)
     assert [r["kpi"] for r in records] == sec.frames["focus"]["kpi"].tolist()
@@ -502,7 +549,8 @@ def test_every_section_is_filled_for_a_typical_sample_rep(sample) -> None:
     for sec in sections:
         assert sec.parts, sec.key
     for sec in sections[2:8]:
-        assert sec.charts and sec.sentences, sec.key
+        assert (sec.charts or sec.tables) and sec.sentences, sec.key
+    assert [len(sec.charts) for sec in sections[2:8]] == [2, 1, 0, 0, 0, 0]  # fewer, better charts
     assert len(review.summary_sentences(summary.frames["summary"], w)) == len(review.HEADLINE_KPIS)
 
 
@@ -554,7 +602,7 @@ def test_summary_ends_on_trend_then_next_week(data, window, team) -> None:
     focus = pd.DataFrame(columns=["kpi", "label", "action"])
     sec = review.summary(data, "r1", window, team=team, focus_frame=focus, weekly=weekly)
     assert sec.sentences[-2].startswith("Over the last 2 weeks")
-    assert sec.sentences[-1].startswith("Next week: no KPI is clearly behind")
+    assert sec.sentences[-1].startswith("Nothing is clearly behind once week-to-week chance is allowed for")
 
 
 def test_show_displays_escaped_html_and_charts_as_the_svg_renderer_does(monkeypatch) -> None:
@@ -572,7 +620,7 @@ def test_show_displays_escaped_html_and_charts_as_the_svg_renderer_does(monkeypa
     review.show(sec, number=2)
     assert [type(o).__name__ for o, _ in shown] == ["HTML", "dict", "HTML"]
     first, (bundle, kw), last = shown[0][0], shown[1], shown[2][0]
-    assert "<h2>2. A &amp; B</h2>" in first.data and "<p>x &lt; y</p>" in first.data
+    assert '<h2 id="ck-s">2. A &amp; B</h2>' in first.data and "<p>x &lt; y</p>" in first.data
     assert last.data == "<p>after</p>"
     assert kw == {"raw": True}
     assert set(bundle) == {"image/svg+xml", "text/plain"}

@@ -196,7 +196,7 @@ def test_every_section_of_an_edge_rep_builds_without_nan(edge, rep) -> None:
 def test_a_rep_with_nothing_in_the_window_is_reviewed_as_zeros(edge) -> None:
     s = every_section(edge, "idle")
     assert (
-        s["pipeline"].sentences[0] == "0 deals created in the window (prior window 0; team median 0), worth 0 in total."
+        s["pipeline"].sentences[0] == "0 deals created in the window (prior window 0; peers' median 0), worth 0 in total."
     )
     assert s["header"].values["employed_in_window"] is True
     assert s["outcomes"].sentences[0].startswith("0 conversations: 0 connected calls and 0 held meetings")
@@ -205,7 +205,7 @@ def test_a_rep_with_nothing_in_the_window_is_reviewed_as_zeros(edge) -> None:
         "No scored activities in the window.",
         "No notes on conversations in the window, so no themes to compare.",
     ]
-    assert s["effort"].sentences[1] == "Active on 0 of 5 working days (team median 1 active days)."
+    assert s["effort"].sentences[1] == "Active on 0 of 5 working days (peers' median 1 active days)."
 
 
 def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> None:
@@ -214,7 +214,8 @@ def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> No
     assert s["header"].sentences == [
         "The rep left on Wed 01 May 2024, before this window: KPIs count only weeks of employment, so this review's "
         "KPIs are empty; the 2 activities logged in the window show only where activities are read directly "
-        "(`coachkit validate` warns about them)."
+        "(`coachkit validate` warns about them).",
+        "The data ends on Thu 13 Jun 2024, 1 day before this window does.",
     ]
     assert s["pipeline"].sentences[0].startswith("0 deals created in the window (prior window 0;")
     summary = s["summary"].frames["summary"].set_index("kpi")
@@ -225,7 +226,8 @@ def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> No
 def test_a_rep_who_starts_after_the_window_says_so(edge) -> None:
     s = every_section(edge, "future")
     assert s["header"].sentences == [
-        "The rep starts on Mon 01 Jul 2024, after this window: no weeks of employment and no activities to review."
+        "The rep starts on Mon 01 Jul 2024, after this window: no weeks of employment and no activities to review.",
+        "The data ends on Thu 13 Jun 2024, 1 day before this window does.",
     ]
 
 

@@ -42,9 +42,10 @@ Every public name is re-exported here, so ``from coachkit import review; review.
 from __future__ import annotations
 
 from ..window import Window, focus_as_of, review_window
+from .compose import LINKS, SECTIONS, absences, data_profile, fit_to_data, is_active, top
 from .fmt import N_NOUNS, num, pct, rate_text
 from .focus_history import compare_focus, focus_record, previous_focus
-from .page import Chart, Heading, Section, Table, Text, section_html, show
+from .page import Bullet, Bullets, Chart, Contents, Details, Heading, Section, Table, Text, section_html, show
 from .paths import resolve_path
 from .record import headline, index_summary
 from .sections.definitions import SHOWN_KPIS, TERMS, definitions
@@ -61,6 +62,17 @@ from .team import REVIEW_KPIS, Team, peers, team_tables
 from .trend import TREND_SERIES, history, trend_sentence, trends
 
 __all__ = [
+    "LINKS",
+    "SECTIONS",
+    "is_active",
+    "Bullet",
+    "Bullets",
+    "Contents",
+    "Details",
+    "absences",
+    "data_profile",
+    "fit_to_data",
+    "top",
     "HEADLINE_KPIS",
     "N_NOUNS",
     "REVIEW_KPIS",

@@ -84,6 +84,27 @@ class Contents:
     entries: tuple[tuple[str, str], ...]
 
 
+@dataclass(frozen=True)
+class Columns:
+    """Parts side by side on a wide screen (two columns from 1000 px), one after the other on a narrow one."""
+
+    left: tuple[Any, ...]
+    right: tuple[Any, ...]
+
+
+def _flat(parts: Any) -> list[Any]:
+    """``parts`` with the parts inside :class:`Details` and :class:`Columns` put in their place, in reading order."""
+    out: list[Any] = []
+    for p in parts:
+        if isinstance(p, Details):
+            out += _flat(p.parts)
+        elif isinstance(p, Columns):
+            out += _flat(p.left) + _flat(p.right)
+        else:
+            out.append(p)
+    return out
+
+
 @dataclass
 class Section:
     """One review section: ``parts`` in display order, and the raw ``frames``/``values`` behind them."""
@@ -96,18 +117,19 @@ class Section:
 
     @property
     def sentences(self) -> list[str]:
-        """The plain-language paragraphs of the section, in order."""
-        return [p.text for p in self.parts if isinstance(p, Text)]
+        """The plain-language paragraphs of the section, in order (also those inside :class:`Details` and
+        :class:`Columns`)."""
+        return [p.text for p in _flat(self.parts) if isinstance(p, Text)]
 
     @property
     def charts(self) -> list[Any]:
         """The charts of the section, in order."""
-        return [p.chart for p in self.parts if isinstance(p, Chart)]
+        return [p.chart for p in _flat(self.parts) if isinstance(p, Chart)]
 
     @property
     def tables(self) -> list[pd.DataFrame]:
         """The display tables of the section, in order."""
-        return [p.frame for p in self.parts if isinstance(p, Table)]
+        return [p.frame for p in _flat(self.parts) if isinstance(p, Table)]
 
     def add(self, *parts: Any) -> Section:
         for p in parts:
@@ -119,14 +141,38 @@ class Section:
         return self
 
 
-_CSS = (
-    "<style>.ck-note{color:#555;font-size:0.9em}.ck-caption{color:#444;font-style:italic;margin:0.2em 0}"
-    "table.coachkit-table td,table.coachkit-table th{text-align:left;padding:0.25em 0.6em;vertical-align:top}"
-    "details.ck-details{margin:0.4em 0}details.ck-details>summary{cursor:pointer;color:#444}"
-    "ul.ck-bullets,ol.ck-bullets{margin:0.2em 0 0.5em;padding-left:1.4em}ul.ck-bullets li,ol.ck-bullets li"
-    "{margin:0.15em 0}nav.ck-toc{margin:0.6em 0;color:#444}"
-    "</style>"
-)
+#: The review's stylesheet, carried by the first screen's output (so that it also applies in Jupyter); the exported
+#: page's base styles are ``coachkit/templates/coachkit/page.css``. Every rule is scoped to coachkit's classes.
+CSS = """
+.ck-note{color:#555;font-size:.88em}.ck-caption{color:#444;font-style:italic;margin:.2em 0}
+.ck-empty{color:#444}
+table.coachkit-table td,table.coachkit-table th{text-align:left;padding:.25em .6em;vertical-align:top}
+details.ck-details{margin:.35em 0}details.ck-details>summary{cursor:pointer;color:#3a3a3a;font-size:.9em}
+details.ck-details[open]{padding-bottom:.3em}
+ul.ck-bullets,ol.ck-bullets{margin:.15em 0 .4em;padding-left:1.3em}ul.ck-bullets li,ol.ck-bullets li{margin:.2em 0}
+nav.ck-toc{margin:.9em 0 .2em;color:#444;font-size:.92em}
+header.ck-head{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:.2em 1em;
+margin:0 0 .15em}
+h1.ck-h1{font-size:1.45rem;margin:0;line-height:1.3;border:0;padding:0}
+.ck-facts{font-size:.95rem;font-weight:normal;color:#444}
+nav.ck-links{order:2;white-space:nowrap;font-size:.92em}
+.ck-cols{display:grid;grid-template-columns:minmax(0,1.08fr) minmax(0,1fr);gap:0 1.8em;align-items:start}
+@media (max-width:1000px){.ck-cols{grid-template-columns:minmax(0,1fr)}}
+.ck-cols h3{margin:.5em 0 .25em;font-size:1.08rem;border:0}
+table.ck-scorecard{border-collapse:collapse;width:100%;font-size:.9em;margin:.3em 0 .2em}
+table.ck-scorecard caption{caption-side:top;text-align:left;color:#444;padding:0 0 .2em;font-size:.95em}
+table.ck-scorecard th,table.ck-scorecard td{padding:.28em .4em;border-bottom:1px solid #e6e6e6;text-align:left;
+vertical-align:middle;background:none}
+table.ck-scorecard thead th{font-weight:600;font-size:.86em;color:#333;vertical-align:bottom;
+border-bottom:1px solid #bbb}
+table.ck-scorecard tbody th{font-weight:600}
+table.ck-scorecard td.ck-num{text-align:right;white-space:nowrap}
+.ck-sub{display:block;color:#666;font-size:.82em;font-weight:normal;white-space:normal}
+.ck-up,.ck-down,.ck-flat{white-space:nowrap}.ck-up{color:#176117}.ck-down{color:#a3001b}.ck-flat{color:#666}
+svg.ck-spark{display:block}
+"""
+
+_CSS = f"<style>{CSS.strip()}</style>"
 
 
 def anchor(key: str) -> str:
@@ -166,6 +212,10 @@ def _part_html(part: Any) -> str:
     if isinstance(part, Details):
         inner = "\n".join(_part_html(p) for p in part.parts if not isinstance(p, Chart))
         return f'<details class="ck-details"><summary>{esc(part.summary)}</summary>\n{inner}\n</details>'
+    if isinstance(part, Columns):
+        left = "\n".join(_part_html(p) for p in part.left if not isinstance(p, Chart))
+        right = "\n".join(_part_html(p) for p in part.right if not isinstance(p, Chart))
+        return f'<div class="ck-cols"><div class="ck-col">{left}</div><div class="ck-col">{right}</div></div>'
     if isinstance(part, Contents):
         links = " · ".join(f'<a href="#{anchor(k)}">{esc(t)}</a>' for k, t in part.entries)
         return f'<nav class="ck-toc">Sections: {links}</nav>' if part.entries else ""
@@ -187,14 +237,17 @@ def section_html(section: Section, *, level: int = 2, number: int | None = None)
     return "\n".join(out)
 
 
-def show(section: Section, *, level: int = 2, number: int | None = None) -> None:
+def show(section: Section | None, *, level: int = 2, number: int | None = None, when: bool = True) -> None:
     """Display ``section`` in a notebook: escaped HTML for text and tables, charts as SVG.
 
-    ``level`` 0 shows no heading. A chart is shown as the ``image/svg+xml`` output Altair's ``svg`` renderer gives (with the same
+    Nothing is displayed when ``when`` is False or ``section`` is None (e.g. the sections of a rep with no activity
+    in the window). ``level`` 0 shows no heading. A chart is shown as the ``image/svg+xml`` output Altair's ``svg`` renderer gives (with the same
     ``text/plain``), drawn by :func:`coachkit.charts.to_svg`, which skips re-validating the spec.
     """
     from IPython.display import HTML, display
 
+    if not when or section is None:
+        return
     buf = [_CSS] + ([_title_html(section, level, number)] if level else [])
     for p in section.parts:
         if isinstance(p, Chart):

@@ -128,9 +128,10 @@ class Scorecard:
         esc = _html.escape
         n = int(self.rows["peers_n"].max()) if len(self.rows) else 0
         head = (
-            "<tr><th>KPI</th><th>This window</th><th>Target</th>"
-            f"<th>Peers: median of {esc(plural(n, 'rep'))}</th><th>Change from the prior {esc(plural(self.weeks, 'week'))}</th>"
-            f"<th>By week ({2 * self.weeks})</th></tr>"
+            '<tr><th scope="col">KPI</th><th scope="col" class="ck-num">This window</th>'
+            '<th scope="col" class="ck-num">Target</th><th scope="col" class="ck-num">Peers</th>'
+            f'<th scope="col">vs prior {esc(plural(self.weeks, "week"))}</th>'
+            f'<th scope="col">{2 * self.weeks} weeks</th></tr>'
         )
         body = []
         for r in self.rows.to_dict("records"):
@@ -158,7 +159,10 @@ class Scorecard:
                 f'<td class="ck-num"><b>{value}</b>{sub}</td><td class="ck-num">{target}</td>'
                 f'<td class="ck-num">{med}</td><td class="{cls}">{esc(arrow + ch)}</td><td>{spark}</td></tr>'
             )
-        caption = f"<caption>Scorecard against the {esc(self.peers)}</caption>" if self.peers else ""
+        who = f"the {esc(plural(n, 'rep'))} of the {esc(self.peers)}" if self.peers else esc(plural(n, "peer"))
+        caption = (
+            f"<caption>{esc(plural(self.weeks, 'week'))} against the role's targets and the median of {who}</caption>"
+        )
         out = f'<table class="ck-scorecard">{caption}<thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
         if self.missing:
             listed = "; ".join(f"{k} ({why})" for k, why in self.missing.items())

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from ...kpis import registry
-from ..page import Section, Table
+from ..page import Details, Section, Table, Text
 from .summary import HEADLINE_KPIS
 
 #: Terms used in the review that are not KPIs, with their definitions.
@@ -32,8 +32,10 @@ TERMS: dict[str, str] = {
 }
 
 
-def definitions(kpis_shown: Iterable[str]) -> Section:
-    """Every KPI shown, with its exact definition from the KPI registry, then the review's other terms."""
+def definitions(kpis_shown: Iterable[str], *, notes: Iterable[str] = (), collapsed: bool = True) -> Section:
+    """Every KPI shown, with its exact definition from the KPI registry, then the review's other terms, and
+    ``notes`` (e.g. the targets left out because the data cannot support them). ``collapsed``: the tables in a
+    closed block (a review run on its own; the batch writes one ``definitions.html`` per run instead)."""
     names = [k for k in dict.fromkeys(kpis_shown) if k in registry]
     frame = pd.DataFrame(
         {
@@ -47,7 +49,12 @@ def definitions(kpis_shown: Iterable[str]) -> Section:
     sec = Section("definitions", "Definitions")
     sec.frames["kpis"] = frame
     sec.frames["terms"] = terms
-    sec.add(Table(frame), Table(terms))
+    for n in notes:
+        sec.add(Text(n, "note"))
+    tables = (Table(frame), Table(terms))
+    sec.add(Details("Every KPI shown and the review's terms", tables) if collapsed else tables[0])
+    if not collapsed:
+        sec.add(tables[1])
     return sec
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from ... import charts
+from ...coverage import Coverage
 from ...stats import lagged_association
 from ...window import Window
 from ..fmt import is_missing, num, p_text, pct, plural
-from ..page import Chart, Section, Table, Text
+from ..page import Details, Section, Table, Text
 from ..trend import history
 
 
@@ -46,26 +46,30 @@ def effort_vs_feedback(
     history_weeks: int = 12,
     lags: Sequence[int] = (0, 1),
     weekly: pd.DataFrame | None = None,
+    profile: Coverage | None = None,
 ) -> Section:
     """How the rep's weekly effort relates to the feedback it earned, over the last ``history_weeks``
     weeks (at least the window and the prior window): weekly activities against the feedback score in
     the same week and ``lags`` weeks later, and against the connect rate in the same week. Exploratory:
-    Spearman ρ with n and a permutation p-value (:func:`coachkit.stats.lagged_association`)."""
+    Spearman ρ with n and a permutation p-value (:func:`coachkit.stats.lagged_association`), in a collapsed block;
+    the week-by-week table likewise. With a ``profile`` that has no feedback scores, one "not in this data" line.
+    """
     sec = Section("effort_vs_feedback", "Effort and feedback")
     ef = weekly if weekly is not None else history(data, rep_id, window, history_weeks)
     sec.frames["weekly"] = ef
+    no_scores = profile.supports("feedback_score") if profile is not None else ""
     x = ef.set_index("period_start")["activities"].where(lambda s: s > 0)
     results = []
-    for y_name, y_label, y_lags in (
-        ("feedback_score", "feedback score", lags),
-        ("connect_rate", "connect rate", (0,)),
-    ):
+    sentences = []
+    pairs = [("feedback_score", "feedback score", lags)] if not no_scores else []
+    if profile is None or not profile.supports("connect_rate"):
+        pairs.append(("connect_rate", "connect rate", (0,)))
+    for y_name, y_label, y_lags in pairs:
         y = ef.set_index("period_start")[y_name]
         res = lagged_association(x, y, lags=y_lags, n_perm=2000).assign(outcome=y_name)
         results.append(res)
-        for r in res.to_dict("records"):
-            sec.add(association_sentence("activities", y_label, r))
-    assoc = pd.concat(results, ignore_index=True)
+        sentences += [association_sentence("activities", y_label, r) for r in res.to_dict("records")]
+    assoc = pd.concat(results, ignore_index=True) if results else pd.DataFrame()
     sec.frames["association"] = assoc
     sec.add(
         Text(
@@ -74,20 +78,10 @@ def effort_vs_feedback(
             "note",
         )
     )
-    plot = ef.assign(n=ef["feedback_n"])[["period_start", "activities", "feedback_score", "n"]]
-    if plot[["activities", "feedback_score"]].notna().all(axis=1).sum() >= 2:
-        sec.add(
-            Chart(
-                charts.scatter_effort_feedback(
-                    plot,
-                    "activities",
-                    "feedback_score",
-                    title="Weekly activities and feedback score",
-                    x_title="activities in the week",
-                    y_title="feedback score (1–5)",
-                )
-            )
-        )
+    if no_scores:
+        sec.add(Text(f"Feedback score: not in this data ({no_scores}).", "note"))
+    if sentences:
+        sec.add(Details("The relations, with their statistics", tuple(Text(t) for t in sentences)))
     disp = pd.DataFrame(
         {
             "Week of": pd.to_datetime(ef["period_start"]).dt.strftime("%d %b"),
@@ -105,5 +99,5 @@ def effort_vs_feedback(
             "Top theme": ef["top_theme"].map(lambda s: "–" if is_missing(s) else str(s).replace("_", " ")),
         }
     )
-    sec.add(Table(disp, f"The last {plural(len(ef), 'week')}, week by week"))
+    sec.add(Details(f"The last {plural(len(ef), 'week')}, week by week", (Table(disp),)))
     return sec

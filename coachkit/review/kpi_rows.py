@@ -1,0 +1,86 @@
+"""One row per KPI for a rep and window: this window's value with its n and 95% interval, the prior window's value,
+the change in between in words, the peers' median and the target (:func:`kpi_rows`). The summary, the scorecard,
+"Going well" and the focus comparison all read these rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from ..kpis import registry
+from ..stats import poisson_interval, wilson
+from ..window import Window
+from .compare import change, t_interval
+from .fmt import is_missing
+from .rows import feedback_scores
+from .targets import count_target, rate_target
+from .team import Team, team_median, window_count, window_total
+
+__all__ = ["kpi_rows"]
+
+
+def kpi_rows(data: Any, rep_id: str, window: Window, team: Team, kpis: Sequence[str]) -> pd.DataFrame:
+    """One row per KPI of ``kpis`` (in order) with ``kpi``, ``label``, ``kind``, ``unit``, ``value``, ``prior``,
+    ``team_median`` (the peers' median, the rep included), ``target`` (role target, else playbook benchmark;
+    activity score: 100), ``target_kind``, ``numerator``, ``n`` (rates: the denominator; counts: the count;
+    feedback score: scored activities; activity score: weeks), ``ci_low``/``ci_high`` (Wilson, Poisson or t),
+    ``prior_n`` and ``change`` (``up``/``down``/``same`` from the change test, '' without data).
+    ``team``: the rep's :func:`coachkit.review.team_tables`."""
+    pb = data.playbook
+    w1, w2 = window.working_days(pb), window.working_days(pb, prior=True)
+    rows = []
+    for k in kpis:
+        d = registry[k]
+        this, prior = window_total(team, k), window_total(team, k, "prior")
+        row: dict[str, Any] = {"kpi": k, "label": d.label, "kind": d.kind, "unit": d.unit}
+        row["team_median"] = team_median(team, k)
+        if d.kind == "rate":
+            kk, n = float(this["numerator"]), float(this["denominator"])
+            lo, hi = (float(v) for v in wilson(kk, n))
+            target, tk = rate_target(data, rep_id, k)
+            row |= {"value": kk / n if n > 0 else np.nan, "numerator": kk, "n": n, "ci_low": lo, "ci_high": hi}
+            row |= {"prior": prior["value"], "prior_n": float(prior["denominator"])}
+            row |= {"target": target, "target_kind": tk}
+            row["change"] = change("rate", kk, n, float(prior["numerator"]), float(prior["denominator"]))
+        elif d.kind == "count":
+            kk = window_count(team, k)
+            lo, hi = (float(v[0]) for v in poisson_interval([kk]))
+            target = count_target(data, rep_id, window, k)
+            row |= {"value": kk, "numerator": kk, "n": kk, "ci_low": lo, "ci_high": hi}
+            pk = window_count(team, k, "prior")
+            row |= {
+                "prior": pk,
+                "prior_n": pk,
+                "target": target,
+                "target_kind": "role target" if not is_missing(target) else "",
+            }
+            row["change"] = change("count", kk, 0, pk, 0, w1, w2)
+        elif k == "feedback_score":
+            s1, s2 = (
+                feedback_scores(data, rep_id, window.start, window.end),
+                feedback_scores(data, rep_id, window.prior_start, window.prior_end),
+            )
+            lo, hi = t_interval(s1)
+            row |= {
+                "value": float(np.mean(s1)) if len(s1) else np.nan,
+                "numerator": float(np.sum(s1)),
+                "n": float(len(s1)),
+            }
+            row |= {"ci_low": lo, "ci_high": hi, "prior": float(np.mean(s2)) if len(s2) else np.nan}
+            row |= {"prior_n": float(len(s2)), "target": np.nan, "target_kind": ""}
+            if len(s1) >= 2 and len(s2) >= 2 and (np.std(s1) > 0 or np.std(s2) > 0):
+                p = _st.ttest_ind(s1, s2, equal_var=False).pvalue
+                row["change"] = "same" if p >= 0.05 else ("up" if s1.mean() > s2.mean() else "down")
+            else:
+                row["change"] = ""
+        else:  # score / mean KPIs without an interval
+            target = 100.0 if k == "activity_score" else np.nan
+            row |= {"value": this["value"], "numerator": np.nan, "n": float(this["weeks"]), "ci_low": np.nan}
+            row |= {"ci_high": np.nan, "prior": prior["value"], "prior_n": float(prior["weeks"])}
+            row |= {"target": target, "target_kind": "on target" if k == "activity_score" else "", "change": ""}
+        rows.append(row)
+    return pd.DataFrame(rows)
