@@ -164,7 +164,10 @@ def test_header_names_rep_window_and_freshness(data, window) -> None:
     assert "The data ends on Thu 13 Jun 2024, 1 day before this window does." in sec.sentences
     assert '<details class="ck-details"><summary>About this review' in html
     linked = review.section_html(review.header(data, "r1", window, links=review.LINKS), level=0)
-    assert '<nav class="ck-links"><a href="index.html">All reps</a> · <a href="definitions.html">Definitions</a></nav>' in linked
+    assert (
+        '<nav class="ck-links"><a href="index.html">All reps</a> · <a href="definitions.html">Definitions</a></nav>'
+        in linked
+    )
 
 
 def test_header_of_a_new_hire_says_ramping(window) -> None:
@@ -443,12 +446,15 @@ def test_compare_focus_says_resolved_only_when_back_within_range(value, flagged,
     out = review.compare_focus(previous, current, now, min_gap=0.1)
     assert out["status"].tolist() == [status]
     words = review.focus_history.status_words(status, 3)
-    assert words == {
-        "resolved": "resolved: back within range",
-        "not clearly behind": "no longer clearly behind, but not yet back within range",
-        "out of top": "no longer in the top 3, but still behind",
-        "not judged": "not judged this time (no data in this window)",
-    }[status]
+    assert (
+        words
+        == {
+            "resolved": "resolved: back within range",
+            "not clearly behind": "no longer clearly behind, but not yet back within range",
+            "out of top": "no longer in the top 3, but still behind",
+            "not judged": "not judged this time (no data in this window)",
+        }[status]
+    )
     # a lower-is-better KPI is within range when at most 10% above its benchmark
     low = pd.DataFrame({"kpi": ["cycle_days"], "value": [32.0], "benchmark_value": [30.0], "flagged": [False]})
     prev = [{"kpi": "cycle_days", "label": "Sales cycle", "value": 40.0}]

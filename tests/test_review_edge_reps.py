@@ -196,7 +196,8 @@ def test_every_section_of_an_edge_rep_builds_without_nan(edge, rep) -> None:
 def test_a_rep_with_nothing_in_the_window_is_reviewed_as_zeros(edge) -> None:
     s = every_section(edge, "idle")
     assert (
-        s["pipeline"].sentences[0] == "0 deals created in the window (prior window 0; peers' median 0), worth 0 in total."
+        s["pipeline"].sentences[0]
+        == "0 deals created in the window (prior window 0; peers' median 0), worth 0 in total."
     )
     assert s["header"].values["employed_in_window"] is True
     assert s["outcomes"].sentences[0].startswith("0 conversations: 0 connected calls and 0 held meetings")
