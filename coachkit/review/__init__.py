@@ -45,7 +45,7 @@ from ..window import Window, focus_as_of, review_window
 from .compose import LINKS, SECTIONS, absences, data_profile, fit_to_data, is_active, top
 from .fmt import N_NOUNS, num, pct, rate_text
 from .focus_history import compare_focus, focus_record, previous_focus
-from .page import Bullet, Bullets, Chart, Contents, Details, Heading, Section, Table, Text, section_html, show
+from .page import Bullet, Bullets, Chart, Columns, Contents, Details, Heading, Section, Table, Text, section_html, show
 from .paths import resolve_path
 from .record import headline, index_summary
 from .sections.definitions import SHOWN_KPIS, TERMS, definitions
@@ -81,6 +81,7 @@ __all__ = [
     "TREND_SERIES",
     "TYPE_KPIS",
     "Chart",
+    "Columns",
     "Heading",
     "Section",
     "Table",

@@ -54,6 +54,7 @@ def plain_evidence(row: Mapping[str, Any], weeks: int) -> str:
         head = f"{value} of {fmt_n(kpi, kind, row.get('n'))}"
     else:
         unit = registry[kpi].unit if kpi in registry else ""
+        unit = "" if unit.lower() == str(row.get("label", "")).lower() else unit
         head = f"{value} {unit} in {plural(weeks, 'week')}".replace("  ", " ")
     against = (
         f"against the {what} of {bench}"
