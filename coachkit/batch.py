@@ -93,6 +93,7 @@ KERNEL_ARGUMENTS = [
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
+DEFINITIONS = "definitions.html"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_MESSAGE = 2000
 
@@ -461,10 +462,13 @@ def run_reviews(
     records: dict[str, dict[str, Any]] = {}
     try:
         # the data-coverage profile of the whole dataset, once per run: each review shows only what it supports
-        from .coverage import coverage
+        from .coverage import coverage, without_unsupported
+        from .run_pages import render_definitions
 
+        profile = coverage(dataset)
         profile_file = staging / "coverage.json"
-        write_text(profile_file, json.dumps(coverage(dataset).to_dict(), indent=1))
+        write_text(profile_file, json.dumps(profile.to_dict(), indent=1))
+        definitions_page = render_definitions(notes=without_unsupported(dataset.playbook, profile)[1])
         tasks = []
         for rep in chosen:
             if rep not in known:
@@ -514,7 +518,7 @@ def run_reviews(
     produced = {f for r in records.values() for f in r["files"].values()}
     for old in (previous.get("reps") or {}).values():
         for name in (old.get("files") or {}).values() if isinstance(old, dict) else ():
-            if _is_plain_name(name) and name not in produced and name not in (MANIFEST, INDEX):
+            if _is_plain_name(name) and name not in produced and name not in (MANIFEST, INDEX, DEFINITIONS):
                 (out / name).unlink(missing_ok=True)
 
     manifest = {
@@ -547,6 +551,7 @@ def run_reviews(
     from .export import render_index
 
     write_text(out / INDEX, render_index(manifest))
+    write_text(out / DEFINITIONS, definitions_page)
     return BatchResult(out=out, manifest=manifest)
 
 

@@ -368,7 +368,7 @@ def format_value(value: Any, fmt: str | None = None) -> str:
 
 def render_index(manifest: Mapping[str, Any]) -> str:
     """The team index page of a review run (``index.html``), from the run's manifest: see
-    :func:`coachkit.index_page.render_index`."""
-    from .index_page import render_index as render
+    :func:`coachkit.run_pages.render_index`."""
+    from .run_pages import render_index as render
 
     return render(manifest)

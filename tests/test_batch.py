@@ -240,7 +240,7 @@ def test_files_and_manifest(review_run, data_dir: Path) -> None:
     evil = safe_name(EVIL)
     assert review_run.exit_code == 0, review_run.summary()
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.html", "manifest.json", "R1.ipynb", "R1.html", f"{evil}.ipynb", f"{evil}.html"]
+        ["index.html", "definitions.html", "manifest.json", "R1.ipynb", "R1.html", f"{evil}.ipynb", f"{evil}.html"]
     )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == review_run.manifest
@@ -265,11 +265,11 @@ def test_review_summary_reaches_the_index(review_run) -> None:
     assert r1["window"] == {"start": "2024-06-17", "end": "2024-06-30"}
     assert r1["headline"] and all({"key", "label", "value"} <= set(h) for h in r1["headline"])
     page = (review_run.out / "index.html").read_text()
-    for item in r1["headline"]:
-        assert f"<th>{html.escape(item['label'])}</th>" in page
-    assert '<a href="R1.html">open</a>' in page and f'<a href="{safe_name(EVIL)}.html">open</a>' in page
+    for item in r1["headline"][:3]:  # the first three scorecard KPIs are the index's key numbers
+        assert f"{html.escape(item['label'])} <b>" in page
+    assert '<a href="R1.html">Ann Lee</a>' in page and f'<a href="{safe_name(EVIL)}.html">' in page
     assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in page and "<script" not in page
-    assert "2 reviewed, 0 failed." in page
+    assert "2 reviewed." in page and '<a href="definitions.html">Definitions</a>' in page
     assert export.external_references(page) == [] and export.external_urls(page) == []
 
 
@@ -360,8 +360,7 @@ def test_summary_values_by_hand(probe_run) -> None:
     assert {h["key"]: h["value"] for h in reps["R1"]["summary"]["headline"]} == {"activities": 4, "active_days": 3}
     assert {h["key"]: h["value"] for h in reps[EVIL]["summary"]["headline"]} == {"activities": 1, "active_days": 1}
     page = (probe_run.out / "index.html").read_text()
-    assert "<th>Activities</th><th>Active days</th>" in page
-    assert '<td class="num">4</td><td class="num">3</td><td><a href="R1.html">open</a></td>' in page
+    assert '<span class="kpi">Activities <b>4</b></span><span class="kpi">Active days <b>3.0</b></span>' in page
 
 
 @pytest.mark.slow
@@ -504,12 +503,12 @@ def test_failure_isolation(tmp_path: Path, failing_nb: Path) -> None:
     boom_nb = nbformat.read(out / f"{safe_name('boom')}.ipynb", as_version=4)
     assert any(o.get("ename") == "ValueError" for c in boom_nb.cells for o in c.get("outputs", []))
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.html", "manifest.json", f"{good}.ipynb", f"{good}.html"]
+        ["index.html", "definitions.html", "manifest.json", f"{good}.ipynb", f"{good}.html"]
         + [f"{safe_name(r)}.ipynb" for r in ("boom", "slow", "crash")]
     )
 
     index = (out / "index.html").read_text()
-    assert "1 reviewed, 4 failed." in index
+    assert '1 reviewed · <span class="failed">4 failed (listed below)</span>.' in index
     assert "<td>boom</td><td><b>ValueError</b><pre>boom &lt;b&gt;bad&lt;/b&gt; (cell 2)</pre>" in index
     for rep in ("slow", "crash", "nope"):
         assert f"<td>{rep}</td>" in index
@@ -528,7 +527,7 @@ def test_rerun_replaces_cleanly(review_run, tmp_path: Path, data_dir: Path, fail
     result = run_reviews(data_dir, out, reps=["R1"], as_of=AS_OF, weeks=2, workers=1, quiet=True, notebook=failing_nb)
     assert result.ok == ["R1"]
     # ../evil is not in this run: its files go; a file coachkit did not write stays; nothing half-written remains
-    expected = ["index.html", "manifest.json", "my-notes.txt", "R1.html", "R1.ipynb"]
+    expected = ["index.html", "definitions.html", "manifest.json", "my-notes.txt", "R1.html", "R1.ipynb"]
     assert sorted(p.name for p in out.iterdir()) == sorted(expected)
     assert (out / "R1.html").read_text() != old_r1
     assert list(json.loads((out / "manifest.json").read_text())["reps"]) == ["R1"]
@@ -552,7 +551,7 @@ def test_stale_files_of_the_previous_run_go_but_nothing_outside(data_dir: Path, 
     (out / "manifest.json").write_text(json.dumps(previous))
     result = run_reviews(data_dir, out, reps=["nope"], as_of=AS_OF, quiet=True)  # no kernel: unknown rep
     assert result.failed["nope"]["type"] == "UnknownRepError"
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "keep.txt", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["definitions.html", "index.html", "keep.txt", "manifest.json"]
     assert outside.exists()
 
 

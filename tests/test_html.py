@@ -384,9 +384,21 @@ def test_index_with_only_failures_has_no_review_table() -> None:
 
 
 def test_index_dates_and_money() -> None:
-    from coachkit.index_page import date_text, dates_in_text, money_text
+    from coachkit.run_pages import date_text, dates_in_text, money_text
 
     assert date_text("2026-11-20") == "Fri 20 Nov 2026" and date_text("soon") == "" and date_text(None) == ""
     assert dates_in_text("from 2026-11-02 to 2026-11-20.") == "from Mon 02 Nov 2026 to Fri 20 Nov 2026."
     assert money_text(12300.4, "GBP") == "12,300 GBP" and money_text(12300.4) == "12,300"
     assert money_text(float("nan"), "EUR") == "–"
+
+
+def test_definitions_page_once_per_run() -> None:
+    from coachkit.kpis import registry
+    from coachkit.run_pages import render_definitions
+
+    page = render_definitions(["connect_rate", "calls"], notes=["Targets for emails are left out: <no emails>."])
+    assert page.startswith("<!DOCTYPE html>") and "<title>Definitions</title>" in page
+    assert registry["connect_rate"].definition.split(" / ")[0] in page
+    assert '<p class="ck-note">Targets for emails are left out: &lt;no emails&gt;.</p>' in page
+    assert '<a href="index.html">All reps</a>' in page and "<details" not in page  # open, not collapsed
+    assert export.external_references(page) == [] and "<script" not in page

@@ -1,4 +1,7 @@
-"""The team index of a review run (``index.html`` of a week): what a manager opens first on Monday.
+"""The pages of a review run besides the reviews: the team index (:func:`render_index`) and the definitions
+(:func:`render_definitions`, one ``definitions.html`` per run, linked from every review and the index).
+
+The team index (``index.html`` of a week) is what a manager opens first on Monday.
 
 One page that fits a 1280 px screen without horizontal scrolling: the run's window, the team topics (gaps the
 whole peer group shares, reported once here rather than in every review), then one row per reviewed rep,
@@ -22,7 +25,15 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["INDEX_CSS", "attention_key", "date_text", "dates_in_text", "money_text", "render_index"]
+__all__ = [
+    "INDEX_CSS",
+    "attention_key",
+    "date_text",
+    "dates_in_text",
+    "money_text",
+    "render_definitions",
+    "render_index",
+]
 
 #: The index's stylesheet: one column of text at most 1240 px wide; the table never wider than the page.
 INDEX_CSS = """
@@ -256,3 +267,34 @@ def render_index(manifest: Mapping[str, Any], *, definitions: str = "definitions
         out.append("</tbody></table>")
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def render_definitions(kpis: Any = None, *, notes: Any = (), title: str = "Definitions") -> str:
+    """The run's definitions page (``definitions.html``): every KPI a review shows with its exact definition, the
+    review's other terms (:func:`coachkit.review.definitions`), and ``notes`` (e.g. the targets left out because
+    the data cannot support them). Linked from every review and the index, instead of repeated in each review."""
+    from .review.page import CSS, section_html
+    from .review.sections.definitions import SHOWN_KPIS, definitions
+
+    sec = definitions(SHOWN_KPIS if kpis is None else kpis, notes=notes, collapsed=False)
+    esc = _html.escape
+    body = section_html(sec, level=0)
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(title)}</title>",
+            f"<style>{INDEX_CSS}{CSS}table{{table-layout:auto}}table.coachkit-table:first-of-type td:nth-child(-n+2){{white-space:nowrap}}</style>",
+            "</head>",
+            "<body>",
+            f"<h1>{esc(title)}</h1>",
+            '<p class="meta"><a href="index.html">All reps</a></p>',
+            body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
