@@ -221,6 +221,8 @@ class Coverage:
                 return "the data has no meetings"
             return "" if self.meeting_outcomes else self._logged_reason("meetings", self.meeting_outcome_share)
         if kpi == "notes_coverage":
+            if self.notes == 0:
+                return "the data has no notes"
             if not self.conversations_known:
                 return self._no_outcomes_reason()
             return "" if self.conversations_with_notes > 0 else "the data has no notes on conversations"

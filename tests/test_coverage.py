@@ -88,7 +88,7 @@ def test_sparse_data_supports_only_volume() -> None:
     assert c.supports("connect_rate") == "the data has no call outcomes"
     assert c.supports("outcome_logged_rate") == "the data has no call outcomes"
     assert c.supports("meeting_show_rate") == "the data has no meeting outcomes"
-    assert c.supports("notes_coverage") == "the data has no call outcomes"
+    assert c.supports("notes_coverage") == "the data has no notes"
     assert c.supports("follow_up_24h_rate") == "the data has no call outcomes"
     assert c.supports("feedback_score") == "the data has no feedback scores"
     assert c.supports("win_rate") == "the data has no closed deals"
@@ -228,6 +228,7 @@ def test_without_unsupported_drops_targets_and_benchmarks_with_a_note() -> None:
         conversations=2,
         conversations_with_notes=1,
         conversations_with_account=2,
+        notes=1,
         timed=10,
     )
     same, none = without_unsupported(pb, full_cov)

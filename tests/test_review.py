@@ -249,7 +249,12 @@ def test_headline_records_for_the_index(data, window, team) -> None:
     rec = review.index_summary(data, "r1", window, frame, pd.DataFrame(columns=["kpi", "label"]))
     json.dumps(rec, allow_nan=False)  # JSON-ready: NaN became None
     assert rec["window"] == {"start": "2024-06-10", "end": "2024-06-14"}
-    assert rec["headline"][-1]["value"] == "none"
+    assert rec["focus"] == [] and rec["attention"] == 0.0 and rec["active"] is True
+    assert "comparison" not in rec and "absent_weeks" not in rec
+    focus = pd.DataFrame(
+        {"kpi": ["calls", "emails"], "label": ["Calls", "Emails"], "value": [1.0, 2.0], "std_gap": [2.5, 0.4]}
+    )
+    assert review.index_summary(data, "r1", window, frame, focus)["attention"] == 3.5  # 2.5 + at least 1
 
 
 # ---------------------------------------------------------------- effort and outcomes

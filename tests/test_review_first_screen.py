@@ -173,7 +173,7 @@ def test_a_kpi_the_data_lacks_is_never_a_number_a_target_or_a_focus() -> None:
     assert (
         "Not in this data: Connect rate (the data has no call outcomes); Meeting show rate (the data has no meeting "
         "outcomes); Follow-up within 24 h (the data has no call outcomes); Emails (the data has no emails); Notes "
-        "coverage (the data has no call outcomes)." in html
+        "coverage (the data has no notes)." in html
     )
     assert "This data has no emails, follow-ups, call outcomes, meeting outcomes, notes, times of day" in html
     text = "\n".join(t for s in sections for t in s.sentences)

@@ -71,13 +71,14 @@ def effort_vs_feedback(
         sentences += [association_sentence("activities", y_label, r) for r in res.to_dict("records")]
     assoc = pd.concat(results, ignore_index=True) if results else pd.DataFrame()
     sec.frames["association"] = assoc
-    sec.add(
-        Text(
-            "Exploratory: a few weeks of one rep's data, weeks are not independent, and several relations "
-            "are looked at; use these as questions for the 1:1, not conclusions.",
-            "note",
+    if pairs:
+        sec.add(
+            Text(
+                "Exploratory: a few weeks of one rep's data, weeks are not independent, and several relations "
+                "are looked at; use these as questions for the 1:1, not conclusions.",
+                "note",
+            )
         )
-    )
     if no_scores:
         sec.add(Text(f"Feedback score: not in this data ({no_scores}).", "note"))
     if sentences:
