@@ -75,7 +75,9 @@ def build(data: SalesData, rep: str, *, links: bool = False) -> tuple[review.Sec
     team = review.team_tables(data, rep, w)
     away = review.absences(data, rep, w)
     focus = review.focus(data, rep, w, profile=profile, absences=away, team=team)
-    top = review.top(data, rep, w, team=team, focus=focus, profile=profile, links=links, original_playbook=full)
+    top = review.top(
+        data, rep, w, team=team, focus=focus, profile=profile, links=links, original_playbook=full, absences=away
+    )
     sections = [
         review.effort(data, rep, w, team=team, profile=profile, absences=away),
         review.outcomes(data, rep, w, team=team, profile=profile),
@@ -343,3 +345,20 @@ def test_a_rep_with_no_activity_gets_a_page_saying_so(full) -> None:
     assert not review.is_active(full, "idle", review.review_window(full, AS_OF, 4))
     assert review.is_active(full, "r1", review.review_window(full, AS_OF, 4))
     assert "ck-scorecard" not in review.section_html(top, level=0)
+
+
+def test_an_absent_week_is_not_read_as_a_drop() -> None:
+    """r1 logs nothing in the week of 17 June (leave): the window's calls fall from 800 to 600, but per working day
+    on the weeks present (40 a day) nothing changed; the week is marked, and volume is not coached on."""
+    data = team_data()
+    a = data.activities
+    leave = (a["rep_id"] == "r1") & (a["occurred_at"] >= "2024-06-17") & (a["occurred_at"] < "2024-06-22")
+    data = SalesData.from_frames(a[~leave.to_numpy()].reset_index(drop=True), data.reps, None, PLAYBOOK)
+    top, sections = build(data, "r1")
+    card = top.frames["scorecard"].set_index("kpi")
+    assert card.loc["calls", "value"] == 600 and card.loc["calls", "prior"] == 800
+    assert card.loc["calls", "change"] == "same" and card.loc["calls", "change_text"] == "no clear change"
+    assert "Absent: the week of Mon 17 Jun (0 activities against about" in sections[0].sentences[0]
+    focus = top.frames["focus_focus"]
+    assert not set(focus["kpi"]) & {"calls", "emails", "meetings", "conversations"}
+    assert "Volume is not judged this time: the week of Mon 17 Jun was far below" in " ".join(top.sentences)

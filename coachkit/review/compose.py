@@ -113,13 +113,15 @@ def top(
     links: bool | Sequence[tuple[str, str]] = (),
     chosen: Mapping[str, Sequence[str]] | None = None,
     original_playbook: Any = None,
+    absences: pd.DataFrame | None = None,
 ) -> Section:
     """The review's first screen (:func:`coachkit.review.sections.top.first_screen`) for ``rep_id``.
 
     The scorecard KPIs are :func:`coachkit.review.scorecard.scorecard_kpis` of the rep's role (from
     ``original_playbook``, the playbook before :func:`fit_to_data`, so that a KPI the data lacks is named in the
     "not in this data" line rather than silently missing); ``chosen``: role -> KPIs to show instead. ``links``:
-    True for :data:`LINKS` (a review published by the batch), or (text, href) pairs. A rep with no activity in
+    True for :data:`LINKS` (a review published by the batch), or (text, href) pairs. ``absences``
+    (:func:`absences`): a count's change is judged on the weeks that were not absent. A rep with no activity in
     the window gets the header and one paragraph saying so.
     """
     links = LINKS if links is True else (() if links is False else tuple(links))
@@ -132,7 +134,10 @@ def top(
     kpis = scorecard_kpis(pb0, role, chosen=(chosen or {}).get(str(role)))
     missing = profile.unsupported(kpis)
     shown = [k for k in kpis if k not in missing]
-    rows = kpi_rows(data, rep_id, window, team, shown)
+    absent = []
+    if absences is not None and len(absences):
+        absent = list(absences.loc[absences["absent"].to_numpy(dtype=bool), "period_start"])
+    rows = kpi_rows(data, rep_id, window, team, shown, absent=absent)
     card = Scorecard(
         score_rows(rows, team, window, data.playbook), team.group, window.weeks, not_in_data(kpis, missing)
     )
@@ -140,7 +145,7 @@ def top(
     extra = [k for k in ("notes_coverage", "follow_ups", "emails", "feedback_score") if k not in shown]
     extra = [k for k in extra if not profile.supports(k)]
     judged = pd.concat(
-        [rows, kpi_rows(data, rep_id, window, team, extra)] if extra else [rows],
+        [rows, kpi_rows(data, rep_id, window, team, extra, absent=absent)] if extra else [rows],
         ignore_index=True,
     )
     contents = [(k, f"{i}. {t}") for i, (k, t) in enumerate(SECTIONS, 1)]

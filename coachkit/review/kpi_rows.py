@@ -23,13 +23,38 @@ from .team import Team, team_median, window_count, window_total
 __all__ = ["kpi_rows"]
 
 
-def kpi_rows(data: Any, rep_id: str, window: Window, team: Team, kpis: Sequence[str]) -> pd.DataFrame:
+def present_count(
+    team: Team, kpi: str, window: Window, playbook: Any, absent: Sequence[Any], which: str = "this"
+) -> tuple[float, float]:
+    """(count, working days) of a count KPI over the window's (or the prior window's) weeks that are not absent:
+    the rep's weekly rows of :class:`Team` without the weeks starting on an ``absent`` Monday, and the working days
+    of those weeks inside the window."""
+    start, end = (window.start, window.end) if which == "this" else (window.prior_start, window.prior_end)
+    table = team.this if which == "this" else team.prior
+    rows = table[(table["kpi"] == kpi) & (table["rep_id"] == team.rep_id)]
+    away = {pd.Timestamp(a) for a in absent}
+    weeks = pd.Series(pd.date_range(start, end, freq="7D"))
+    weeks = weeks[~weeks.isin(away)]
+    if weeks.empty:
+        return 0.0, 0.0
+    lo = weeks.clip(lower=start)
+    hi = (weeks + pd.Timedelta(days=7)).clip(upper=end + pd.Timedelta(days=1))
+    days = float(playbook.working_days_between(lo, hi).sum())
+    count = float(rows.loc[rows["period_start"].isin(list(weeks)), "value"].fillna(0).sum())
+    return count, days
+
+
+def kpi_rows(
+    data: Any, rep_id: str, window: Window, team: Team, kpis: Sequence[str], *, absent: Sequence[Any] = ()
+) -> pd.DataFrame:
     """One row per KPI of ``kpis`` (in order) with ``kpi``, ``label``, ``kind``, ``unit``, ``value``, ``prior``,
     ``team_median`` (the peers' median, the rep included), ``target`` (role target, else playbook benchmark;
     activity score: 100), ``target_kind``, ``numerator``, ``n`` (rates: the denominator; counts: the count;
     feedback score: scored activities; activity score: weeks), ``ci_low``/``ci_high`` (Wilson, Poisson or t),
     ``prior_n`` and ``change`` (``up``/``down``/``same`` from the change test, '' without data).
-    ``team``: the rep's :func:`coachkit.review.team_tables`."""
+    ``team``: the rep's :func:`coachkit.review.team_tables`. ``absent``: the Mondays of the rep's absent weeks
+    (:func:`coachkit.review.absences`): a count's change is judged per working day on the other weeks only, so that a
+    week of leave is not read as a drop (the value shown stays the window's total)."""
     pb = data.playbook
     w1, w2 = window.working_days(pb), window.working_days(pb, prior=True)
     rows = []
@@ -58,7 +83,12 @@ def kpi_rows(data: Any, rep_id: str, window: Window, team: Team, kpis: Sequence[
                 "target": target,
                 "target_kind": "role target" if not is_missing(target) else "",
             }
-            row["change"] = change("count", kk, 0, pk, 0, w1, w2)
+            if absent:
+                k1, e1 = present_count(team, k, window, pb, absent)
+                k2, e2 = present_count(team, k, window, pb, absent, "prior")
+                row["change"] = change("count", k1, 0, k2, 0, e1, e2)
+            else:
+                row["change"] = change("count", kk, 0, pk, 0, w1, w2)
         elif k == "feedback_score":
             s1, s2 = (
                 feedback_scores(data, rep_id, window.start, window.end),
