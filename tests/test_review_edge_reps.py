@@ -220,7 +220,8 @@ def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> No
     ]
     assert s["pipeline"].sentences[0].startswith("0 deals created in the window (prior window 0;")
     summary = s["summary"].frames["summary"].set_index("kpi")
-    assert summary.loc["conversations", "value"] == 0.0 and summary.loc["conversations", "change"] == "same"
+    # not employed in either window: no week to compare, so no change is claimed
+    assert summary.loc["conversations", "value"] == 0.0 and summary.loc["conversations", "change"] == ""
     assert np.isnan(summary.loc["connect_rate", "value"]) and summary.loc["connect_rate", "change"] == ""
 
 

@@ -362,3 +362,21 @@ def test_an_absent_week_is_not_read_as_a_drop() -> None:
     focus = top.frames["focus_focus"]
     assert not set(focus["kpi"]) & {"calls", "emails", "meetings", "conversations"}
     assert "Volume is not judged this time: the week of Mon 17 Jun was far below" in " ".join(top.sentences)
+
+
+def test_a_new_hire_is_not_compared_with_weeks_before_the_hire() -> None:
+    """r1 hired on Mon 3 June, the window's first day: the prior window has no week of employment, so the change is
+    not "up from 0" but no earlier data; the targets are ramped (week 1-2: 25%, week 3-4: 50%)."""
+    data = team_data()
+    data.reps.loc[data.reps["rep_id"] == "r1", "hired_at"] = pd.Timestamp("2024-06-03")
+    a = data.activities
+    data = SalesData.from_frames(
+        a[~((a["rep_id"] == "r1") & (a["occurred_at"] < "2024-06-03")).to_numpy()], data.reps, None, PLAYBOOK
+    )
+    top, _ = build(data, "r1")
+    card = top.frames["scorecard"].set_index("kpi")
+    assert np.isnan(card.loc["calls", "prior"]) and card.loc["calls", "change"] == ""
+    assert card.loc["calls", "change_text"] == "no earlier data"
+    # 50 calls a day x 5 days x (0.25 + 0.25 + 0.5 + 0.5) = 375
+    assert card.loc["calls", "target"] == 375
+    assert "week 4 since hire, ramping: targets at 50% of full" in review.section_html(top, level=0)

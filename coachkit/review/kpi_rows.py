@@ -26,15 +26,16 @@ __all__ = ["kpi_rows"]
 def present_count(
     team: Team, kpi: str, window: Window, playbook: Any, absent: Sequence[Any], which: str = "this"
 ) -> tuple[float, float]:
-    """(count, working days) of a count KPI over the window's (or the prior window's) weeks that are not absent:
-    the rep's weekly rows of :class:`Team` without the weeks starting on an ``absent`` Monday, and the working days
-    of those weeks inside the window."""
+    """(count, working days) of a count KPI over the window's (or the prior window's) weeks that the rep worked:
+    the rep's weekly rows of :class:`Team` (the KPI tables hold only weeks of employment, so weeks before a hire are
+    not zero weeks) without the weeks starting on an ``absent`` Monday, and the working days of those weeks inside
+    the window. (0, 0) when no week is left."""
     start, end = (window.start, window.end) if which == "this" else (window.prior_start, window.prior_end)
     table = team.this if which == "this" else team.prior
     rows = table[(table["kpi"] == kpi) & (table["rep_id"] == team.rep_id)]
     away = {pd.Timestamp(a) for a in absent}
     weeks = pd.Series(pd.date_range(start, end, freq="7D"))
-    weeks = weeks[~weeks.isin(away)]
+    weeks = weeks[~weeks.isin(away) & weeks.isin(list(rows["period_start"]))]
     if weeks.empty:
         return 0.0, 0.0
     lo = weeks.clip(lower=start)
@@ -56,7 +57,6 @@ def kpi_rows(
     (:func:`coachkit.review.absences`): a count's change is judged per working day on the other weeks only, so that a
     week of leave is not read as a drop (the value shown stays the window's total)."""
     pb = data.playbook
-    w1, w2 = window.working_days(pb), window.working_days(pb, prior=True)
     rows = []
     for k in kpis:
         d = registry[k]
@@ -77,18 +77,17 @@ def kpi_rows(
             target = count_target(data, rep_id, window, k)
             row |= {"value": kk, "numerator": kk, "n": kk, "ci_low": lo, "ci_high": hi}
             pk = window_count(team, k, "prior")
+            k1, e1 = present_count(team, k, window, pb, absent)
+            k2, e2 = present_count(team, k, window, pb, absent, "prior")
+            if e2 == 0:  # no week of the prior window worked (a new hire): nothing to compare with
+                pk = np.nan
             row |= {
                 "prior": pk,
                 "prior_n": pk,
                 "target": target,
                 "target_kind": "role target" if not is_missing(target) else "",
             }
-            if absent:
-                k1, e1 = present_count(team, k, window, pb, absent)
-                k2, e2 = present_count(team, k, window, pb, absent, "prior")
-                row["change"] = change("count", k1, 0, k2, 0, e1, e2)
-            else:
-                row["change"] = change("count", kk, 0, pk, 0, w1, w2)
+            row["change"] = change("count", k1, 0, k2, 0, e1, e2) if e1 > 0 and e2 > 0 else ""
         elif k == "feedback_score":
             s1, s2 = (
                 feedback_scores(data, rep_id, window.start, window.end),
