@@ -589,7 +589,11 @@ def funnel_plot(
     lines = lines.encode(x=x, y=alt.Y("limit:Q", title="rate"), detail=alt.Detail("bound:N"), strokeDash=dash)
     centre = alt.Chart().mark_rule(color=TEAM_GREY, strokeWidth=2).encode(y=alt.YDatum(float(center)))
     tips = [alt.Tooltip("rep_id:N", title="rep"), alt.Tooltip("value:Q", format=".0%", title="rate")]
-    tips += [alt.Tooltip("n:Q", format=","), *(alt.Tooltip(f"{c}:N") for c in ("flag_95", "flag_99.8") if c in p)]
+    # a dotted field name ("flag_99.8") is a nested path to Vega-Lite: the tooltip showed "undefined"
+    flags = [c for c in p.columns if c.startswith("flag_")]
+    p = p.rename(columns={c: c.replace(".", "_") for c in flags})
+    tips += [alt.Tooltip("n:Q", format=",")]
+    tips += [alt.Tooltip(f"{c.replace('.', '_')}:N", title=f"{c[5:]}% limits") for c in flags]
     colour = alt.ColorValue(TEAM_GREY, condition={"test": "datum.is_focus", "value": REP_COLOUR})
     dots = alt.Chart(_data(p)).mark_circle(size=60, opacity=0.9).encode(x=x, y=y, color=colour, tooltip=tips)
     label = alt.Chart(_data(p)).mark_text(align="left", dx=7, color=REP_COLOUR, fontWeight="bold")

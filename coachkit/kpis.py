@@ -9,7 +9,7 @@ A KPI function receives a :class:`KpiInput` and returns a DataFrame indexed by
 (``rep_id``, ``period_start``) with either a ``value`` column or ``numerator`` and
 ``denominator`` columns (then value = numerator / denominator, NaN when the
 denominator is 0). Rows missing from the result are filled on the grid: 0 for
-count KPIs, numerator = denominator = 0 (value NaN) for ratios, NaN otherwise.
+count and sum KPIs, numerator = denominator = 0 (value NaN) for ratios, NaN otherwise.
 
 Example of an analyst's KPI module (named in the playbook's ``[kpis] modules``)::
 
@@ -53,8 +53,11 @@ __all__ = [
     "import_kpi_modules",
 ]
 
-#: The kinds of KPI. Only ``rate`` KPIs get a Wilson interval.
-KINDS: tuple[str, ...] = ("count", "rate", "mean", "score")
+#: The kinds of KPI. ``count``: whole events (a Poisson-type count; missing = 0); ``rate``: whole successes /
+#: whole trials (the only kind with a Wilson interval in the table); ``sum``: an amount or a duration summed
+#: over events (missing = 0; never a Poisson interval: see :func:`coachkit.stats.sum_interval`); ``mean`` and
+#: ``score``: averages.
+KINDS: tuple[str, ...] = ("count", "rate", "sum", "mean", "score")
 #: Period frequencies: day, week (starting Monday), calendar month.
 FREQS: tuple[str, ...] = ("D", "W", "M")
 
@@ -105,7 +108,7 @@ def kpi(
 ) -> Callable[[Callable[[KpiInput], Any]], Callable[[KpiInput], Any]]:
     """Register the decorated function as the KPI ``name``.
 
-    ``kind`` is one of count, rate, mean or score. The function's docstring is
+    ``kind`` is one of count, rate, sum, mean or score (see :data:`KINDS`). The function's docstring is
     the KPI's exact definition and is required. Registering a name again replaces
     the earlier KPI (so re-running a notebook cell, or an analyst's module
     overriding a built-in, just works). The function is returned unchanged.
@@ -263,11 +266,19 @@ def _search_right(sorted_values: np.ndarray, probes: np.ndarray) -> np.ndarray:
 
 
 def _followed_within(
-    key: np.ndarray, t: np.ndarray, conv_key: np.ndarray, conv_t: np.ndarray, window: int
+    key: np.ndarray,
+    t: np.ndarray,
+    conv_key: np.ndarray,
+    conv_t: np.ndarray,
+    window: int,
+    clock: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """For each (conv_key, conv_t): is there a (key, t) with the same key and conv_t < t <= conv_t + window?
+    """For each (conv_key, conv_t): is there a (key, t) with the same key, t > conv_t and clock(t) − clock(conv_t) <= window?
 
-    ``t``, ``conv_t`` and ``window`` are int64 nanoseconds; keys are non-negative ints.
+    ``t``, ``conv_t`` and ``window`` are int64 nanoseconds; keys are non-negative ints. ``clock`` maps instants
+    to another clock that never runs backwards (the playbook's working time, ``Playbook.working_time``); by
+    default real time. Because the clock is monotone, the first touch strictly after each conversation is
+    the one with the least clock time after it, so only that one is checked.
     """
     if len(conv_key) == 0 or len(key) == 0:
         return np.zeros(len(conv_key), dtype=bool)
@@ -281,21 +292,29 @@ def _followed_within(
         width = span // unit + 1
         packed = np.sort(key * width + dt // unit)
         probe = conv_key * width + conv_dt // unit
+        c_key = conv_key
         j = _search_right(packed, probe)  # first touch strictly after, in (key, t) order
         j_ok = j < len(packed)
         nxt = packed[np.minimum(j, len(packed) - 1)]
-        return j_ok & (nxt // width == conv_key) & (nxt - probe <= window // unit)
-    # Exact general case (very long spans or many keys): pack (dense key, rank of time) instead.
-    times = np.unique(np.concatenate([t, conv_t]))
-    dense, _ = pd.factorize(np.concatenate([key, conv_key]))
-    width = len(times) + 1
-    packed = np.sort(dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t))
-    c_key = dense[len(key) :].astype(np.int64)
-    probe = c_key * width + np.searchsorted(times, conv_t)
-    j = _search_right(packed, probe)
-    j_ok = j < len(packed)
-    nxt = packed[np.minimum(j, len(packed) - 1)]
-    return j_ok & (nxt // width == c_key) & (times[nxt % width] - conv_t <= window)
+        t_next = (nxt % width) * unit + t0
+    else:  # exact general case (very long spans or many keys): pack (dense key, rank of time) instead
+        times = np.unique(np.concatenate([t, conv_t]))
+        dense, _ = pd.factorize(np.concatenate([key, conv_key]))
+        width = len(times) + 1
+        packed = np.sort(dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t))
+        c_key = dense[len(key) :].astype(np.int64)
+        probe = c_key * width + np.searchsorted(times, conv_t)
+        j = _search_right(packed, probe)
+        j_ok = j < len(packed)
+        nxt = packed[np.minimum(j, len(packed) - 1)]
+        t_next = times[nxt % width]
+    same = j_ok & (nxt // width == c_key)
+    if clock is None:
+        return same & (t_next - conv_t <= window)
+    out = np.zeros(len(conv_key), dtype=bool)
+    idx = np.flatnonzero(same)
+    out[idx] = clock(t_next[idx]) - clock(conv_t[idx]) <= window
+    return out
 
 
 # ---- the input of a KPI ---------------------------------------------------------------------
@@ -343,15 +362,18 @@ class KpiInput:
         containing them. ``reps`` limits the grid to those rep ids.
         """
         _check_freq(freq)
+        from .timezones import rep_local
+
         pb: Playbook = data.playbook
         acts = data.activities
-        occurred = _as_naive_local(acts["occurred_at"], pb)
+        # a rep with a timezone of their own: their days, weeks and hours in their local time
+        occurred = rep_local(_as_naive_local(acts["occurred_at"], pb), acts["rep_id"], data.reps, pb)
         a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)
         acts = acts.assign(occurred_at=occurred, period_start=_days_to_ns(a_days))
 
         deals = data.deals
-        created = _as_naive_local(deals["created_at"], pb)
-        closed = _as_naive_local(deals["closed_at"], pb)
+        created = rep_local(_as_naive_local(deals["created_at"], pb), deals["rep_id"], data.reps, pb)
+        closed = rep_local(_as_naive_local(deals["closed_at"], pb), deals["rep_id"], data.reps, pb)
         deals = deals.assign(
             created_at=created,
             closed_at=closed,
@@ -598,10 +620,13 @@ def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
         raise TypeError(
             f"KPI {d.name!r} must return a frame indexed by (rep_id, period_start); got index {list(res.index.names)}"
         )
+    absent = np.zeros(len(index), dtype=bool)
     if not res.index.equals(index):
         if res.index.has_duplicates:
             raise ValueError(f"KPI {d.name!r} returned more than one row for some (rep_id, period_start)")
-        res = res.set_axis(res.index.set_names(["rep_id", "period_start"])).reindex(index)
+        res = res.set_axis(res.index.set_names(["rep_id", "period_start"]))
+        absent = ~index.isin(res.index)
+        res = res.reindex(index)
     n = len(index)
     if "numerator" in res.columns and "denominator" in res.columns:
         num = res["numerator"].to_numpy(dtype="float64", na_value=np.nan)
@@ -614,6 +639,8 @@ def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
         val = res["value"].to_numpy(dtype="float64", na_value=np.nan)
         if d.kind == "count":
             val = np.where(np.isnan(val), 0.0, val)
+        elif d.kind == "sum":  # rows the KPI did not return are 0; a NaN it returned stays (e.g. mixed currencies)
+            val = np.where(absent & np.isnan(val), 0.0, val)
         num = den = np.full(n, np.nan)
     else:
         raise ValueError(
@@ -624,6 +651,22 @@ def _on_grid(d: KpiDef, res: Any, index: pd.MultiIndex) -> pd.DataFrame:
 
 
 # ---- the table ------------------------------------------------------------------------------
+
+
+def _rate_interval(name: str, num: np.ndarray, den: np.ndarray, idx: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson intervals of a rate KPI's rows; a clear error naming the row when they are not whole counts."""
+    try:
+        return wilson(num, den)
+    except ValueError as exc:
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(num) & ((num < 0) | (num != np.floor(num)) | (den != np.floor(den)) | (num > den))
+        i = int(np.flatnonzero(bad)[0]) if bad.any() else 0
+        rep, start = idx[i] if len(idx) else ("?", "?")
+        raise ValueError(
+            f"KPI {name!r} (kind rate) has numerator {num[i]:g} and denominator {den[i]:g} for rep {rep} in the "
+            f"period starting {pd.Timestamp(start):%Y-%m-%d}: {exc}. A rate counts whole events out of whole events; "
+            "register a ratio of amounts with kind='mean'."
+        ) from None
 
 
 def kpi_table(
@@ -643,7 +686,8 @@ def kpi_table(
     not ratios), and ``ci_low`` / ``ci_high``: the 95% Wilson score interval for
     rate KPIs (NaN for other kinds and when the denominator is 0).
 
-    Periods are calendar periods of the local (playbook timezone) timestamps.
+    Periods are calendar periods of the local timestamps: the playbook's timezone, or the rep's own
+    when the reps table gives one (``timezone``; :func:`coachkit.timezones.rep_local`).
     The grid holds every rep of the reps table x every period of the window,
     limited to periods that end on or after the rep's ``hired_at`` and start on or
     before their ``left_at``. The window runs from the period of the earliest
@@ -673,7 +717,7 @@ def kpi_table(
         nums.append(num)
         dens.append(den)
         if registry[name].kind == "rate":
-            lo, hi = wilson(num, den)
+            lo, hi = _rate_interval(name, num, den, idx)
         else:
             lo = hi = np.full(n, np.nan)
         lows.append(lo)
@@ -741,7 +785,7 @@ def active_days(inp: KpiInput) -> pd.DataFrame:
     return inp.frame((seen.reshape(len(inp.grid), 31) > 0).sum(axis=1).astype("float64"))
 
 
-@kpi("talk_time_h", label="Talk time", unit="h", kind="count")
+@kpi("talk_time_h", label="Talk time", unit="h", kind="sum")
 def talk_time_h(inp: KpiInput) -> pd.DataFrame:
     """Σ duration_s / 3600 over calls with outcome connected and meetings with outcome held; a missing duration counts as 0."""
     dur = inp.activities["duration_s"].to_numpy(dtype="float64", na_value=np.nan)
@@ -764,7 +808,19 @@ def outcome_logged_rate(inp: KpiInput) -> pd.DataFrame:
 
 @kpi("connect_rate", label="Connect rate", unit="%", kind="rate")
 def connect_rate(inp: KpiInput) -> pd.DataFrame:
-    """Calls with outcome connected / calls that have an outcome."""
+    """Calls with outcome connected / all calls (dials), with or without a logged outcome. This is the field's
+    definition: live conversations ÷ total dials (e.g. Gangly's sales glossary, "Connect rate": "(live
+    conversations ÷ total dials) × 100"; predictive-dialer usage: calls connected to an agent ÷ calls dialed).
+    A call without an outcome counts as not connected; see connect_rate_logged for the rate among calls with an
+    outcome."""
+    calls = inp.is_type("call")
+    return inp.frame(numerator=inp.count(calls & inp.has_outcome("connected")), denominator=inp.count(calls))
+
+
+@kpi("connect_rate_logged", label="Connect rate (logged calls)", unit="%", kind="rate")
+def connect_rate_logged(inp: KpiInput) -> pd.DataFrame:
+    """Calls with outcome connected / calls that have an outcome (calls without a logged outcome are left out of
+    both; compare with connect_rate, whose denominator is every call)."""
     calls = inp.is_type("call")
     logged = calls & inp.has_outcome()
     return inp.frame(numerator=inp.count(calls & inp.has_outcome("connected")), denominator=inp.count(logged))
@@ -772,19 +828,41 @@ def connect_rate(inp: KpiInput) -> pd.DataFrame:
 
 @kpi("meeting_show_rate", label="Meeting show rate", unit="%", kind="rate")
 def meeting_show_rate(inp: KpiInput) -> pd.DataFrame:
-    """Meetings with outcome held / meetings with outcome held or no_show."""
+    """Meetings with outcome held / meetings with outcome held or no_show. The denominator is the meetings the
+    buyer was expected at and either came to or did not; rescheduled, canceled, still-scheduled meetings and
+    meetings without an outcome are in neither (no-show rate = 1 − show rate, as the field uses it: the share
+    of booked meetings the prospect does not attend). See meeting_held_rate for held / booked."""
     meet = inp.is_type("meeting")
     held = meet & inp.has_outcome("held")
     return inp.frame(numerator=inp.count(held), denominator=inp.count(held | (meet & inp.has_outcome("no_show"))))
 
 
+@kpi("meeting_held_rate", label="Meetings held of booked", unit="%", kind="rate")
+def meeting_held_rate(inp: KpiInput) -> pd.DataFrame:
+    """Meetings with outcome held / meetings booked. Booked: meeting activities whose fate is logged, i.e. with
+    outcome held, no_show, rescheduled or canceled (a meeting still 'scheduled' or without an outcome is not yet
+    known and is left out of both). Counted in the period of the meeting's occurred_at (its scheduled time).
+    This is the field's "hold rate" / "occurrence rate": the share of scheduled meetings that actually take
+    place (ExecVision, "Fight meeting fall-off"), where a booked meeting is a confirmed calendar appointment."""
+    meet = inp.is_type("meeting")
+    held = meet & inp.has_outcome("held")
+    fate = held | (meet & (inp.has_outcome("no_show") | inp.has_outcome("rescheduled") | inp.has_outcome("canceled")))
+    return inp.frame(numerator=inp.count(held), denominator=inp.count(fate))
+
+
 @kpi("follow_up_24h_rate", label="Follow-up within 24 h", unit="%", kind="rate")
 def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     """Denominator: conversations (calls with outcome connected, meetings with outcome held) that have an
-    account_id. Numerator: those after which the same rep logged a call, meeting, email or follow_up (any
-    outcome) on the same account_id with occurred_at in (t, t + 24 h], where t is the conversation's
-    occurred_at. Counted in the conversation's period."""
+    account_id and whose follow-up window closed before the data's end, i.e. t + 24 working hours <= the latest
+    occurred_at in the dataset, where t is the conversation's occurred_at (a conversation whose 24 working hours
+    have not yet passed cannot be judged, so it is in neither count). Numerator: those after which the same rep
+    logged a call, meeting, email or follow_up (any outcome) on the same account_id with occurred_at in
+    (t, t + 24 working hours]. Working hours are the playbook's [calendar] working_hours on its working days,
+    holidays excluded; by default whole working days, so the clock stops over weekends and holidays (Friday
+    17:00 → Monday 10:00 is 17 working hours). The 24 is the playbook's [coaching] follow_up_hours. Counted in
+    the conversation's period."""
     a = inp.activities
+    pb = inp.playbook
     conv = inp.is_conversation() & (inp.activity_cells() >= 0)
     touch = inp.is_type("call") | inp.is_type("meeting") | inp.is_type("email") | inp.is_type("follow_up")
     # Only accounts with a conversation on the grid matter; code them (-1: no account / not needed).
@@ -798,12 +876,17 @@ def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     key = rep * (len(conv_accounts) + 1) + acct
     touches = np.flatnonzero(touch & keyed)
     convs = np.flatnonzero(conv & keyed)
-    ok = _followed_within(key[touches], t[touches], key[convs], t[convs], 24 * 3600 * 10**9)
+    window = int(round(pb.follow_up_hours * 3600 * 10**9))
+    w_conv = pb.working_time(t[convs])
+    valid = ~np.isnat(ts)
+    end_w = pb.working_time(np.array([t[valid].max()]))[0] if valid.any() else np.iinfo(np.int64).min
+    closed = w_conv + window <= end_w
+    ok = _followed_within(key[touches], t[touches], key[convs], t[convs], window, pb.working_time)
     followed = np.zeros(len(a), dtype=bool)
-    followed[convs[ok]] = True
-    has_account = np.zeros(len(a), dtype=bool)
-    has_account[convs] = True
-    return inp.frame(numerator=inp.count(followed), denominator=inp.count(has_account))
+    followed[convs[ok & closed]] = True
+    judged = np.zeros(len(a), dtype=bool)
+    judged[convs[closed]] = True
+    return inp.frame(numerator=inp.count(followed), denominator=inp.count(judged))
 
 
 @kpi("notes_coverage", label="Notes coverage", unit="%", kind="rate")
@@ -834,12 +917,54 @@ def deals_created(inp: KpiInput) -> pd.DataFrame:
     return inp.frame(inp.deal_count("created_period"))
 
 
-@kpi("pipeline_created", label="Pipeline created", unit="amount", kind="count")
+@kpi("pipeline_created", label="Pipeline created", unit="amount", kind="sum")
 def pipeline_created(inp: KpiInput) -> pd.DataFrame:
     """Σ amount of the deals whose created_at falls in the period, attributed to the deal's rep_id; a missing
-    amount counts as 0."""
-    amount = inp.deals["amount"].to_numpy(dtype="float64", na_value=np.nan)
-    return inp.frame(inp.deal_count("created_period", weights=amount))
+    amount counts as 0. Currencies (deals' optional currency column): with the playbook's [currency] block each
+    amount is converted to its base currency (amount × rate; a deal without a currency is in the base); a
+    currency without a rate makes the rep-period's value missing. Without the block, amounts in different
+    currencies are never added up: a rep-period whose deals mix currencies is missing (NaN), with a warning."""
+    import warnings
+
+    pb = inp.playbook
+    d = inp.deals
+    amount = d["amount"].to_numpy(dtype="float64", na_value=np.nan)
+    cur = d["currency"].str.strip().str.upper() if "currency" in d.columns else None
+    if cur is None or not cur.notna().any():
+        return inp.frame(inp.deal_count("created_period", weights=amount))
+    cells = inp.deal_cells("created_period")
+    n = len(inp.grid)
+    if pb.currency_base:
+        rate = cur.map(pb.currency_rates).to_numpy(dtype="float64", na_value=np.nan)
+        rate = np.where(cur.isna().to_numpy(), 1.0, rate)
+        unknown = np.isnan(rate) & (cells >= 0)
+        value = inp.deal_count("created_period", weights=amount * np.nan_to_num(rate, nan=0.0))
+        if unknown.any():
+            names = sorted(set(cur[unknown].dropna()))
+            warnings.warn(
+                f"pipeline_created: no [currency] rate for {', '.join(names)} (base {pb.currency_base}); "
+                "those rep-periods are left empty. Add the rates to the playbook's [currency] rates.",
+                stacklevel=2,
+            )
+            value[np.unique(cells[unknown])] = np.nan
+        return inp.frame(value)
+    codes, _ = pd.factorize(cur)
+    on = (codes >= 0) & (cells >= 0)
+    lo = np.full(n, np.iinfo(np.int64).max)
+    hi = np.full(n, -1)
+    np.minimum.at(lo, cells[on], codes[on])
+    np.maximum.at(hi, cells[on], codes[on])
+    mixed = (hi >= 0) & (lo != hi)
+    value = inp.deal_count("created_period", weights=amount)
+    if mixed.any():
+        warnings.warn(
+            f"pipeline_created: {int(mixed.sum())} rep-period(s) have deals in more than one currency "
+            f"({', '.join(sorted(set(cur.dropna())))}) and are left empty: amounts in different currencies are "
+            "never added up. Add a [currency] block (base and rates) to the playbook to convert them.",
+            stacklevel=2,
+        )
+        value[mixed] = np.nan
+    return inp.frame(value)
 
 
 def _closed(inp: KpiInput) -> tuple[np.ndarray, np.ndarray]:
@@ -881,9 +1006,11 @@ def activity_score(inp: KpiInput) -> pd.DataFrame:
     """For each target k of the rep's role in the playbook, with weight w_k (default 1): expected_k = per-day
     target × working days in the period, or per-week target × working days / 5, then × the ramp factor for
     the rep's tenure week at the period start (floor((period_start − hired_at) / 7 days) + 1; factor 1 without
-    hired_at). a_k = actual_k / expected_k. score = 100 × Σ w_k · min(a_k, 1.5) / Σ w_k. Targets whose
-    expected_k is 0 (no working days) or whose actual_k is undefined are left out; NaN when the role has no
-    targets or none remain."""
+    hired_at). a_k = actual_k / expected_k. score = 100 × Σ w_k · min(a_k, 1) / Σ w_k, so 100 means every target met:
+    running over one target (150% of the calls) cannot make up for missing another (see
+    coachkit.coaching.activity_score_parts for each target's uncapped attainment). Targets whose expected_k is 0
+    (no working days) or whose actual_k is undefined are left out; NaN when the role has no targets or none
+    remain."""
     pb = inp.playbook
     g = inp.grid
     n = len(g)
@@ -916,7 +1043,7 @@ def activity_score(inp: KpiInput) -> pd.DataFrame:
             expected = target * work[rows] * (1.0 if per == "day" else 1 / 5) * ramp[rows]
             use = (expected > 0) & ~np.isnan(actual)
             with np.errstate(divide="ignore", invalid="ignore"):
-                a = np.minimum(np.where(use, actual / np.where(use, expected, 1.0), 0.0), 1.5)
+                a = np.minimum(np.where(use, actual / np.where(use, expected, 1.0), 0.0), 1.0)
             w = float(pb.weights.get(name, 1))
             num += np.where(use, w * a, 0.0)
             den += np.where(use, w, 0.0)

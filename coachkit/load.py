@@ -20,53 +20,56 @@ at the line it starts on. Parquet files and DuckDB tables have no lines; their
 row number is the 1-based data row + 1, so that a CSV and a Parquet export of
 the same table report the same numbers.
 
-Rules applied while reading:
+Rules applied while reading (an error when a KPI from the row would be wrong,
+a warning when every KPI stays right; the checks themselves are in
+:mod:`coachkit.checks`, the reading of files in :mod:`coachkit.readers`):
 
-* Timestamps are ISO 8601. Without an offset they are local time in the
-  playbook's timezone; with an offset (``Z``, ``+02:00``) they are converted to
-  it. Both may be mixed in one column. In memory they are tz-naive local wall
-  time. Dates (``hired_at``, ``left_at``) are ``YYYY-MM-DD``; a full timestamp
-  counts as its (local) date.
+* Timestamps are ISO 8601 and start with a full date ``YYYY-MM-DD`` (a year,
+  a month or a compact ``20261013`` is an error). Without an offset they are
+  local time in the playbook's timezone; with an offset (``Z``, ``+02:00``) they
+  are converted to it. Both may be mixed in one column. In memory they are
+  tz-naive local wall time. A naive time in a DST gap or fold of the timezone
+  is kept as written, with a warning. Dates (``hired_at``, ``left_at``) are
+  ``YYYY-MM-DD``; a full timestamp counts as its (local) date.
 * Empty cells are missing values. Booleans are ``true``/``false`` (any case)
-  or ``1``/``0``.
-* Activity types and directions match case- and spacing-insensitively; raw
-  outcome labels are mapped with :meth:`Playbook.map_outcome` before checking.
+  or ``1``/``0``. A rep_id with spaces around it is read without them (warning).
+* Activity types, directions and stages match case- and spacing-insensitively
+  (stages take the playbook's spelling); raw outcome labels are mapped with
+  :meth:`Playbook.map_outcome` before checking.
 * Column names must be the canonical names (surrounding spaces are ignored);
-  other columns are reported as warnings and ignored.
+  other columns are reported as warnings and ignored. A canonical column named
+  twice is an error when the copies disagree, else a warning.
+* Deals: ``closed_at`` before ``created_at``, ``is_won`` true with ``is_closed``
+  false and a negative ``amount`` are errors. Reps: ``left_at`` before
+  ``hired_at`` is an error. Activity rows that repeat an earlier row in all but
+  ``activity_id`` are a warning per type when they are :data:`COPY_SHARE` of it.
 
 Nothing here ever writes to the source.
 """
 
 from __future__ import annotations
 
-import csv
-import re
-import warnings
-from collections import Counter
+import errno
+import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from . import schema
+from . import checks, schema
+from .checks import surely_distinct as _surely_distinct
 from .dataset import SalesData
+from .files import os_reason, unreadable
 from .playbook import Playbook, PlaybookError, normalize_label
+from .readers import read_duckdb, read_folder
+from .report import ERROR, WARNING, Collector, DataError, Issue, RawTable, ValidationReport
 
 __all__ = ["load", "load_reps", "validate", "DataError", "ValidationReport", "Issue"]
 
-ERROR = "error"
-WARNING = "warning"
-
-#: How many example rows the readable report shows per kind of problem.
-EXAMPLE_ROWS = 5
-
-_EXTS = ("csv", "parquet")
 # An offset after a time of day: Z, +02, +0200, +02:00 (a date's "-02" does not count).
 _OFFSET_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 _TS_MIN = pd.Timestamp.min.as_unit("us")
@@ -75,497 +78,6 @@ _TS_HINT = "write an ISO 8601 timestamp such as 2026-03-02T14:30:00 or 2026-03-0
 _DATE_HINT = "write a date such as 2026-03-02 (YYYY-MM-DD)"
 _BOOL_TRUE = ("true", "1")
 _BOOL_FALSE = ("false", "0")
-
-
-# ---- report ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Issue:
-    """One problem found in a dataset.
-
-    ``row`` is the line number as in the file (header = line 1; for Parquet and
-    DuckDB the 1-based data row + 1), or None for a problem with a whole file or
-    column. ``value`` is the offending raw value as text (None when missing).
-    ``message`` says what is wrong and what would be right.
-    """
-
-    severity: str
-    file: str
-    row: int | None
-    column: str | None
-    value: str | None
-    message: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """This issue as a JSON-serialisable dict."""
-        return {
-            "severity": self.severity,
-            "file": self.file,
-            "row": None if self.row is None else int(self.row),
-            "column": self.column,
-            "value": self.value,
-            "message": self.message,
-        }
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.row is not None:
-            where += f", line {self.row}"
-        if self.column:
-            where += f", column {self.column}"
-        value = "" if self.value is None else f" (value {_show(self.value)})"
-        return f"{self.severity}: {where}{value}: {self.message}"
-
-
-@dataclass
-class ValidationReport:
-    """Every problem found in one dataset: errors (loading fails) and warnings."""
-
-    source: str
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        """The issues that stop a dataset from loading."""
-        return [i for i in self.issues if i.severity == ERROR]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """The issues that are reported but do not stop loading."""
-        return [i for i in self.issues if i.severity == WARNING]
-
-    @property
-    def ok(self) -> bool:
-        """True when there are no errors (warnings are allowed)."""
-        return not any(i.severity == ERROR for i in self.issues)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report as a JSON-serialisable dict (``coachkit validate --json``)."""
-        return {
-            "source": self.source,
-            "ok": self.ok,
-            "errors": len(self.errors),
-            "warnings": len(self.warnings),
-            "issues": [i.to_dict() for i in self.issues],
-        }
-
-    def to_text(self, max_lines: int | None = None) -> str:
-        """A readable report: counts, then issues grouped by file, column and kind.
-
-        A group of more than :data:`EXAMPLE_ROWS` issues is summarised as its count
-        and the first rows. ``max_lines`` truncates the text (None = no limit).
-        """
-        n_err, n_warn = len(self.errors), len(self.warnings)
-        lines = [f"{self.source}: {_plural(n_err, 'error')}, {_plural(n_warn, 'warning')}"]
-        if not self.issues:
-            lines[0] += " - the dataset is valid."
-        for severity, title in ((ERROR, "Errors"), (WARNING, "Warnings")):
-            groups: dict[tuple[str, str | None, str], list[Issue]] = {}
-            for i in self.issues:
-                if i.severity == severity:
-                    groups.setdefault((i.file, i.column, i.message), []).append(i)
-            if not groups:
-                continue
-            lines.append("")
-            lines.append(f"{title}:")
-            for (file, column, message), items in groups.items():
-                where = file + (f", column {column}" if column else "")
-                with_rows = [i for i in items if i.row is not None]
-                if not with_rows:
-                    value = items[0].value
-                    shown = f" (value {_show(value)})" if value is not None else ""
-                    lines.append(f"  {where}{shown}: {message}")
-                    continue
-                count = f"{len(items)} row" + ("s" if len(items) != 1 else "")
-                lines.append(f"  {where}: {message} [{count}]")
-                counts = Counter(i.value for i in items)
-                if 1 < len(counts) < len(items):
-                    top = ", ".join(f"{_show(v)} ({n})" for v, n in counts.most_common(10))
-                    more = f" and {len(counts) - 10} more" if len(counts) > 10 else ""
-                    lines.append(f"    values: {top}{more}")
-                for i in with_rows[:EXAMPLE_ROWS]:
-                    lines.append(f"    line {i.row}: {_show(i.value)}")
-                if len(with_rows) > EXAMPLE_ROWS:
-                    lines.append(f"    ... and {len(with_rows) - EXAMPLE_ROWS} more")
-        if max_lines is not None and len(lines) > max_lines:
-            rest = len(lines) - max_lines
-            lines = lines[:max_lines] + [f"... {rest} more lines; run coachkit.validate(source) for the full report"]
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-
-class DataError(Exception):
-    """A dataset has errors. ``.report`` is the full :class:`ValidationReport`."""
-
-    def __init__(self, report: ValidationReport) -> None:
-        self.report = report
-        super().__init__(report.to_text(max_lines=60))
-
-
-def _show(value: str | None) -> str:
-    if value is None:
-        return "(empty)"
-    text = value if len(value) <= 80 else value[:77] + "..."
-    return repr(text)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
-# ---- reading --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Raw:
-    """One table as read: canonical columns only (raw text or typed), and how to find file lines."""
-
-    name: str
-    file: str
-    frame: pd.DataFrame
-    lines: Callable[[np.ndarray], np.ndarray]
-
-
-def _plus_two(pos: np.ndarray) -> np.ndarray:
-    return np.asarray(pos, dtype=np.int64) + 2
-
-
-class _Collector:
-    """Accumulates issues; builds per-row issues only for the rows that have them."""
-
-    def __init__(self) -> None:
-        self.issues: list[Issue] = []
-
-    def add(
-        self,
-        severity: str,
-        file: str,
-        message: str,
-        *,
-        column: str | None = None,
-        row: int | None = None,
-        value: str | None = None,
-    ) -> None:
-        self.issues.append(Issue(severity, file, row, column, value, message))
-
-    def rows(
-        self,
-        severity: str,
-        raw: _Raw,
-        mask: np.ndarray | pd.Series,
-        column: str | None,
-        message: str | Callable[[np.ndarray], Sequence[str]],
-        values: pd.Series | None = None,
-    ) -> None:
-        """Add one issue per True row of ``mask``; ``message`` may be a function of the positions."""
-        pos = np.flatnonzero(np.asarray(mask, dtype=bool))
-        if not len(pos):
-            return
-        lines = raw.lines(pos)
-        if values is None:
-            values = raw.frame[column] if column is not None else None
-        vals = [None] * len(pos) if values is None else _texts(values.iloc[pos])
-        msgs = [message] * len(pos) if isinstance(message, str) else list(message(pos))
-        self.issues.extend(
-            Issue(severity, raw.file, int(ln), column, v, m) for ln, v, m in zip(lines, vals, msgs, strict=True)
-        )
-
-
-def _texts(values: pd.Series) -> list[str | None]:
-    out: list[str | None] = []
-    for v in values.tolist():
-        if v is None or v == "" or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT or v is pd.NA:
-            out.append(None)
-        else:
-            out.append(str(v))
-    return out
-
-
-def _csv_lines(path: Path, n_rows: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Map data-row positions to the file line each record starts on (computed on first use)."""
-    cache: dict[str, np.ndarray] = {}
-
-    def lines(pos: np.ndarray) -> np.ndarray:
-        if "starts" not in cache:
-            cache["starts"] = _record_start_lines(path, n_rows)
-        return cache["starts"][np.asarray(pos, dtype=np.int64)]
-
-    return lines
-
-
-def _record_start_lines(path: Path, n_rows: int) -> np.ndarray:
-    """Line numbers (1-based) where each data record of a CSV file starts.
-
-    A newline ends a record unless it is inside a quoted field, i.e. preceded by
-    an odd number of quote characters. Blank lines are skipped (as pandas does).
-    Falls back to the csv module if the count disagrees with what pandas read.
-    """
-    data = np.fromfile(path, dtype=np.uint8)
-    nl = np.flatnonzero(data == 10)
-    inside = np.bitwise_xor.accumulate((data == 34).astype(np.uint8)) if len(data) else data
-    ends = nl[inside[nl] == 0] if len(nl) else nl
-    starts = np.concatenate(([0], ends + 1))
-    stops = np.concatenate((ends, [len(data)]))
-    length = stops - starts
-    # blank records: empty or a lone "\r"
-    blank = (length == 0) | ((length == 1) & (data[np.minimum(starts, max(len(data) - 1, 0))] == 13))
-    starts = starts[~blank]
-    if len(starts) == n_rows + 1:
-        return np.searchsorted(nl, starts[1:], side="left").astype(np.int64) + 1
-    return _record_start_lines_slow(path, n_rows)
-
-
-def _record_start_lines_slow(path: Path, n_rows: int) -> np.ndarray:
-    starts = []
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
-        prev = 0
-        for row in reader:
-            start, prev = prev + 1, reader.line_num
-            if row:  # a blank line reads as []
-                starts.append(start)
-    out = np.array(starts[1:], dtype=np.int64)
-    if len(out) < n_rows:  # cannot happen for files pandas read; keep numbering total anyway
-        out = np.concatenate((out, np.arange(len(out), n_rows, dtype=np.int64) + 2))
-    return out[:n_rows]
-
-
-def _wanted(table: str, names: Sequence[str], file: str, col: _Collector) -> dict[str, str]:
-    """Original column name -> canonical name for the canonical columns present; warn about the rest."""
-    canon = set(schema.columns(table))
-    keep: dict[str, str] = {}
-    for name in names:
-        key = str(name).strip()
-        if key in canon and key not in keep.values():
-            keep[name] = key
-        else:
-            col.add(
-                WARNING,
-                file,
-                f"unknown column ignored; the {table} columns are: {', '.join(schema.columns(table))}",
-                column=key,
-            )
-    return keep
-
-
-def _read_csv(path: Path, table: str, file: str, col: _Collector) -> _Raw | None:
-    opts: dict[str, Any] = {
-        "dtype": str,
-        "keep_default_na": False,
-        "na_filter": False,
-        "encoding": "utf-8-sig",
-        "index_col": False,
-    }
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", pd.errors.ParserWarning)
-            frame = pd.read_csv(path, **opts)
-        if caught:
-            col.add(
-                ERROR,
-                file,
-                "a line has more fields than the header; quote fields that hold commas, "
-                "and give every line the same number of fields",
-            )
-            return None
-        keep = _wanted(table, list(frame.columns), file, col)
-        frame = frame[list(keep)]
-    except pd.errors.EmptyDataError:
-        col.add(ERROR, file, f"the file is empty; it needs a header line naming the {table} columns")
-        return None
-    except UnicodeDecodeError as exc:
-        data = path.read_bytes()
-        try:
-            data.decode("utf-8")
-            line = None
-        except UnicodeDecodeError as exc2:
-            line = data.count(b"\n", 0, exc2.start) + 1
-        col.add(ERROR, file, f"not UTF-8 text ({exc.reason}); save the file as UTF-8", row=line)
-        return None
-    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        col.add(
-            ERROR,
-            file,
-            f"not a readable CSV file: {exc}; each line needs the same number of comma-separated fields, "
-            "with fields that hold commas, quotes or line breaks in double quotes",
-            row=int(m.group(1)) if m else None,
-        )
-        return None
-    frame = frame.rename(columns=keep)
-    return _Raw(table, file, frame, _csv_lines(path, len(frame)))
-
-
-def _arrow_frame(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get, date_as_object=False)
-
-
-def _read_parquet(path: Path, table: str, file: str, col: _Collector, reps: list[str] | None = None) -> _Raw | None:
-    """Read the canonical columns; with ``reps``, only the row groups whose rep_id statistics may hold them."""
-    try:
-        schema_ = pq.read_schema(path)
-        keep = _wanted(table, schema_.names, file, col)
-        # Labels with few distinct values are read as dictionaries: checked per distinct value, not per row.
-        text = (pa.types.is_string, pa.types.is_large_string)
-        labels = [
-            name
-            for name, canon in keep.items()
-            if canon in _LABEL_COLUMNS and any(t(schema_.field(name).type) for t in text)
-        ]
-        pf = pq.ParquetFile(path, read_dictionary=labels)
-        rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
-        if reps is None or rep_col is None:
-            frame, lines = _arrow_frame(pf.read(columns=list(keep))), _plus_two
-        else:
-            # Row group by row group, keeping only the reps' rows, so that memory holds little more than them.
-            # Text rep ids are filtered here; other types are kept whole and filtered after parsing.
-            by_text = pa.types.is_string(schema_.field(rep_col).type) or pa.types.is_large_string(
-                schema_.field(rep_col).type
-            )
-            wanted = pa.array(reps, type=pa.string())
-            pieces, rows = [pf.schema_arrow.empty_table().select(list(keep))], [np.zeros(0, dtype=np.int64)]
-            for g, start, stop in _row_groups_with(pf.metadata, rep_col, reps):
-                piece = pf.read_row_group(g, columns=list(keep))
-                if by_text:
-                    mask = pc.fill_null(pc.is_in(piece[rep_col], value_set=wanted), False)
-                    piece = piece.filter(mask)
-                    rows.append(start + np.flatnonzero(mask.to_numpy(zero_copy_only=False)))
-                else:
-                    rows.append(np.arange(start, stop))
-                pieces.append(piece)
-            positions = np.concatenate(rows)
-            frame = _arrow_frame(pa.concat_tables(pieces))
-            lines = lambda pos: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731
-    except (OSError, pa.ArrowException) as exc:
-        col.add(ERROR, file, f"not a readable Parquet file: {exc}")
-        return None
-    return _Raw(table, file, frame.rename(columns=keep), lines)
-
-
-_LABEL_COLUMNS = ("activity_type", "outcome", "direction", "stage")
-
-
-def _row_groups_with(meta: pq.FileMetaData, column: str, values: list[str]) -> list[tuple[int, int, int]]:
-    """(row group, first row, end row) of the row groups whose min/max of ``column`` may hold one of ``values``.
-
-    Without usable text statistics a row group is kept (it is read and filtered).
-    """
-    if meta.num_row_groups == 0:
-        return []
-    leaf = next((j for j in range(meta.num_columns) if meta.row_group(0).column(j).path_in_schema == column), None)
-    out, start = [], 0
-    for g in range(meta.num_row_groups):
-        rg = meta.row_group(g)
-        stats = rg.column(leaf).statistics if leaf is not None else None
-        lo, hi = (stats.min, stats.max) if stats is not None and stats.has_min_max else (None, None)
-        if not (isinstance(lo, str) and isinstance(hi, str)) or any(lo <= v <= hi for v in values):
-            out.append((g, start, start + rg.num_rows))
-        start += rg.num_rows
-    return out
-
-
-def _read_folder(
-    folder: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
-) -> tuple[dict[str, _Raw | None], str | None, str]:
-    raws: dict[str, _Raw | None] = {}
-    for table in tables:
-        present = [folder / f"{table}.{ext}" for ext in _EXTS if (folder / f"{table}.{ext}").is_file()]
-        if len(present) > 1:
-            col.add(
-                ERROR,
-                present[0].name,
-                f"both {present[0].name} and {present[1].name} exist; keep only one of them "
-                "so that the dataset is unambiguous",
-            )
-            raws[table] = None
-            continue
-        if not present:
-            if table != "deals":
-                col.add(
-                    ERROR,
-                    f"{table}.csv",
-                    f"required file missing: put {table}.csv or {table}.parquet in {folder}",
-                )
-            raws[table] = None
-            continue
-        path = present[0]
-        if path.suffix == ".csv":  # CSV has no index to skip by: read it all, keep the reps' rows later
-            raws[table] = _read_csv(path, table, path.name, col)
-        else:
-            raws[table] = _read_parquet(path, table, path.name, col, None if table == "reps" else reps)
-    pb_path = folder / "playbook.toml"
-    if pb_path.is_file():
-        return raws, pb_path.read_text(encoding="utf-8"), str(pb_path)
-    return raws, None, ""
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _read_duckdb(
-    path: Path, col: _Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
-) -> tuple[dict[str, _Raw | None], str | None, str]:
-    import duckdb
-
-    raws: dict[str, _Raw | None] = {}
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-        con.execute("set enable_progress_bar = false")
-    except duckdb.Error as exc:
-        col.add(ERROR, path.name, f"not a readable DuckDB file: {exc}")
-        return dict.fromkeys(tables), None, ""
-    try:
-        present = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'main'"
-            ).fetchall()
-        }
-        for table in tables:
-            file = f"{path.name}:{table}"
-            if table not in present:
-                if table != "deals":
-                    col.add(ERROR, file, f"required table missing: {path.name} needs a table named {table}")
-                raws[table] = None
-                continue
-            names = [r[0] for r in con.execute(f'select * from "{table}" limit 0').description]
-            keep = _wanted(table, names, file, col)
-            cols = ", ".join(_quote(n) for n in keep) or "NULL as _none"
-            rep_col = next((name for name, canon in keep.items() if canon == "rep_id"), None)
-            if reps is None or rep_col is None or table == "reps":
-                frame = _arrow_frame(con.sql(f'select {cols} from "{table}"').to_arrow_table())
-                lines = _plus_two
-            else:  # only the reps' rows; rowid keeps the row numbers of the whole table
-                query = (
-                    f'select rowid as "__row", {cols} from "{table}" '
-                    f"where cast({_quote(rep_col)} as varchar) in (select unnest(?)) order by rowid"
-                )
-                got = _arrow_frame(con.sql(query, params=[reps]).to_arrow_table())
-                positions = got.pop("__row").to_numpy(dtype=np.int64)
-                frame = got
-                lines = lambda pos, positions=positions: positions[np.asarray(pos, dtype=np.int64)] + 2  # noqa: E731
-            if not keep:
-                frame = frame.iloc[:, :0]
-            raws[table] = _Raw(table, file, frame.rename(columns=keep), lines)
-        text, pb_source = None, ""
-        if "playbook" in present:
-            rows = con.execute('select * from "playbook"').fetchall()
-            names = [r[0] for r in con.execute('select * from "playbook" limit 0').description]
-            if "toml" not in names or len(rows) != 1:
-                col.add(
-                    ERROR,
-                    f"{path.name}:playbook",
-                    "the playbook table must have one row and a text column named toml holding the playbook",
-                )
-            elif rows[0][names.index("toml")] is not None:
-                text, pb_source = str(rows[0][names.index("toml")]), f"{path}:playbook"
-    finally:
-        con.close()
-    return raws, text, pb_source
 
 
 # ---- parsing columns -----------------------------------------------------------------------
@@ -591,13 +103,6 @@ def _missing_text(s: pd.Series) -> np.ndarray:
     return (s.isna() | (s.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
 
 
-def _lookup(values: pd.Series, keys: pd.Index) -> np.ndarray:
-    """Position of each value in ``keys`` (-1 when absent or missing), hashing each distinct value once."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    found = np.append(keys.get_indexer(uniques), -1)
-    return found[codes]
-
-
 def _to_string(s: pd.Series) -> pd.Series:
     """A column as canonical text: whole floats without ".0", empty cells missing."""
     if pd.api.types.is_float_dtype(s.dtype):
@@ -609,30 +114,33 @@ def _to_string(s: pd.Series) -> pd.Series:
     return t.where(~empty) if empty.any() else t
 
 
-def _only_reps(raw: _Raw, reps: list[str]) -> _Raw:
+def _only_reps(raw: RawTable, reps: list[str]) -> RawTable:
     """The rows of ``raw`` whose rep_id is one of ``reps``, keeping the file's line numbers."""
     if "rep_id" not in raw.frame.columns:
         return raw
-    keep = np.flatnonzero(_to_string(raw.frame["rep_id"]).isin(reps).to_numpy(dtype=bool))
+    ids = _to_string(raw.frame["rep_id"]).str.strip()  # as the ids are read: without spaces around them
+    keep = np.flatnonzero(ids.isin(reps).to_numpy(dtype=bool))
     if len(keep) == len(raw.frame):
         return raw
     frame = raw.frame.iloc[keep].reset_index(drop=True)
-    return _Raw(raw.name, raw.file, frame, lambda pos: raw.lines(keep[np.asarray(pos, dtype=np.int64)]))
+    return RawTable(raw.name, raw.file, frame, lambda pos: raw.lines(keep[np.asarray(pos, dtype=np.int64)]))
 
 
-def _type_error(col: _Collector, raw: _Raw, name: str, kind: str, s: pd.Series) -> None:
+def _type_error(col: Collector, raw: RawTable, name: str, kind: str, s: pd.Series) -> None:
     col.add(ERROR, raw.file, f"column has type {s.dtype}; expected {kind} values", column=name)
 
 
 class _Parser:
     """Parses one raw table into typed columns, reporting problems row by row."""
 
-    def __init__(self, raw: _Raw, playbook: Playbook, col: _Collector) -> None:
+    def __init__(self, raw: RawTable, playbook: Playbook, col: Collector) -> None:
         self.raw = raw
         self.pb = playbook
         self.col = col
         self.n = len(raw.frame)
         self.out: dict[str, pd.Series] = {}
+        self.codes: dict[str, np.ndarray] = {}  # codes of label columns into the playbook's lists
+        self._ids: dict[str, tuple[np.ndarray, pd.Index]] = {}
 
     def series(self, name: str) -> pd.Series | None:
         return self.raw.frame[name] if name in self.raw.frame.columns else None
@@ -648,16 +156,29 @@ class _Parser:
         hint = _DATE_HINT if date else _TS_HINT
         if s is None:
             return pd.Series(pd.NaT, index=range(self.n), dtype="datetime64[ns]")
+        naive: np.ndarray | bool = True  # which values were written without an offset
         if isinstance(s.dtype, pd.DatetimeTZDtype):
             parsed = s.dt.tz_convert(self.pb.timezone).dt.tz_localize(None)
+            naive = False
         elif pd.api.types.is_datetime64_dtype(s.dtype):
             parsed = s
         elif _is_text(s):
             t = _as_text(s)
             missing = _missing_text(t)
-            parsed = _parse_timestamps(t.str.strip(), self.pb.timezone)
+            stripped = t.str.strip()
+            short = checks.not_extended_iso(stripped) & ~missing
+            parsed, has_offset = _parse_timestamps(stripped, self.pb.timezone)
+            naive = ~has_offset
             kind = "date" if date else "timestamp"
-            self.flag(~missing & parsed.isna().to_numpy(), name, f"not a valid {kind}; {hint}")
+            self.flag(
+                short,
+                name,
+                f"not a valid {kind}: it must start with a full date, year-month-day; a year alone, a year and "
+                f"month, or a compact date such as 20261013 is refused rather than guessed; {hint}",
+            )
+            if short.any():
+                parsed = parsed.where(~short)
+            self.flag(~missing & ~short & parsed.isna().to_numpy(), name, f"not a valid {kind}; {hint}")
         else:
             _type_error(self.col, self.raw, name, "date" if date else "timestamp", s)
             return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
@@ -668,8 +189,40 @@ class _Parser:
                 parsed = parsed.where(~out_of_range)
             parsed = parsed.astype("datetime64[ns]")
         if date:
-            parsed = parsed.dt.normalize()
+            return parsed.dt.normalize()
+        if naive is not False:
+            self.clock_changes(name, parsed, naive)
         return parsed
+
+    def clock_changes(self, name: str, parsed: pd.Series, naive: np.ndarray | bool) -> None:
+        """Warn about naive wall times that the playbook's timezone skips (a gap) or repeats (a fold)."""
+        pick = parsed if naive is True else parsed[np.asarray(naive, dtype=bool)]
+        first, last = pick.min(), pick.max()
+        if pd.isna(first):
+            return
+        zone = self.pb.timezone
+        changes = checks.clock_changes(zone, first, last)
+        if not changes:
+            return
+        inside = checks.in_clock_change(parsed.to_numpy(dtype="datetime64[ns]"), changes)
+        for change, mask in zip(changes, inside, strict=True):
+            if naive is not True:
+                mask &= np.asarray(naive, dtype=bool)
+            if not mask.any():
+                continue
+            shift = abs(change.after - change.before)
+            minutes = int(shift.total_seconds() // 60)
+            what = "does not exist" if change.gap else "happens twice"
+            self.col.rows(
+                WARNING,
+                self.raw,
+                mask,
+                name,
+                f"this local time {what} in {zone}: {change.describe(zone)}. Kept as written (wall time), so days, "
+                f"weeks and hours are right; a duration across the change (e.g. the 24-hour follow-up window) may "
+                f"be off by {minutes} minutes. Check that the export writes local time in {zone}, or add the UTC "
+                "offset (e.g. +01:00) to these timestamps",
+            )
 
     def number(self, name: str) -> pd.Series:
         s = self.series(name)
@@ -720,6 +273,33 @@ class _Parser:
             return pd.Series(np.nan, index=range(self.n), dtype=schema.STRING)
         return _to_string(s)
 
+    def ids(self, name: str) -> tuple[np.ndarray, pd.Index]:
+        """Codes (-1 = missing) and distinct values of the id column ``name``, factorised once.
+
+        Ids written with spaces around them (``'R001 '``) are read without them, with a warning on
+        their rows, so that they match the same id elsewhere; the parsed column is rewritten.
+        """
+        if name in self._ids:
+            return self._ids[name]
+        codes, uniques = pd.factorize(self.out[name], use_na_sentinel=True)
+        values = [str(u) for u in uniques]
+        spaced = checks.surrounded_by_space(values)
+        if spaced.any():
+            stripped = [v.strip() or None for v in values]
+            self.col.rows(
+                WARNING,
+                self.raw,
+                spaced[codes] & (codes >= 0),
+                name,
+                f"{name} has spaces around it; it is read without them, so that it matches the same {name} in the "
+                "other files; remove the spaces in this file",
+                values=self.raw.frame[name] if name in self.raw.frame.columns else None,
+            )
+            self.out[name] = _relabel(self.out[name], codes, values, stripped)
+            codes, uniques = pd.factorize(self.out[name], use_na_sentinel=True)
+        self._ids[name] = (codes, pd.Index(uniques))
+        return self._ids[name]
+
     def required(self, name: str) -> None:
         """Flag rows with no value in the required column ``name``."""
         s = self.series(name)
@@ -733,15 +313,15 @@ class _Parser:
         self.flag(missing, name, f"{name} is required; this row has no value")
 
     def category(self, name: str, allowed: Sequence[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-        """Normalise labels of a categorical column (case/spacing-insensitive).
+        """Match labels of a categorical column to ``allowed``, ignoring case and spacing on both sides.
 
-        Returns the canonical values, codes into ``allowed`` (-1 = missing or unknown)
-        and the mask of rows holding an unknown label.
+        Returns the values as spelled in ``allowed`` (an unknown label in its normalised form), codes
+        into ``allowed`` (-1 = missing or unknown) and the mask of rows holding an unknown label.
         """
         s, codes, uniques = self.labels(name)
-        canon = [normalize_label(u) for u in uniques]
-        index = {a: i for i, a in enumerate(allowed)}
-        ucodes = np.array([index.get(c, -1) for c in canon] + [-1], dtype=np.int64)
+        index = {normalize_label(a): i for i, a in enumerate(allowed)}
+        ucodes = np.array([index.get(normalize_label(u), -1) for u in uniques] + [-1], dtype=np.int64)
+        canon = [allowed[c] if c >= 0 else normalize_label(u) for u, c in zip(uniques, ucodes, strict=False)]
         row_codes = ucodes[codes]  # codes == -1 (missing) picks the sentinel -1
         unknown = (row_codes < 0) & (codes >= 0)
         return _relabel(s, codes, uniques, canon), row_codes, unknown
@@ -771,23 +351,26 @@ def _relabel(s: pd.Series | None, codes: np.ndarray, uniques: list[str], canon: 
     return pd.Series(taken, dtype=schema.STRING)
 
 
-def _parse_timestamps(t: pd.Series, timezone: str) -> pd.Series:
-    """Parse ISO 8601 text to tz-naive local wall time in ``timezone`` (NaT where unparseable)."""
+def _parse_timestamps(t: pd.Series, timezone: str) -> tuple[pd.Series, np.ndarray]:
+    """Parse ISO 8601 text to tz-naive local wall time in ``timezone`` (NaT where unparseable).
+
+    Also returns the mask of values written with a UTC offset (converted to ``timezone``).
+    """
     has_offset = t.str.contains(_OFFSET_RE, regex=True, na=False).to_numpy(dtype=bool)
     if not has_offset.any():
-        return pd.to_datetime(t, format="ISO8601", errors="coerce")
+        return pd.to_datetime(t, format="ISO8601", errors="coerce"), has_offset
     out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[us]")
     if (~has_offset).any():
         out[~has_offset] = pd.to_datetime(t[~has_offset], format="ISO8601", errors="coerce").astype("datetime64[us]")
     aware = pd.to_datetime(t[has_offset], format="ISO8601", errors="coerce", utc=True)
     out[has_offset] = aware.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
-    return out
+    return out, has_offset
 
 
 # ---- table checks --------------------------------------------------------------------------
 
 
-def _parse_table(raw: _Raw, pb: Playbook, col: _Collector) -> _Parser:
+def _parse_table(raw: RawTable, pb: Playbook, col: Collector) -> _Parser:
     """Check that required columns exist, then parse every canonical column of ``raw``."""
     p = _Parser(raw, pb, col)
     missing = [c for c in schema.required_columns(raw.name) if c not in raw.frame.columns]
@@ -819,6 +402,7 @@ def _check_activities(p: _Parser, pb: Playbook) -> None:
     raw = p.raw
     types, tcodes, unknown = p.category("activity_type", pb.activity_types)
     p.out["activity_type"] = types
+    p.codes["activity_type"] = tcodes
     known = ", ".join(pb.activity_types)
     p.flag(
         unknown,
@@ -883,46 +467,75 @@ def _check_deals(p: _Parser, pb: Playbook) -> None:
             "stage",
             f"not a stage of the playbook; stages are: {', '.join(pb.stage_names)}",
         )
+    d = p.out
+    p.flag(
+        checks.closed_before_created(d["created_at"], d["closed_at"]),
+        "closed_at",
+        "closed_at is before this deal's created_at, so its cycle time would be negative; correct either date "
+        "(a deal migrated from another CRM keeps its original created date)",
+    )
+    p.flag(
+        checks.won_not_closed(d["is_won"], d["is_closed"]),
+        "is_won",
+        "is_won is true but is_closed is false: a won deal is closed, and win rate and the pipeline would count "
+        "it differently; set is_closed to true, or leave is_won empty while the deal is open",
+    )
+    p.flag(
+        (d["amount"] < 0).to_numpy(dtype=bool, na_value=False),
+        "amount",
+        "negative amount: pipeline created sums the amounts of deals, so a deal's amount is 0 or more; "
+        "correct the sign (a refund or credit note is not a deal)",
+    )
 
 
-_MAX_LENGTHS = 64
+def _check_reps(p: _Parser) -> np.ndarray:
+    """Flag reps whose left_at is before hired_at; return that mask (their dates cannot be used)."""
+    wrong = checks.left_before_hired(p.out["hired_at"], p.out["left_at"])
+    p.flag(
+        wrong,
+        "left_at",
+        "left_at is before hired_at, so tenure and whether the rep is active cannot both be right; "
+        "if the rep was rehired, empty left_at (hired_at is then the rehire date), else correct the dates",
+    )
+    return wrong
 
 
-def _surely_distinct(ids: pd.Series) -> bool:
-    """True when the non-missing values of a text column are certainly pairwise distinct.
+#: Copies of activity rows that differ only in activity_id are reported when they are this share of
+#: an activity type's rows or more (below it, identical rows are as likely coincidences).
+COPY_SHARE = 0.01
 
-    False means "maybe not" (the caller then checks exactly). Values of different byte
-    lengths differ, so each length is checked alone: its values are packed into
-    fixed-width words, folded into one uint64 key (exact up to 8 bytes), sorted, and
-    neighbours compared. A sort of integers is several times faster than hashing
-    millions of strings.
-    """
-    arr = pa.array(ids.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    arr = arr.drop_null().cast(pa.large_binary())
-    lengths = pc.binary_length(arr).to_numpy()
-    distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
-    if len(distinct_lengths) > _MAX_LENGTHS:
-        return len(pd.unique(ids.dropna())) == len(arr)
-    for width in distinct_lengths:
-        part = arr if len(distinct_lengths) == 1 else arr.filter(pa.array(lengths == width))
-        if len(part) < 2:
+
+def _check_copies(p: _Parser, drop: np.ndarray) -> None:
+    """Warn, per activity type, when rows repeat an earlier row in every column but activity_id."""
+    if "activity_type" not in p.codes or "occurred_at" not in p.raw.frame.columns:
+        return
+    kinds = p.codes["activity_type"]
+    reps = p.ids("rep_id")[0] if "rep_id" in p.raw.frame.columns else np.zeros(p.n, dtype=np.int64)
+    columns = {c: s for c, s in p.out.items() if c in p.raw.frame.columns and c != "activity_id"}
+    at = p.out["occurred_at"].to_numpy(dtype="datetime64[ns]")
+    copies = checks.copies_but_id(columns, reps, at, np.flatnonzero(~drop) if drop.any() else None)
+    if not copies.any():
+        return
+    size = len(p.pb.activity_types) + 1  # code -1 (unknown type) counts in bin 0
+    total = np.bincount(kinds + 1, minlength=size) - np.bincount(kinds[drop] + 1, minlength=size)
+    found = np.bincount(kinds[copies] + 1, minlength=size)
+    total, found = total[1:], found[1:]
+    for k in np.flatnonzero(found):
+        share = found[k] / total[k]
+        if share < COPY_SHARE:
             continue
-        if width == 0:  # several empty strings
-            return False
-        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
-        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-        words = np.zeros((len(part), -(-int(width) // 8) * 8), dtype=np.uint8)
-        words[:, :width] = data.reshape(len(part), width)
-        packed = words.view(np.uint64)
-        key = packed[:, 0].copy()
-        for j in range(1, packed.shape[1]):
-            key = key * np.uint64(0x100000001B3) ^ packed[:, j]
-        key.sort()
-        if (key[1:] == key[:-1]).any():
-            return False
-    return True
+        first = np.flatnonzero(copies & (kinds == k))[0]
+        typ = p.pb.activity_types[k]
+        p.col.add(
+            WARNING,
+            p.raw.file,
+            f"{share:.0%} of {typ} rows ({found[k]:,} of {total[k]:,}) are copies of an earlier row differing only in "
+            f"activity_id (the first copy is on this line), and every count of {typ}s includes them; if the export "
+            "repeats activities (e.g. one row per attendee or per linked record), keep one row of each",
+            column="activity_id",
+            row=int(p.raw.lines(np.array([first]))[0]),
+            value=str(p.out["activity_id"].iloc[first]),
+        )
 
 
 def _duplicates(p: _Parser, key: str) -> np.ndarray:
@@ -961,7 +574,7 @@ def _duplicates(p: _Parser, key: str) -> np.ndarray:
 _DUPLICATE_MESSAGE = "exact duplicate of an earlier row; this copy was dropped"
 
 
-def _forget_dropped(col: _Collector, parsed: dict[str, _Parser], drops: dict[str, np.ndarray]) -> None:
+def _forget_dropped(col: Collector, parsed: dict[str, _Parser], drops: dict[str, np.ndarray]) -> None:
     """Drop issues about dropped duplicate rows (their first copy carries the same issues)."""
     gone = set()
     for name, mask in drops.items():
@@ -970,6 +583,13 @@ def _forget_dropped(col: _Collector, parsed: dict[str, _Parser], drops: dict[str
             gone.update((raw.file, int(ln)) for ln in raw.lines(np.flatnonzero(mask)))
     if gone:
         col.issues[:] = [i for i in col.issues if (i.file, i.row) not in gone or i.message == _DUPLICATE_MESSAGE]
+
+
+def _lookup(p: _Parser, keys: pd.Index) -> np.ndarray:
+    """Position of each row's rep_id in ``keys`` (-1 when absent or missing), hashing each distinct id once."""
+    codes, uniques = p.ids("rep_id")
+    found = np.append(keys.get_indexer(uniques), -1)
+    return found[codes]
 
 
 def _check_reps_exist(p: _Parser, idx: np.ndarray, reps_file: str) -> None:
@@ -1015,7 +635,7 @@ def _check_future(p: _Parser, columns: Sequence[str]) -> None:
 
 
 def _resolve_playbook(
-    playbook: str | Path | Playbook | None, text: str | None, source: str, col: _Collector
+    playbook: str | Path | Playbook | None, text: str | None, source: str, col: Collector
 ) -> Playbook:
     try:
         if isinstance(playbook, Playbook):
@@ -1025,7 +645,11 @@ def _resolve_playbook(
         if text is not None:
             return Playbook.from_text(text, source=source)
     except PlaybookError as exc:
-        col.add(ERROR, Path(str(playbook or source)).name or "playbook", str(exc))
+        where = str(playbook or source)
+        message = str(exc)
+        for prefix in (f"{where}, line {exc.line}: ", f"{where}: "):  # the issue names the file and line
+            message = message.removeprefix(prefix)
+        col.add(ERROR, Path(where).name or "playbook", message, row=exc.line)
     return Playbook.default()
 
 
@@ -1042,18 +666,28 @@ def _run(
     tables: Sequence[str] = schema.TABLES,
 ) -> tuple[ValidationReport, SalesData | None]:
     src = Path(source)
-    col = _Collector()
+    col = Collector()
     report = ValidationReport(str(source), col.issues)
     only = _rep_list(reps)
-    if src.is_dir():
-        raws, text, pb_source = _read_folder(src, col, only, tables)
-    elif src.is_file() and src.suffix.lower() in (".duckdb", ".db", ".ddb"):
-        raws, text, pb_source = _read_duckdb(src, col, only, tables)
-    elif src.exists():
-        col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
+    try:
+        st = os.stat(src)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.lexists(src):
+            reason = "no such folder or file; give a dataset folder or a .duckdb file"
+        else:
+            reason = os_reason(exc, src, what="dataset")
+        col.add(ERROR, str(src), reason)
         return report, None
+    if stat.S_ISDIR(st.st_mode):
+        raws, text, pb_source = read_folder(src, col, only, tables, playbook=playbook is None)
+    elif src.suffix.lower() in (".duckdb", ".db", ".ddb"):
+        problem = unreadable(src)
+        if problem is not None:
+            col.add(ERROR, src.name, problem)
+            return report, None
+        raws, text, pb_source = read_duckdb(src, col, only, tables)
     else:
-        col.add(ERROR, str(src), "no such folder or file; give a dataset folder or a .duckdb file")
+        col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
         return report, None
     pb = _resolve_playbook(playbook, text, pb_source, col)
     if only is not None:
@@ -1070,10 +704,19 @@ def _run(
         _check_activities(parsed["activities"], pb)
     if "deals" in parsed:
         _check_deals(parsed["deals"], pb)
+    bad_dates = _check_reps(parsed["reps"]) if "reps" in parsed else None
+    for p in parsed.values():
+        if "rep_id" in p.raw.frame.columns:
+            p.ids("rep_id")  # ids with spaces around them are read without, before any matching
     drops = {name: _duplicates(p, schema.KEYS[name]) for name, p in parsed.items()}
+    if "activities" in parsed:
+        _check_copies(parsed["activities"], drops["activities"])
     reps_p = parsed.get("reps")
     if reps_p is not None and "rep_id" in reps_p.raw.frame.columns:
-        reps = pd.DataFrame(reps_p.out)[~drops["reps"]]
+        reps = pd.DataFrame(reps_p.out)
+        if bad_dates is not None and bad_dates.any():  # contradictory dates: no tenure check for that rep
+            reps["left_at"] = reps["left_at"].where(~bad_dates)
+        reps = reps[~drops["reps"]]
         reps = reps[reps["rep_id"].notna()].drop_duplicates("rep_id").reset_index(drop=True)
         keys = pd.Index(reps["rep_id"])
         if only is not None:
@@ -1082,10 +725,19 @@ def _run(
         for name in ("activities", "deals"):
             p = parsed.get(name)
             if p is not None and "rep_id" in p.raw.frame.columns:
-                idx = _lookup(p.out["rep_id"], keys)
+                idx = _lookup(p, keys)
                 _check_reps_exist(p, idx, reps_p.raw.file)
                 if name == "activities":
                     _check_tenure(p, idx, reps, reps_p.raw.file)
+        if "timezone" in reps.columns:  # a rep's own timezone must be an IANA name
+            from .timezones import bad_timezones
+
+            reps_p.flag(
+                bad_timezones(reps_p.out["timezone"]) & ~drops["reps"],
+                "timezone",
+                "not an IANA timezone; use a name such as 'America/New_York' or 'Europe/Berlin', or leave it empty "
+                f"for the playbook's ({pb.timezone})",
+            )
     if "activities" in parsed:
         _check_future(parsed["activities"], ["occurred_at"])
     if "deals" in parsed:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .files import FileReadError, read_text
 from .schema import DEFAULT_OUTCOMES
 
 __all__ = ["Playbook", "PlaybookError", "Stage", "Theme", "DEFAULT_PLAYBOOK_TEXT", "normalize_label"]
@@ -34,7 +35,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 #: The shape of a playbook: key -> type, or a nested dict of the same. ``None`` = free-form table.
 _SCHEMA: dict[str, Any] = {
     "timezone": str,
-    "calendar": {"working_days": list, "holidays": list},
+    "calendar": {"working_days": list, "holidays": list, "working_hours": str},
     "activities": {"types": list},
     "outcomes": {"extra": dict, "labels": dict},
     "stages": list,
@@ -42,13 +43,28 @@ _SCHEMA: dict[str, Any] = {
     "ramp": {"factors": list},
     "score": {"weights": dict},
     "themes": None,
-    "coaching": {"min_n": int, "max_focus": int, "min_gap": float, "benchmarks": dict, "actions": dict},
+    "coaching": {
+        "min_n": int,
+        "max_focus": int,
+        "min_gap": float,
+        "fdr": float,
+        "follow_up_hours": float,
+        "lag_weeks": int,
+        "benchmarks": dict,
+        "actions": dict,
+    },
+    "currency": {"base": str, "rates": dict},
     "kpis": {"modules": list},
 }
 
 
 class PlaybookError(ValueError):
-    """A playbook has an unknown key or a bad value. The message says which, where and what is right."""
+    """A playbook has an unknown key or a bad value, or cannot be read. The message says which, where and
+    what is right; ``line`` is the 1-based line of the file when it is known (TOML syntax, bad bytes)."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 def normalize_label(label: object) -> str:
@@ -99,6 +115,17 @@ class Playbook:
     min_n: int = 8
     max_focus: int = 3
     min_gap: float = 0.1
+    #: False discovery rate of the coaching focus across a run ([coaching] fdr).
+    fdr: float = 0.05
+    #: Working hours a conversation's follow-up may take ([coaching] follow_up_hours).
+    follow_up_hours: float = 24.0
+    #: The one pre-specified lag, in weeks, of effort -> feedback/outcome associations ([coaching] lag_weeks).
+    lag_weeks: int = 1
+    #: Working hours of a working day as (start, end) seconds after midnight ([calendar] working_hours).
+    working_hours: tuple[int, int] = (0, 86_400)
+    #: Base currency and rates (amount in currency x rate = amount in base) from [currency]; None without it.
+    currency_base: str | None = None
+    currency_rates: dict[str, float] = field(default_factory=dict)
     benchmarks: dict[str, float] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     kpi_modules: tuple[str, ...] = ()
@@ -118,9 +145,10 @@ class Playbook:
         """Read and validate a playbook file; missing keys take the defaults."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PlaybookError(f"{path}: cannot read playbook: {exc.strerror or exc}") from exc
+            text = read_text(path)
+        except FileReadError as exc:
+            where = f"{path}" + (f", line {exc.line}" if exc.line is not None else "")
+            raise PlaybookError(f"{where}: {exc.reason}", line=exc.line) from exc
         return cls.from_text(text, source=str(path))
 
     @classmethod
@@ -129,7 +157,8 @@ class Playbook:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise PlaybookError(f"{source}: not valid TOML: {exc}") from exc
+            m = re.search(r"at line (\d+)", str(exc))
+            raise PlaybookError(f"{source}: not valid TOML: {exc}", line=int(m.group(1)) if m else None) from exc
         pb = cls.from_dict(data, source=source)
         return dataclasses.replace(pb, text=text)
 
@@ -205,6 +234,25 @@ class Playbook:
         hol = np.array(self.holidays, dtype="datetime64[D]")
         return np.busday_count(s, e, weekmask=self.working_days_mask(), holidays=hol)
 
+    def working_time(self, ns: Any) -> np.ndarray:
+        """Working time of local timestamps (int64 nanoseconds since 1970, tz-naive local): a clock that only
+        runs during the working hours of working days (holidays excluded). int64 nanoseconds; the difference of
+        two values is the working time between them (never negative for ordered instants)."""
+        t = np.asarray(ns, dtype=np.int64)
+        if t.size == 0:
+            return t.copy()
+        day_ns = np.int64(86_400 * 10**9)
+        days = np.floor_divide(t, day_ns)
+        into = t - days * day_ns
+        h0, h1 = (np.int64(h * 10**9) for h in self.working_hours)
+        span = h1 - h0
+        hol = np.array(self.holidays, dtype="datetime64[D]")
+        mask = self.working_days_mask()
+        d = days.astype("datetime64[D]")
+        before = np.busday_count(np.datetime64(0, "D"), d, weekmask=mask, holidays=hol).astype(np.int64)
+        today = np.is_busday(d, weekmask=mask, holidays=hol)
+        return before * span + np.where(today, np.clip(into - h0, 0, span), 0)
+
     def action_for(self, kpi: str) -> str:
         """The suggested coaching action for ``kpi`` (a generic one when none is written)."""
         return self.actions.get(kpi, f"Review {kpi.replace('_', ' ')} together and agree one change to try next week.")
@@ -249,7 +297,13 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Deep-merge ``override`` into a copy of ``base``. Lists and free-form tables are replaced."""
     out = copy.deepcopy(base)
     for key, value in override.items():
-        if key in ("targets", "themes", "stages"):
+        if key == "targets" and isinstance(value, dict) and value:
+            # a role's table replaces that role's default targets; other roles keep theirs
+            out[key] = {**out.get(key, {}), **copy.deepcopy(value)}
+        elif key == "benchmarks" and isinstance(value, dict) and value:
+            out[key] = {**out.get(key, {}), **copy.deepcopy(value)}
+        elif key in ("targets", "themes", "stages", "benchmarks"):
+            # an empty table replaces the default: `targets = {}` = no targets at all, `benchmarks = {}` = none
             out[key] = copy.deepcopy(value)
         elif isinstance(value, dict) and isinstance(out.get(key), dict) and key not in ("labels", "extra"):
             out[key] = _merge(out[key], value)
@@ -266,6 +320,20 @@ def _number(value: Any, source: str, path: str, *, low: float = 0.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= low:
         raise PlaybookError(f"{source}: `{path}` must be a number >= {low:g}, got {value!r}")
     return float(value)
+
+
+def _working_hours(text: Any, source: str) -> tuple[int, int]:
+    """``"HH:MM-HH:MM"`` -> (start, end) seconds after midnight; end may be 24:00."""
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", str(text))
+    if m:
+        h0, m0, h1, m1 = (int(x) for x in m.groups())
+        start, end = h0 * 3600 + m0 * 60, h1 * 3600 + m1 * 60
+        if m0 < 60 and m1 < 60 and 0 <= start < end <= 86_400:
+            return start, end
+    raise PlaybookError(
+        f"{source}: `calendar.working_hours` = {text!r}; use start-end times of a working day such as "
+        "'09:00-17:30' (or '00:00-24:00' for whole working days)"
+    )
 
 
 def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
@@ -313,17 +381,38 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         labels[normalize_label(raw)] = canon
 
     stages = []
+    seen: dict[str, int] = {}
     for i, s in enumerate(d["stages"]):
         if not isinstance(s, dict) or "name" not in s or set(s) - {"name", "is_closed", "is_won"}:
             raise PlaybookError(
                 f"{source}: `stages[{i}]` must be a table with `name` and optional `is_closed`, `is_won`; got {s!r}"
             )
-        stages.append(Stage(str(s["name"]), bool(s.get("is_closed", False)), bool(s.get("is_won", False))))
+        name = s["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise PlaybookError(
+                f"{source}: `stages[{i}].name` must be a non-empty text such as 'proposal'; got {name!r}"
+            )
+        key = normalize_label(name)
+        if key in seen:
+            first = d["stages"][seen[key]]["name"]
+            same = (
+                "is used twice"
+                if first == name
+                else f"matches stages[{seen[key]}] ({first!r}) ignoring case and spacing"
+            )
+            raise PlaybookError(
+                f"{source}: `stages[{i}]`: the stage name {name!r} {same} (also `stages[{seen[key]}]`), so the stage "
+                "order and a deal's stage are ambiguous; give each stage its own name"
+            )
+        seen[key] = i
+        stages.append(Stage(name.strip(), bool(s.get("is_closed", False)), bool(s.get("is_won", False))))
         if stages[-1].is_won and not stages[-1].is_closed:
             raise PlaybookError(f"{source}: `stages[{i}]` ({s['name']}) is won but not closed; set is_closed = true")
 
     targets: dict[str, dict[str, dict[str, float]]] = {}
     for role, per in d["targets"].items():
+        if per is False:  # `AE = false`: no targets for this role
+            per = {}
         if not isinstance(per, dict) or set(per) - {"per_day", "per_week"}:
             raise PlaybookError(f"{source}: `targets.{role}` must hold tables `per_day` and/or `per_week`; got {per!r}")
         targets[role] = {}
@@ -349,7 +438,24 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         themes.append(Theme(name, kind, tuple(k.strip() for k in kws)))
 
     co = d["coaching"]
-    benchmarks = {k: _number(v, source, f"coaching.benchmarks.{k}") for k, v in co["benchmarks"].items()}
+    # `kpi = false`: no benchmark for that KPI (removes a default one)
+    benchmarks = {
+        k: _number(v, source, f"coaching.benchmarks.{k}") for k, v in co["benchmarks"].items() if v is not False
+    }
+    hours = _working_hours(d["calendar"].get("working_hours", "00:00-24:00"), source)
+    fdr = _number(co.get("fdr", 0.05), source, "coaching.fdr")
+    if not 0 < fdr < 1:
+        raise PlaybookError(f"{source}: `coaching.fdr` must be a share between 0 and 1 such as 0.05, got {fdr!r}")
+    follow_up_hours = _number(co.get("follow_up_hours", 24), source, "coaching.follow_up_hours")
+    if follow_up_hours <= 0:
+        raise PlaybookError(f"{source}: `coaching.follow_up_hours` must be > 0 such as 24, got {follow_up_hours!r}")
+    cur = d.get("currency", {})
+    base = cur.get("base")
+    rates = {str(k).upper(): _number(v, source, f"currency.rates.{k}") for k, v in cur.get("rates", {}).items()}
+    if rates and not base:
+        raise PlaybookError(f"{source}: `currency.rates` needs `currency.base`, the currency amounts are converted to")
+    if base:
+        rates.setdefault(str(base).upper(), 1.0)
     actions = {}
     for k, v in co["actions"].items():
         if not isinstance(v, str):
@@ -373,6 +479,12 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         themes=tuple(themes),
         min_n=int(co["min_n"]),
         min_gap=_number(co["min_gap"], source, "coaching.min_gap"),
+        fdr=fdr,
+        follow_up_hours=follow_up_hours,
+        lag_weeks=int(co.get("lag_weeks", 1)),
+        working_hours=hours,
+        currency_base=str(base).upper() if base else None,
+        currency_rates=rates,
         max_focus=int(co["max_focus"]),
         benchmarks=benchmarks,
         actions=actions,

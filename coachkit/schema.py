@@ -70,6 +70,7 @@ REPS: tuple[Column, ...] = (
     Column("manager", "string", False, ""),
     Column("hired_at", "date", False, ""),
     Column("left_at", "date", False, ""),
+    Column("timezone", "string", False, "IANA timezone of the rep (e.g. America/New_York); default: the playbook's"),
 )
 
 DEALS: tuple[Column, ...] = (
@@ -80,6 +81,7 @@ DEALS: tuple[Column, ...] = (
     Column("closed_at", "timestamp", False, "empty while open"),
     Column("stage", "string", False, "a playbook stage"),
     Column("amount", "float", False, ""),
+    Column("currency", "string", False, "ISO 4217 code of amount (e.g. EUR); see the playbook's [currency]"),
     Column("is_won", "boolean", False, "empty while open"),
     Column("is_closed", "boolean", False, ""),
 )

@@ -1,5 +1,11 @@
-"""Team overview for managers: scorecards ranked by shrunk estimates, funnel plots, honest week-over-week changes
-and how activity is spread across reps. Pure functions over :func:`coachkit.kpi_table` rows and activities."""
+"""Team overview for managers: per peer group (team × role), scorecards ranked by shrunk estimates, funnel plots,
+week-over-week changes that survive overdispersion, team medians with their n, and how activity is spread.
+
+Pure functions over the rep-week panel of :func:`team_panel` (:func:`coachkit.panel.rep_week_panel` plus each
+rep's peer group). Reps are only ever ranked and compared within their peer group: SDRs and AEs are different
+jobs. Every estimate carries its n and a 95% interval that allows for week-to-week variation (the group's
+dispersion φ, :mod:`coachkit.stats`).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,33 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .coaching import activity_scores
 from .kpis import registry
-from .stats import Z95, funnel_limits, poisson_interval, shrink, wilson
+from .panel import active_reps, peer_table, rep_week_panel
+from .stats import (
+    compare_counts,
+    compare_rates,
+    count_dispersion,
+    fit_beta_binomial,
+    funnel_limits,
+    poisson_interval,
+    rate_dispersion,
+    shrink,
+    sum_interval,
+    wilson,
+)
 
-__all__ = ["SCORECARD_KPIS", "FUNNEL_KPIS", "scorecard", "funnel", "week_over_week", "activity_spread"]
+__all__ = [
+    "SCORECARD_KPIS",
+    "FUNNEL_KPIS",
+    "RESULT_KPIS",
+    "team_panel",
+    "scorecard",
+    "funnel",
+    "week_over_week",
+    "team_medians",
+    "activity_spread",
+]
 
 #: The scorecard: the activity score, then the leading KPIs (effort and its quality before results).
 SCORECARD_KPIS = (
@@ -27,127 +56,299 @@ SCORECARD_KPIS = (
 )
 #: Rate KPIs shown as funnel plots.
 FUNNEL_KPIS = ("connect_rate", "meeting_show_rate", "follow_up_24h_rate")
+#: Results: monitored, not managed.
+RESULT_KPIS = ("deals_created", "pipeline_created", "win_rate")
+#: The KPIs :func:`team_panel` computes (the activity score is built from the targets' KPIs).
+PANEL_KPIS = tuple(dict.fromkeys([*SCORECARD_KPIS, "emails", "follow_ups", *RESULT_KPIS]))
 
-SCORECARD_COLUMNS = ["rank", "rep_id", "kpi", "value", "ci_low", "ci_high", "n", "raw", "method"]
+SCORECARD_COLUMNS = [
+    "peer_label",
+    "rank",
+    "rep_id",
+    "kpi",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "weeks",
+    "raw",
+    "method",
+    "note",
+    "peer_group",
+    "peers_n",
+]
 
 
-def scorecard(table: pd.DataFrame, kpi: str) -> pd.DataFrame:
-    """Reps ranked on ``kpi`` over all periods of ``table`` (kpi_table rows), highest first (lowest first
-    when lower is better), never by raw rates.
-
-    - rate: k = Σ numerator, n = Σ denominator; ``value`` is the empirical-Bayes shrunk rate
-      (:func:`coachkit.stats.shrink`) with its 95% credible interval; ``raw`` = k / n.
-    - count: ``value`` = Σ value / number of periods (per period), with the exact Poisson interval of the
-      total divided by the periods; ``n`` = periods.
-    - mean / score: ``value`` = mean of the periods' values, interval ± z·sd/√periods; ``n`` = periods with a value.
-
-    ``rank`` is 1 for the best; reps with no data (n = 0) come last. Columns: rank, rep_id, kpi, value,
-    ci_low, ci_high, n, raw, method.
+def team_panel(data: Any, start: Any, end: Any, reps: Sequence[str] | None = None) -> pd.DataFrame:
+    """The weekly panel of the overview: :func:`coachkit.panel.rep_week_panel` of :data:`PANEL_KPIS` for the
+    weeks from ``start`` to ``end`` (data after ``end`` is not used; a week cut by ``end`` is partial, with
+    its exposure prorated by working days), with each rep's ``peer_group``, ``peer_label``, ``peer_basis``,
+    ``peers_n``, ``role_key`` (:func:`coachkit.panel.peer_table` over the reps with an activity in the
+    weeks), ``role`` and ``hired_at``. Reps without any activity in the weeks are left out.
+    ``attrs["playbook"]`` is the dataset's playbook (for the activity score's targets).
     """
-    d = registry[kpi]
-    rows = table[table["kpi"] == kpi]
-    g = rows.groupby("rep_id", sort=True)
-    if d.kind == "rate":
-        k = g["numerator"].sum()
-        s = shrink(k, g["denominator"].sum())
-        out = pd.DataFrame(
-            {
-                "value": s["mean"],
-                "ci_low": s["ci_low"],
-                "ci_high": s["ci_high"],
-                "n": s["n"],
-                "raw": s["raw"],
-                "method": "shrunk (" + s["method"] + ")",
-            }
+    cut = data.between(None, end)
+    names = [k for k in PANEL_KPIS if k in registry]
+    p = rep_week_panel(cut, pd.Timestamp(start), pd.Timestamp(end), names, reps=reps)
+    covered = set(p.loc[p["exposure"] > 0, "rep_id"])
+    active = [r for r in active_reps(cut, start, end, reps) if r in covered]
+    peers = peer_table(data.reps, active)
+    p = p[p["rep_id"].isin(active)].reset_index(drop=True)
+    info = data.reps.drop_duplicates("rep_id").set_index("rep_id")
+    for c in ("peer_group", "peer_label", "peer_basis", "peers_n", "role_key"):
+        p[c] = p["rep_id"].map(peers[c])
+    p["role"] = p["rep_id"].map(info["role"])
+    p["hired_at"] = p["rep_id"].map(info["hired_at"])
+    p.attrs["playbook"] = data.playbook
+    return p
+
+
+def _groups(panel: pd.DataFrame) -> dict[str, pd.Index]:
+    """Peer group key -> its members among the panel's reps (a group of the role across teams: every rep of the role)."""
+    info = panel.drop_duplicates("rep_id").set_index("rep_id")
+    out = {}
+    for g in sorted(info["peer_group"].unique()):
+        out[g] = (
+            info.index[info["role_key"] == g] if str(g).startswith("*\x1f") else info.index[info["peer_group"] == g]
         )
-    elif d.kind == "count":
-        total = g["value"].sum()
-        periods = g["value"].count().astype("float64")
-        lo, hi = poisson_interval(total)
-        with np.errstate(divide="ignore", invalid="ignore"):
+    return out
+
+
+def scorecard(panel: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """Reps ranked on ``kpi`` within their peer group over the panel's weeks, best first, never by raw rates.
+
+    - rate: k = Σ numerator, n = Σ denominator; ``value`` = the empirical-Bayes shrunk rate with its
+      interval (:func:`coachkit.stats.shrink`, prior fitted per peer group on effective counts k/φ, n/φ,
+      φ = the group's :func:`coachkit.stats.rate_dispersion`); ``raw`` = k / n; ``method`` says whether the
+      group's reps were pooled fully (their spread is not above chance) or partially.
+    - count: ``value`` = per week of 5 working days, K / E × 5 (E = working days of exposure), with the
+      interval φ·Garwood(K/φ) / E × 5; ``n`` = K.
+    - sum (talk time, pipeline): per week, total / weeks with the t interval of :func:`coachkit.stats.sum_interval`
+      (no Poisson interval); ``n`` = weeks.
+    - activity score: :func:`coachkit.coaching.activity_scores` (each target capped at 100%; the interval
+      from the count model); ``n`` = targets scored.
+    - mean: the mean of the weeks' values with a t interval; ``n`` = weeks with a value.
+
+    ``note``: for the activity score, the targets run over (e.g. "over target: Calls 150%").
+    ``rank`` is 1 for the best among the reps whose peer group it is (for a group of the role across
+    teams, the prior and φ use every rep of the role); reps with no data come last. Columns: peer_label,
+    rank, rep_id, kpi, value, ci_low, ci_high, n, weeks, raw, method, note, peer_group, peers_n.
+    """
+    from scipy import stats as _st
+
+    d = registry[kpi]
+    parts = []
+    for group, members in _groups(panel).items():
+        gp = panel[panel["rep_id"].isin(members) & (panel["kpi"] == kpi)]
+        own = panel.loc[panel["peer_group"] == group, "rep_id"].unique()
+        if (gp.empty and kpi != "activity_score") or len(own) == 0:
+            continue
+        g = gp.groupby("rep_id", sort=True)
+        weeks = g.size().astype("float64")
+        if d.kind == "rate":
+            disp = rate_dispersion(gp["numerator"], gp["denominator"], gp["rep_id"])
+            phi = disp.phi if np.isfinite(disp.phi) else 1.0
+            k, n = g["numerator"].sum(), g["denominator"].sum()
+            prior = fit_beta_binomial(k, n, phi=phi)
+            s = shrink(k, n, prior=prior, phi=phi)
+            label = "pooled (reps look alike)" if prior.method == "pooled" else "shrunk towards the group"
             out = pd.DataFrame(
-                {"value": total / periods, "ci_low": lo / periods, "ci_high": hi / periods, "n": periods},
-                index=total.index,
+                {"value": s["mean"], "ci_low": s["ci_low"], "ci_high": s["ci_high"], "n": n, "raw": s["raw"]}
             )
-        out["raw"] = out["value"]
-        out["method"] = "per period (Poisson)"
-    else:
-        mean = g["value"].mean()
-        m = g["value"].count().astype("float64")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            half = Z95 * g["value"].std(ddof=1) / np.sqrt(m)
-        out = pd.DataFrame({"value": mean, "ci_low": mean - half, "ci_high": mean + half, "n": m})
-        out["raw"] = out["value"]
-        out["method"] = "mean of periods"
-    out = out.reset_index().assign(kpi=kpi)
+            out["method"] = f"{label}, φ = {phi:.1f}"
+        elif d.kind == "count":
+            disp = count_dispersion(gp["value"], gp["rep_id"], gp["exposure"])
+            phi = disp.phi if np.isfinite(disp.phi) else 1.0
+            k, e = g["value"].sum(), g["exposure"].sum()
+            lo, hi = poisson_interval(k, phi=phi)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per = 5.0 / e.where(e > 0)
+            out = pd.DataFrame({"value": k * per, "ci_low": lo * per, "ci_high": hi * per, "n": k}, index=k.index)
+            out["raw"] = out["value"]
+            out["method"] = f"per week of 5 working days, φ = {phi:.1f}"
+        elif d.kind == "sum":
+            rows = {r: sum_interval(x["value"]) for r, x in g}
+            out = pd.DataFrame(rows, index=["total", "ci_low", "ci_high"]).T.div(weeks, axis=0)
+            out = out.rename(columns={"total": "value"}).assign(n=weeks)
+            out["raw"] = out["value"]
+            out["method"] = "per week, t interval over the weeks"
+        elif kpi == "activity_score":
+            sc = activity_scores(panel[panel["rep_id"].isin(members)], panel.attrs.get("playbook"))
+            out = sc.set_index("rep_id")[["score", "ci_low", "ci_high", "targets", "over_target"]]
+            out = out.rename(columns={"score": "value", "targets": "n", "over_target": "note"})
+            out["note"] = np.where(out["note"] != "", "over target: " + out["note"], "")
+            out["raw"] = out["value"]
+            out["method"] = "each target capped at 100%; interval from the count model"
+        else:
+            mean = g["value"].mean()
+            m = g["value"].count().astype("float64")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = _st.t.ppf(0.975, np.maximum(m - 1, 1))
+                half = np.where(m > 1, q * g["value"].std(ddof=1) / np.sqrt(m), np.nan)
+            out = pd.DataFrame({"value": mean, "ci_low": mean - half, "ci_high": mean + half, "n": m})
+            out["raw"] = out["value"]
+            out["method"] = "mean of the weeks, t interval"
+        if "note" not in out:
+            out["note"] = ""
+        out = out.reindex(sorted(own))
+        out["note"] = out["note"].fillna("")
+        out["weeks"] = weeks.reindex(out.index).fillna(0)
+        out["peer_group"] = group
+        parts.append(out)
+    cols = SCORECARD_COLUMNS
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts).rename_axis("rep_id").reset_index().assign(kpi=kpi)
+    info = panel.drop_duplicates("rep_id").set_index("rep_id")
+    out["peer_label"] = out["rep_id"].map(info["peer_label"])
+    out["peers_n"] = out["rep_id"].map(info["peers_n"])
     key = out["value"] if d.higher_is_better else -out["value"]
     out = out.assign(_key=key.where(out["n"] > 0)).sort_values(
-        ["_key", "rep_id"], ascending=[False, True], na_position="last", kind="stable"
+        ["peer_label", "_key", "rep_id"], ascending=[True, False, True], na_position="last", kind="stable"
     )
-    out["rank"] = np.arange(1, len(out) + 1)
-    return out[SCORECARD_COLUMNS].reset_index(drop=True)
+    out["rank"] = out.groupby("peer_group", sort=False).cumcount() + 1
+    return out[cols].reset_index(drop=True)
 
 
-def funnel(table: pd.DataFrame, kpi: str) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """Funnel-plot data for rate ``kpi`` over all periods of ``table``: (points, limits, team rate).
+def funnel(panel: pd.DataFrame, kpi: str) -> list[tuple[str, pd.DataFrame, pd.DataFrame, float]]:
+    """Funnel-plot data of rate ``kpi`` per peer group: a list of (peer label, points, limits, group rate).
 
-    points: per rep ``rep_id``, ``k``, ``n``, ``rate`` and ``flag_95`` / ``flag_99.8`` (above / below /
-    within the exact binomial control limits around the team rate, :func:`coachkit.stats.funnel_limits`).
+    points: per rep of the group ``rep_id``, ``k``, ``n``, ``rate`` and ``flag_95`` / ``flag_99.8``
+    (above / below / within the group's control limits, exact binomial at the effective volume n/φ:
+    :func:`coachkit.stats.funnel_limits` with the group's dispersion φ).
     """
-    rows = table[table["kpi"] == kpi]
-    s = rows.groupby("rep_id", sort=True)[["numerator", "denominator"]].sum()
-    f = funnel_limits(s["numerator"], s["denominator"])
-    return f.reps.rename_axis("rep_id").reset_index(), f.limits, f.p0
+    out = []
+    for group, members in _groups(panel).items():
+        gp = panel[panel["rep_id"].isin(members) & (panel["kpi"] == kpi)]
+        if gp.empty:
+            continue
+        disp = rate_dispersion(gp["numerator"], gp["denominator"], gp["rep_id"])
+        phi = disp.phi if np.isfinite(disp.phi) else 1.0
+        s = gp.groupby("rep_id", sort=True)[["numerator", "denominator"]].sum()
+        f = funnel_limits(s["numerator"], s["denominator"], phi=phi)
+        label = panel.loc[panel["peer_group"] == group, "peer_label"]
+        name = str(label.iloc[0]) if len(label) else str(group)
+        out.append((name, f.reps.rename_axis("rep_id").reset_index(), f.limits, f.p0))
+    return out
 
 
-def week_over_week(table: pd.DataFrame, kpis: Sequence[str] | None = None) -> pd.DataFrame:
-    """Each rep's change from the previous period to the latest period of ``table``, per rate or count KPI.
+def week_over_week(panel: pd.DataFrame, kpis: Sequence[str] | None = None) -> pd.DataFrame:
+    """Each rep's change from the previous week to the latest week of ``panel``, per count or rate KPI.
 
-    Intervals: 95% Wilson for rates, exact Poisson for counts (other kinds are skipped). ``change`` is
-    ``"up"`` when this period's interval lies wholly above last period's (ci_low_now > ci_high_before),
-    ``"down"`` when wholly below, else ``""``: overlapping intervals are noise, not news. Columns: rep_id,
-    kpi, before, now, delta, ci_low_before, ci_high_before, ci_low_now, ci_high_now, n_before, n_now, change.
+    The test allows for week-to-week variation (:func:`coachkit.stats.compare_counts` /
+    :func:`coachkit.stats.compare_rates` with the peer group's dispersion φ and its df): counts are compared
+    per working day of exposure, so a latest week cut short (``partial_now``: the data ends mid-week) is
+    prorated, not read as a drop. ``change`` is ``"up"``, ``"down"`` (p < 0.05, two-sided) or ``"no clear
+    change"``; ``""`` without data. Amounts and durations (kind sum) and other kinds are left out: one week's
+    amount has no interval. Intervals: φ·Garwood per week for counts, Wilson on (k/φ, n/φ) for rates.
+    Columns: rep_id, peer_label, kpi, before, now, delta, ci_low_before, ci_high_before, ci_low_now,
+    ci_high_now, n_before, n_now, exposure_before, exposure_now, partial_now, phi, p_value, change.
     """
-    names = [k for k in (kpis or table["kpi"].unique()) if registry[k].kind in ("rate", "count")]
-    periods = np.sort(table["period_start"].unique())
-    cols = ["rep_id", "kpi", "before", "now", "delta", "ci_low_before", "ci_high_before"]
-    cols += ["ci_low_now", "ci_high_now", "n_before", "n_now", "change"]
+    cols = ["rep_id", "peer_label", "kpi", "before", "now", "delta", "ci_low_before", "ci_high_before"]
+    cols += ["ci_low_now", "ci_high_now", "n_before", "n_now", "exposure_before", "exposure_now", "partial_now"]
+    cols += ["phi", "p_value", "change"]
+    names = [k for k in (kpis or panel["kpi"].unique()) if k in registry and registry[k].kind in ("rate", "count")]
+    periods = np.sort(panel["period_start"].unique())
     if len(periods) < 2 or not names:
         return pd.DataFrame(columns=cols)
-    rows = table[table["kpi"].isin(names) & table["period_start"].isin(periods[-2:])].copy()
-    is_rate = rows["kpi"].map(lambda k: registry[k].kind == "rate").to_numpy(dtype=bool)
-    wl, wh = wilson(rows["numerator"], rows["denominator"])
-    pl, ph = poisson_interval(rows["value"])
-    rows["lo"] = np.where(is_rate, wl, pl)
-    rows["hi"] = np.where(is_rate, wh, ph)
-    rows["n"] = np.where(is_rate, rows["denominator"], rows["value"])
-    rows["when"] = np.where(rows["period_start"] == periods[-1], "now", "before")
-    wide = rows.pivot_table(
-        index=["rep_id", "kpi"], columns="when", values=["value", "lo", "hi", "n"], aggfunc="first", dropna=False
-    )
-    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
-    wide = wide.reset_index()
-    out = pd.DataFrame(
-        {
-            "rep_id": wide["rep_id"],
-            "kpi": wide["kpi"],
-            "before": wide["value_before"],
-            "now": wide["value_now"],
-            "delta": wide["value_now"] - wide["value_before"],
-            "ci_low_before": wide["lo_before"],
-            "ci_high_before": wide["hi_before"],
-            "ci_low_now": wide["lo_now"],
-            "ci_high_now": wide["hi_now"],
-            "n_before": wide["n_before"],
-            "n_now": wide["n_now"],
-        }
-    )
-    out["change"] = np.select(
-        [out["ci_low_now"] > out["ci_high_before"], out["ci_high_now"] < out["ci_low_before"]], ["up", "down"], ""
-    )
+    before_p, now_p = periods[-2], periods[-1]
+    parts = []
+    for name in names:
+        is_rate = registry[name].kind == "rate"
+        for group, members in _groups(panel).items():
+            gp = panel[panel["rep_id"].isin(members) & (panel["kpi"] == name)]
+            own = panel.loc[panel["peer_group"] == group, "rep_id"].unique()
+            if gp.empty:
+                continue
+            disp = (
+                rate_dispersion(gp["numerator"], gp["denominator"], gp["rep_id"])
+                if is_rate
+                else count_dispersion(gp["value"], gp["rep_id"], gp["exposure"])
+            )
+            b = gp[gp["period_start"] == before_p].set_index("rep_id").reindex(sorted(own))
+            n = gp[gp["period_start"] == now_p].set_index("rep_id").reindex(sorted(own))
+            phi, df = disp.phi, disp.df
+            if is_rate:
+                k1, n1 = b["numerator"].fillna(0), b["denominator"].fillna(0)
+                k2, n2 = n["numerator"].fillna(0), n["denominator"].fillna(0)
+                test = compare_rates(k1, n1, k2, n2, phi=phi, df=df)
+                l1, h1 = wilson(k1, n1, phi=phi)
+                l2, h2 = wilson(k2, n2, phi=phi)
+                v1, v2, nb, nn = test["rate1"].to_numpy(), test["rate2"].to_numpy(), n1, n2
+            else:
+                k1, e1 = b["value"].fillna(0), b["exposure"].fillna(0)
+                k2, e2 = n["value"].fillna(0), n["exposure"].fillna(0)
+                test = compare_counts(k1, e1, k2, e2, phi=phi, df=df)
+                l1, h1 = poisson_interval(k1, phi=phi)
+                l2, h2 = poisson_interval(k2, phi=phi)
+                v1, v2, nb, nn = k1.to_numpy(), k2.to_numpy(), k1, k2
+            part = pd.DataFrame(
+                {
+                    "rep_id": sorted(own),
+                    "kpi": name,
+                    "before": v1,
+                    "now": v2,
+                    "ci_low_before": l1,
+                    "ci_high_before": h1,
+                    "ci_low_now": l2,
+                    "ci_high_now": h2,
+                    "n_before": np.asarray(nb, dtype="float64"),
+                    "n_now": np.asarray(nn, dtype="float64"),
+                    "exposure_before": b["exposure"].to_numpy(dtype="float64"),
+                    "exposure_now": n["exposure"].to_numpy(dtype="float64"),
+                    "partial_now": n["partial"].fillna(False).to_numpy(dtype=bool),
+                    "phi": phi,
+                    "p_value": test["p_value"].to_numpy(),
+                    "change": test["change"].to_numpy(),
+                }
+            )
+            parts.append(part)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    out["delta"] = out["now"] - out["before"]
+    info = panel.drop_duplicates("rep_id").set_index("rep_id")
+    out["peer_label"] = out["rep_id"].map(info["peer_label"])
     order = {k: i for i, k in enumerate(names)}
-    out = out.assign(_o=out["kpi"].map(order)).sort_values(["_o", "rep_id"], kind="stable")
-    return out.drop(columns="_o").reset_index(drop=True)
+    out = out.assign(_o=out["kpi"].map(order)).sort_values(["_o", "peer_label", "rep_id"], kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def team_medians(panel: pd.DataFrame, kpis: Sequence[str]) -> pd.DataFrame:
+    """Per peer group and KPI: the median over its reps and how many reps it rests on.
+
+    Rates: the median of each rep's Σ numerator / Σ denominator; counts: of each rep's count per week of 5
+    working days; sums: of each rep's total per week. For a group of the role across teams the median is
+    over every rep of the role. Columns ``peer_label``, ``kpi``, ``median``, ``reps`` (the n of the median),
+    ``peer_basis``.
+    """
+    rows = []
+    info = panel.drop_duplicates("rep_id").set_index("rep_id")
+    for name in kpis:
+        kind = registry[name].kind
+        kp = panel[panel["kpi"] == name]
+        for group, members in _groups(panel).items():
+            gp = kp[kp["rep_id"].isin(members)]
+            own = info[info["peer_group"] == group]
+            if gp.empty or own.empty:
+                continue
+            g = gp.groupby("rep_id")
+            if kind == "rate":
+                den = g["denominator"].sum()
+                vals = (g["numerator"].sum() / den.where(den > 0)).dropna()
+            elif kind == "count":
+                e = g["exposure"].sum()
+                vals = (g["value"].sum() / e.where(e > 0) * 5).dropna()
+            else:
+                vals = (g["value"].sum() / g.size()).dropna()
+            rows.append(
+                {
+                    "peer_label": own["peer_label"].iloc[0],
+                    "kpi": name,
+                    "median": float(vals.median()) if len(vals) else np.nan,
+                    "reps": len(vals),
+                    "peer_basis": own["peer_basis"].iloc[0],
+                }
+            )
+    return pd.DataFrame(rows, columns=["peer_label", "kpi", "median", "reps", "peer_basis"])
 
 
 def activity_spread(

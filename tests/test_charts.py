@@ -468,6 +468,19 @@ def test_funnel_plot_draws_both_limits_the_team_rate_and_the_highlighted_rep() -
     assert "n" in tooltip_fields(spec)
 
 
+def test_funnel_plot_flags_have_no_dotted_field_names() -> None:
+    # "flag_99.8" is a nested path to Vega-Lite: the tooltip showed "flag_99.8: undefined"
+    points, limits = funnel_frames()
+    points = points.assign(flag_95=["above", "within", "below"], **{"flag_99.8": ["within", "within", "below"]})
+    spec = c.funnel_plot(points, limits, center=0.3).to_dict()
+    fields = tooltip_fields(spec)
+    assert {"flag_95", "flag_99_8"} <= fields and not any("." in f for f in fields)
+    _, pts = values(spec)
+    assert [r["flag_99_8"] for r in pts] == ["within", "within", "below"]
+    titles = {t.get("title") for m in marks(spec) for t in m["enc"].get("tooltip", [])}
+    assert "99.8% limits" in titles
+
+
 def test_stage_funnel_keeps_stage_order_and_labels_conversion() -> None:
     spec = c.stage_funnel(stage_frame()).to_dict()
     (rows,) = values(spec)

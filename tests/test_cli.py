@@ -88,10 +88,37 @@ def test_kpis_prints_exact_definitions():
     out = run("kpis").output
     assert "connect_rate  —  " in out
     assert (
-        "connect_rate  —  Connect rate [%] (rate, higher is better)\n    Calls with outcome connected / calls that have an outcome."
+        "connect_rate  —  Connect rate [%] (rate, higher is better)\n    Calls with outcome connected / all calls (dials), "
         in out
     )
 
 
 def test_playbook_prints_the_default():
     assert run("playbook").output == DEFAULT_PLAYBOOK_TEXT
+
+
+def test_validate_and_info_report_unreadable_paths_in_one_line(tmp_path):
+    (tmp_path / "loopA").symlink_to("loopB")
+    (tmp_path / "loopB").symlink_to("loopA")
+    for cmd in ("validate", "info"):
+        res = CliRunner().invoke(main, [cmd, str(tmp_path / "loopA")])
+        assert res.exit_code == 1, res.output  # coachkit's own report, not click's usage error (exit 2)
+        assert "symbolic-link loop" in res.output and "Traceback" not in res.output
+    res = CliRunner().invoke(main, ["validate", str(tmp_path / "nope")])
+    assert res.exit_code == 1 and "no such folder or file" in res.output
+
+
+def test_validate_with_an_unreadable_playbook_override(tmp_path):
+    data = tmp_path / "ds"
+    run("sample", str(data), "--reps", "2", "--weeks", "1", "--format", "csv")
+    res = CliRunner().invoke(main, ["validate", str(data), "--playbook", str(tmp_path)])
+    assert res.exit_code == 1
+    assert f"  {tmp_path.name}: is a directory, not a file" in res.output
+
+
+def test_kpis_with_a_bad_playbook_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "pb.toml"
+    bad.write_bytes(b"\xff")
+    res = CliRunner().invoke(main, ["kpis", "--playbook", str(bad)])
+    assert res.exit_code == 1 and res.output.startswith(f"Error: {bad}, line 1: not UTF-8 text")
+    assert "Traceback" not in res.output

@@ -1,239 +1,263 @@
-"""Tests of coachkit.coaching.coaching_focus on crafted teams, with values worked out by hand."""
+"""Tests of coachkit.coaching on crafted teams, with values worked out by hand.
+
+The crafted reps work Mon-Fri in January 2024 (4 full weeks, 20 working days, 2024-01-01 .. 2024-01-28).
+Weekly counts that are the same every week have no week-to-week variation, so the dispersion φ is floored
+at 1 and every value below can be computed on paper.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as sst
+from statsmodels.stats.multitest import multipletests
 
 from coachkit import SalesData
-from coachkit.coaching import FOCUS_COLUMNS, coaching_focus, focus_window, peer_groups
+from coachkit.coaching import (
+    CANDIDATE_COLUMNS,
+    FOCUS_COLUMNS,
+    coaching_focus,
+    focus_candidates,
+    focus_window,
+    peer_groups,
+    select_focus,
+    team_findings,
+)
 from coachkit.playbook import Playbook
 from coachkit.stats import poisson_interval, wilson
 
-# SDR has a calls target of 10 a working day; AE has no targets (benchmarks come from the playbook or the team).
 PLAYBOOK = """
+[targets]
+AE = false
 [targets.SDR.per_day]
 calls = 10
 
 [coaching]
 min_n = 8
 max_focus = 3
-benchmarks = { connect_rate = 0.10, meeting_show_rate = 0.80, notes_coverage = 0.70, win_rate = 0.5 }
+benchmarks = {}
 """
 
 AS_OF = "2024-01-28"  # a Sunday: the window is Mon 2024-01-01 .. Sun 2024-01-28, 20 working days
-WORKDAYS = pd.bdate_range("2024-01-01", "2024-01-26")
+WEEKS = [pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=w) for w in range(4)]
 
 
-def _calls(rep: str, total: int, connected: int) -> pd.DataFrame:
-    """``total`` calls spread over the window's 20 working days; the first ``connected`` connected (with notes)."""
-    i = np.arange(total)
-    when = WORKDAYS[i % len(WORKDAYS)] + pd.to_timedelta(9 * 3600 + i // len(WORKDAYS) * 60, unit="s")
-    ok = i < connected
-    return pd.DataFrame(
-        {
-            "activity_id": [f"{rep}-c{j}" for j in i],
-            "rep_id": rep,
-            "activity_type": "call",
-            "occurred_at": when,
-            "outcome": np.where(ok, "connected", "no_answer"),
-            "notes": np.where(ok, "spoke with the buyer", None),
-        }
-    )
+def _calls(
+    rep: str, per_week: list[int], connected: list[int] | None = None, notes: bool = True, unlogged: int = 0
+) -> pd.DataFrame:
+    """``per_week[w]`` calls in week w (spread Mon-Fri from 09:00, a minute apart); the first ``connected[w]``
+    of each week connected (with an account and notes), the last ``unlogged`` without an outcome, the others
+    no_answer."""
+    rows = []
+    connected = connected or [0] * len(per_week)
+    for w, (n, c) in enumerate(zip(per_week, connected, strict=True)):
+        for i in range(n):
+            when = WEEKS[w] + pd.Timedelta(days=i % 5, hours=9, minutes=i // 5)
+            ok = i < c
+            rows.append(
+                {
+                    "activity_id": f"{rep}-{w}-{i}",
+                    "rep_id": rep,
+                    "activity_type": "call",
+                    "occurred_at": when,
+                    "outcome": "connected" if ok else (None if i >= n - unlogged else "no_answer"),
+                    "account_id": f"{rep}-acct-{w}-{i}",
+                    "notes": "spoke with the buyer" if ok and notes else None,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
-def _meetings(rep: str, held: int, no_show: int) -> pd.DataFrame:
-    n = held + no_show
-    return pd.DataFrame(
-        {
-            "activity_id": [f"{rep}-m{j}" for j in range(n)],
-            "rep_id": rep,
-            "activity_type": "meeting",
-            "occurred_at": WORKDAYS[np.arange(n) % len(WORKDAYS)] + pd.Timedelta(hours=14),
-            "outcome": ["held"] * held + ["no_show"] * no_show,
-            "notes": "agenda reviewed",
-        }
-    )
-
-
-def _data(acts: list[pd.DataFrame], reps: list[tuple], deals: pd.DataFrame | None = None, playbook=PLAYBOOK):
+def _data(acts: list[pd.DataFrame], reps: list[tuple], playbook: str = PLAYBOOK) -> SalesData:
     r = pd.DataFrame(reps, columns=["rep_id", "team", "role", "hired_at"])
     r["hired_at"] = pd.to_datetime(r["hired_at"])
-    return SalesData.from_frames(pd.concat(acts, ignore_index=True), r, deals, playbook=Playbook.from_text(playbook))
+    return SalesData.from_frames(pd.concat(acts, ignore_index=True), r, playbook=Playbook.from_text(playbook))
+
+
+def _sdrs(a_weeks: list[int], others: int) -> SalesData:
+    acts = [_calls("a", a_weeks)] + [_calls(r, [others] * 4) for r in ("b", "c", "d")]
+    return _data(acts, [(r, "T1", "SDR", None) for r in "abcd"])
+
+
+def _row(frame: pd.DataFrame, rep: str, kpi: str) -> pd.Series:
+    return frame[(frame["rep_id"] == rep) & (frame["kpi"] == kpi)].iloc[0]
 
 
 def test_focus_window_is_full_weeks_ending_on_as_of():
     assert focus_window("2024-01-28") == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-28"))
-    # mid-week: the week in progress is not judged
     assert focus_window("2024-01-31", weeks=2) == (pd.Timestamp("2024-01-15"), pd.Timestamp("2024-01-28"))
-    assert focus_window("2024-01-29 17:00", weeks=1) == (pd.Timestamp("2024-01-22"), pd.Timestamp("2024-01-28"))
     with pytest.raises(ValueError, match="weeks"):
         focus_window("2024-01-28", weeks=0)
 
 
-def test_clear_rate_gap_with_large_n_is_flagged():
-    # 4 of 200 calls connected = 2%; Wilson (0.78%, 5.03%) lies below the 10% playbook benchmark
-    data = _data([_calls("a", 200, 4)], [("a", "T1", "AE", None)])
-    focus = coaching_focus(data, "a", AS_OF)
+def test_count_behind_its_role_target_by_hand():
+    # a: 25 calls a week = 100; target 10 a working day x 20 = 200. b, c, d: 60 a week.
+    # Every rep's weeks are constant: X2 = 0, phi = max(1, 0) = 1, df = 16 rep-weeks - 4 reps = 12.
+    # The group: 100 + 720 = 820 calls in 80 working days = 10.25 a day, Garwood/80 = (9.56, 10.98) reaches 10:
+    # no team finding, so a is compared with the target: z = (100 - 200) / sqrt(200) = -7.07.
+    cands = focus_candidates(_sdrs([25] * 4, 60), AS_OF)
+    assert list(cands.columns) == list(CANDIDATE_COLUMNS)
+    r = _row(cands, "a", "calls")
+    assert (r["value"], r["n"], r["exposure"], r["weeks"]) == (100, 100, 20, 4)
+    assert (r["phi"], r["df"]) == (1.0, 12)
+    lo, hi = poisson_interval(100)
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
+    assert not r["team_finding"] and r["team_value"] == pytest.approx(820 / 80)
+    assert r["team_ci_high"] == pytest.approx(float(poisson_interval(820)[1]) / 80)
+    assert (r["benchmark"], r["benchmark_value"], r["target"]) == ("role target", 200, 50)  # 10 a day = 50 a week
+    assert r["std_gap"] == pytest.approx(100 / np.sqrt(200))
+    assert r["p_value"] == pytest.approx(sst.t.cdf(-100 / np.sqrt(200), 12))
+    assert r["eligible"] and r["reason"] == ""
+    assert r["evidence"] == "Calls 100 in 4 weeks (95% CI 81–122) vs role target 200."
+    # the peers' median: rates per working day 5, 12, 12, 12 -> 12 x a's 20 days
+    assert r["team_median"] == 240
+    focus = coaching_focus(_sdrs([25] * 4, 60), "a", AS_OF)
     assert list(focus.columns) == list(FOCUS_COLUMNS)
-    assert focus["kpi"].tolist() == ["connect_rate"]
-    row = focus.iloc[0]
-    lo, hi = wilson(4, 200)
-    assert (row["value"], row["n"]) == (0.02, 200)
-    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
-    assert row["benchmark"] == "playbook benchmark" and row["benchmark_value"] == 0.10 and row["target"] == 0.10
-    assert row["team_median"] == 0.02  # alone in the team
-    assert row["gap"] == pytest.approx(-0.08)
-    assert row["std_gap"] == pytest.approx(0.08 / np.sqrt(0.1 * 0.9 / 200))
-    assert row["kind"] == "leading"
-    assert row["evidence"] == "Connect rate 2% (4 of 200 calls with an outcome, 95% CI 1–5%) vs playbook benchmark 10%."
-    assert row["action"] == data.playbook.action_for("connect_rate")
+    assert focus["kpi"].tolist() == ["calls"] and focus.loc[0, "family"] == "peer group"
+    assert focus.loc[0, "peer_basis"] == "team × role" and focus.loc[0, "peers_n"] == 4
+    # the reps at 12 a day are not behind: nothing for b
+    assert coaching_focus(_sdrs([25] * 4, 60), "b", AS_OF).empty
 
 
-def test_same_rate_with_small_n_is_not_flagged():
-    # 1 of 50 = 2% too, but Wilson (0.35%, 10.5%) still reaches 10%
-    data = _data([_calls("b", 50, 1)], [("b", "T1", "AE", None)])
-    assert float(wilson(1, 50)[1]) > 0.10
-    focus = coaching_focus(data, "b", AS_OF)
-    assert focus.empty and list(focus.columns) == list(FOCUS_COLUMNS)
+def test_overdispersion_widens_the_test():
+    # a: 10, 40, 10, 40 (mean 25): X2 = 4 x 15^2 / 25 = 36; b, c, d constant: 0. phi = 36 / 12 = 3.
+    r = _row(focus_candidates(_sdrs([10, 40, 10, 40], 60), AS_OF), "a", "calls")
+    assert r["phi"] == pytest.approx(3.0)
+    assert r["std_gap"] == pytest.approx(100 / np.sqrt(3 * 200))
+    assert r["p_value"] == pytest.approx(sst.t.cdf(-100 / np.sqrt(600), 12))
+    lo, hi = poisson_interval(100, phi=3)
+    assert r["ci_low"] == pytest.approx(float(lo)) and r["ci_high"] == pytest.approx(float(hi))
 
 
-def test_rates_need_min_n_even_when_the_interval_separates():
-    # 0 of 7 meetings held: Wilson high 35% < 80%, but n = 7 < min_n = 8; 0 of 8 is flagged
-    seven = _data([_calls("m", 100, 10), _meetings("m", 0, 7)], [("m", "T1", "AE", None)])
-    assert float(wilson(0, 7)[1]) < 0.8
-    assert "meeting_show_rate" not in coaching_focus(seven, "m", AS_OF)["kpi"].tolist()
-    eight = _data([_calls("m", 100, 10), _meetings("m", 0, 8)], [("m", "T1", "AE", None)])
-    focus = coaching_focus(eight, "m", AS_OF)
-    assert focus["kpi"].tolist() == ["meeting_show_rate"]
-    assert focus.iloc[0]["evidence"].startswith("Meeting show rate 0% (0 of 8 meetings held or no-show, 95% CI 0–32%)")
-
-
-def test_leading_gap_ranks_above_a_larger_lagging_gap():
-    # leading: connect 4/200 vs 10% -> std gap 3.77; lagging: 0 of 100 deals won vs 50% -> std gap 10
-    deals = pd.DataFrame(
-        {
-            "deal_id": [f"d{i}" for i in range(100)],
-            "rep_id": "a",
-            "created_at": pd.Timestamp("2023-10-02"),  # created before the window: deals_created is 0
-            "closed_at": WORKDAYS[np.arange(100) % 20] + pd.Timedelta(hours=12),
-            "is_won": False,
-            "is_closed": True,
-        }
+def test_a_group_that_misses_its_target_is_a_team_finding_and_reps_are_compared_with_peers():
+    # b, c, d: 40 a week = 8 a day; a: 25 a week = 5 a day. The group: 580 / 80 = 7.25 a day,
+    # Garwood(580) / 80 = (6.67, 7.86) < 10: a team finding, reported once.
+    # a vs the other three pooled: lambda_o = 480 / 60 = 8, lambda = 7.25,
+    # z = (5 - 8) / sqrt(7.25 x (1/20 + 1/60)) = -4.315; benchmark = 8 x 20 = 160 calls.
+    cands = focus_candidates(_sdrs([25] * 4, 40), AS_OF)
+    r = _row(cands, "a", "calls")
+    assert r["team_finding"] and r["benchmark"] == "peer group" and r["benchmark_value"] == 160
+    z = (5 - 8) / np.sqrt(7.25 * (1 / 20 + 1 / 60))
+    assert r["std_gap"] == pytest.approx(-z) and r["p_value"] == pytest.approx(sst.t.cdf(z, 12))
+    assert r["evidence"] == (
+        "Calls 100 in 4 weeks (95% CI 81–122) vs the other 3 T1 SDRs 160; the whole group misses the role target "
+        "(50 a week), so the rep is compared with the peers."
     )
-    data = _data([_calls("a", 200, 4)], [("a", "T1", "AE", None)], deals)
-    focus = coaching_focus(data, "a", AS_OF)
-    assert focus["kpi"].tolist() == ["connect_rate", "win_rate"]
-    assert focus["kind"].tolist() == ["leading", "lagging"]
-    assert focus.loc[1, "std_gap"] > focus.loc[0, "std_gap"]
-    assert focus.loc[1, "evidence"] == "Win rate 0% (0 of 100 closed deals, 95% CI 0–4%) vs playbook benchmark 50%."
-    # max_focus caps the list, keeping the leading one
-    one = _data(
-        [_calls("a", 200, 4)], [("a", "T1", "AE", None)], deals, PLAYBOOK.replace("max_focus = 3", "max_focus = 1")
+    b = _row(cands, "b", "calls")
+    assert b["benchmark"] == "peer group" and b["std_gap"] < 0  # above the others: not behind
+    found = team_findings(cands)
+    assert found[["peer_label", "kpi", "peers_n"]].values.tolist() == [["T1 SDRs", "calls", 4]]
+    # per week of 5 working days: 7.25 x 5 = 36.25, Garwood(580) / 80 x 5 = (33.35, 39.32), target 10 x 5 = 50
+    assert found.loc[0, "team_value"] == pytest.approx(36.25) and found.loc[0, "target"] == 50
+    lo, hi = (5 * float(v) / 80 for v in poisson_interval(580))
+    assert found.loc[0, "team_ci_low"] == pytest.approx(lo) and found.loc[0, "team_ci_high"] == pytest.approx(hi)
+    assert found.loc[0, "evidence"] == (
+        f"The T1 SDRs (4 reps) as a group: calls 36.2 a week (95% CI {lo:.1f}–{hi:.1f}), below the role target "
+        "50 a week. A team finding: a process or target question, not one rep's."
     )
-    assert coaching_focus(one, "a", AS_OF)["kpi"].tolist() == ["connect_rate"]
+    # the whole team missing the target is not a focus area for b, c and d
+    sel = select_focus(cands)
+    assert sel.loc[sel["flagged"], "rep_id"].unique().tolist() == ["a"]
 
 
-def test_rep_at_target_gets_nothing():
-    # SDR target 10 calls a day x 20 working days = 200; 200 calls, 20 connected (10%), all with notes
-    data = _data([_calls("s", 200, 20)], [("s", "T1", "SDR", None)])
-    focus = coaching_focus(data, "s", AS_OF)
-    assert focus.empty and list(focus.columns) == list(FOCUS_COLUMNS)
-
-
-def test_count_gap_against_role_target_uses_poisson_and_ramp():
-    # 100 calls vs 200 expected: Garwood (81.4, 121.6) < 200 -> flagged
-    data = _data([_calls("s", 100, 10)], [("s", "T1", "SDR", None)])
-    focus = coaching_focus(data, "s", AS_OF)
-    assert focus["kpi"].tolist() == ["calls"]
-    row = focus.iloc[0]
-    lo, hi = poisson_interval([100])
-    assert (row["value"], row["n"], row["benchmark_value"], row["target"]) == (100, 100, 200, 200)
-    assert (row["ci_low"], row["ci_high"]) == (pytest.approx(lo[0]), pytest.approx(hi[0]))
-    assert row["benchmark"] == "role target"
-    assert row["std_gap"] == pytest.approx(100 / np.sqrt(200))
-    assert row["evidence"] == "Calls 100 in 4 weeks (95% CI 81–122) vs role target 200."
-    # hired on 2024-01-01: ramp 0.25, 0.25, 0.5, 0.5 -> expected 50 x 1.5 = 75; 100 calls is not a gap
-    hired = _data([_calls("s", 100, 10)], [("s", "T1", "SDR", "2024-01-01")])
-    assert coaching_focus(hired, "s", AS_OF).empty
-
-
-def test_team_median_uses_same_team_and_role_only():
-    # x: 40 calls, 4 connected (10%); AE peers p1, p2 in team T: 400 calls, 40 connected.
-    # SDRs in team T (d1, d2) with 1 call each, and an AE in team U with 1 call, are not peers.
-    acts = [_calls("x", 40, 4), _calls("p1", 400, 40), _calls("p2", 400, 40)]
-    acts += [_calls(r, 1, 0) for r in ("d1", "d2", "u1")]
-    reps = [("x", "T", "AE", None), ("p1", "T", "AE", None), ("p2", "T", "AE", None)]
-    reps += [("d1", "T", "SDR", None), ("d2", "T", "SDR", None), ("u1", "U", "AE", None)]
-    focus = coaching_focus(_data(acts, reps), "x", AS_OF).set_index("kpi")
-    # calls: weekly averages 10, 100, 100 -> median 100 x 4 weeks = 400; conversations: 1, 10, 10 -> 40
-    assert focus.index.tolist() == ["calls", "conversations"]
-    assert focus.loc["calls", "team_median"] == 400 and focus.loc["calls", "benchmark"] == "team median"
-    assert np.isnan(focus.loc["calls", "target"])
-    assert focus.loc["conversations", "team_median"] == 40 and focus.loc["conversations", "value"] == 4
-    assert focus.loc["conversations", "evidence"] == "Conversations 4 in 4 weeks (95% CI 1.1–10) vs team median 40."
-
-
-def test_only_the_window_counts_and_unknown_rep_errors():
-    # 200 calls in the window at 2%, plus 100 connected calls just before and just after it
-    outside = _calls("a", 100, 100)
-    outside["activity_id"] = "out" + outside["activity_id"]
-    outside["occurred_at"] = np.where(
-        np.arange(100) % 2 == 0, pd.Timestamp("2023-12-31 23:59:59"), pd.Timestamp("2024-01-29 00:00:00")
+def test_rate_against_the_playbook_benchmark_and_benjamini_hochberg():
+    # 50 calls a week each; connected a week: a 2 (4%), b, c, d 6 (12%). Constant weeks: phi = 1, df = 12.
+    # group 80 / 800 = 10%: its Wilson interval (8.1%, 12.3%) reaches the 10% benchmark: no team finding.
+    # a: z = (0.04 - 0.10) / sqrt(0.1 x 0.9 / 200) = -2.828
+    text = PLAYBOOK.replace("benchmarks = {}", "benchmarks = { connect_rate = 0.10 }").replace(
+        "calls = 10", "calls = 2"
     )
-    data = _data([_calls("a", 200, 4), outside], [("a", "T1", "AE", None)])
-    focus = coaching_focus(data, "a", "2024-01-31")  # mid-week: same window as Sunday the 28th
-    assert focus["kpi"].tolist() == ["connect_rate"] and focus.iloc[0]["n"] == 200
+    acts = [_calls("a", [50] * 4, [2] * 4)] + [_calls(r, [50] * 4, [6] * 4) for r in "bcd"]
+    data = _data(acts, [(r, "T1", "SDR", None) for r in "abcd"], text)
+    cands = focus_candidates(data, AS_OF)
+    r = _row(cands, "a", "connect_rate")
+    assert (r["value"], r["n"], r["phi"]) == (0.04, 200, 1.0)
+    assert (r["benchmark"], r["benchmark_value"]) == ("playbook benchmark", 0.10)
+    z = (0.04 - 0.10) / np.sqrt(0.09 / 200)
+    assert r["p_value"] == pytest.approx(sst.t.cdf(z, 12))
+    lo, hi = wilson(8, 200)
+    assert (r["ci_low"], r["ci_high"]) == (pytest.approx(float(lo)), pytest.approx(float(hi)))
+    assert r["evidence"] == "Connect rate 4% (8 of 200 calls, 95% CI 2–8%) vs playbook benchmark 10%."
+    sel = select_focus(cands)
+    fam = sel["eligible"]
+    expected_q = multipletests(sel.loc[fam, "p_value"], method="fdr_bh")[1]
+    np.testing.assert_allclose(sel.loc[fam, "q_value"], expected_q)
+    assert sel[~fam]["q_value"].isna().all()
+    q = float(_row(sel, "a", "connect_rate")["q_value"])
+    assert _row(sel, "a", "connect_rate")["flagged"] == (q <= 0.05)
+    # a stricter FDR can only remove focus areas
+    assert not select_focus(cands, q=q / 2)["flagged"].any() or q / 2 >= q
+
+
+def test_lagging_results_and_missing_data_are_never_a_focus_and_say_why():
+    acts = [_calls("a", [5] * 4, [1] * 4, notes=False)] + [_calls(r, [50] * 4, [6] * 4, notes=False) for r in "bcd"]
+    text = PLAYBOOK.replace("benchmarks = {}", "benchmarks = { notes_coverage = 0.7 }")
+    cands = focus_candidates(_data(acts, [(r, "T1", "SDR", None) for r in "abcd"], text), AS_OF)
+    notes = _row(cands, "a", "notes_coverage")
+    assert not notes["eligible"] and notes["reason"] == "the data has no notes"
+    assert _row(cands, "a", "emails")["reason"] == "the data has no email activities"
+    assert _row(cands, "a", "deals_created")["reason"] == "a lagging result: monitored, never a coaching focus"
+    assert _row(cands, "a", "win_rate")["kind"] == "lagging"
+    # a has 4 conversations: too few for a rate (min_n = 8)
+    assert _row(cands, "a", "follow_up_24h_rate")["reason"] == "only 4 conversations with an account (need 8)"
+    sel = select_focus(cands)
+    assert not sel.loc[sel["kpi"].isin(["notes_coverage", "emails", "deals_created", "win_rate"]), "flagged"].any()
+
+
+def test_small_team_falls_back_to_the_role_across_teams():
+    # T2 has 2 SDRs (< 4): they are compared with all 5 SDRs; T1's 3 SDRs are < 4 as well.
+    acts = [_calls(r, [50] * 4) for r in ("a", "b", "c", "x", "y")]
+    reps = [(r, "T1", "SDR", None) for r in "abc"] + [(r, "T2", "SDR", None) for r in "xy"]
+    cands = focus_candidates(_data(acts, reps), AS_OF)
+    r = _row(cands, "x", "calls")
+    assert r["peer_basis"] == "role across teams (team too small)" and r["peer_label"] == "SDRs across teams"
+    assert r["peers_n"] == 5 and r["df"] == 5 * 4 - 5
+
+
+def test_a_dataset_starting_mid_window_and_a_rep_hired_mid_window():
+    # The data starts on Wednesday 10 Jan: weeks before it are not zero weeks, and its first week has
+    # 3 working days of exposure. Rep h is hired on Monday 15 Jan: only 2 weeks.
+    late = [df[df["occurred_at"] >= "2024-01-10"] for df in (_calls(r, [50] * 4) for r in "abcd")]
+    hired = _calls("h", [50] * 4)
+    hired = hired[hired["occurred_at"] >= "2024-01-15"]
+    reps = [(r, "T1", "SDR", None) for r in "abcd"] + [("h", "T1", "SDR", "2024-01-15")]
+    cands = focus_candidates(_data([*late, hired], reps), AS_OF)
+    a = _row(cands, "a", "calls")
+    # weeks of 8 (partial: Wed-Fri), 15 and 22 Jan; calls on Wed-Fri of week 2 = 30 of the 50
+    assert (a["weeks"], a["exposure"], a["value"]) == (3, 13, 130)
+    assert a["benchmark_value"] == 130  # 10 a day x 13 working days: on target
+    h = _row(cands, "h", "calls")
+    assert (h["weeks"], h["exposure"], h["value"]) == (2, 10, 100)
+
+
+def test_run_family_and_unknown_rep():
+    data = _sdrs([25] * 4, 60)
+    run = select_focus(focus_candidates(data, AS_OF))
+    focus = coaching_focus(data, "a", AS_OF, run=run)
+    assert focus["kpi"].tolist() == ["calls"] and focus.loc[0, "family"] == "run"
+    assert focus.loc[0, "q_value"] == pytest.approx(float(_row(run, "a", "calls")["q_value"]))
     with pytest.raises(ValueError, match="not in the reps table"):
         coaching_focus(data, "nobody", AS_OF)
-    # a rep who left before the window has nothing to judge
-    gone = _data([_calls("a", 200, 4)], [("a", "T1", "AE", None)])
-    gone.reps["left_at"] = pd.Timestamp("2023-06-30")
+    gone = _sdrs([25] * 4, 60)
+    gone.reps.loc[gone.reps["rep_id"] == "a", "left_at"] = pd.Timestamp("2023-06-30")
     assert coaching_focus(gone, "a", AS_OF).empty
 
 
-def test_a_role_target_for_a_rate_takes_precedence_over_the_playbook_benchmark():
-    # 20 of 200 = 10% meets the 10% playbook benchmark,
-    # but the AE role's own 20% connect-rate target is out of reach (Wilson 6.6%-15%)
-    data = _data([_calls("a", 200, 20)], [("a", "T1", "AE", None)], playbook=PLAYBOOK)
-    assert coaching_focus(data, "a", AS_OF).empty
-    text = "[targets.AE.per_week]\nconnect_rate = 0.2\n\n" + PLAYBOOK
-    focus = coaching_focus(_data([_calls("a", 200, 20)], [("a", "T1", "AE", None)], playbook=text), "a", AS_OF)
-    assert focus["kpi"].tolist() == ["connect_rate"]
-    row = focus.iloc[0]
-    assert (row["benchmark"], row["benchmark_value"], row["target"]) == ("role target", 0.2, 0.2)
-    assert row["evidence"] == "Connect rate 10% (20 of 200 calls with an outcome, 95% CI 7–15%) vs role target 20%."
-
-
-def test_large_counts_in_evidence_have_thousands_separators():
-    data = _data([_calls("a", 2000, 20)], [("a", "T1", "AE", None)])
-    (evidence,) = coaching_focus(data, "a", AS_OF)["evidence"]
-    assert evidence.startswith("Connect rate 1% (20 of 2,000 calls with an outcome")
-
-
 def test_min_gap_keeps_significant_but_negligible_shortfalls_out():
-    """Hand-worked: 960 of 1,000 calls have an outcome (96%, Wilson 95% CI 94.6-97.1%) against a 98%
-    benchmark. The interval excludes 98%, but the gap of 2 points is 2.04% of the benchmark: flagged only
-    when min_gap is below that."""
-    n = 1000
-    times = pd.date_range("2026-03-02 09:00", periods=n, freq="1min")
-    acts = pd.DataFrame(
-        {
-            "activity_id": [f"A{i}" for i in range(n)],
-            "rep_id": "R1",
-            "activity_type": "call",
-            "occurred_at": times,
-            "outcome": ["connected"] * 100 + ["no_answer"] * 860 + [None] * 40,
-        }
-    )
-    reps = pd.DataFrame({"rep_id": ["R1"], "team": ["T"], "role": ["X"]})
-    base = "[coaching]\nbenchmarks = { outcome_logged_rate = 0.98 }\n"
+    # outcome logged on 960 of a's 1,000 calls (96%) vs a 98% benchmark; b, c, d log every call.
+    # z = (0.96 - 0.98) / sqrt(0.98 x 0.02 / 1000) = -4.52: clearly behind, but by 2 points = 2.04% of 98%.
+    text = PLAYBOOK.replace("benchmarks = {}", "benchmarks = { outcome_logged_rate = 0.98 }")
+    text = text.replace("calls = 10", "calls = 50")
+    acts = [_calls("a", [250] * 4, unlogged=10)] + [_calls(r, [250] * 4) for r in "bcd"]
+    cands = focus_candidates(_data(acts, [(r, "T1", "SDR", None) for r in "abcd"], text), AS_OF)
+    r = _row(cands, "a", "outcome_logged_rate")
+    assert (r["value"], r["n"]) == (0.96, 1000) and not r["team_finding"]
+    assert r["std_gap"] == pytest.approx(0.02 / np.sqrt(0.98 * 0.02 / 1000))
     for min_gap, expected in ((0.0, True), (0.02, True), (0.021, False), (0.1, False)):
-        pb = Playbook.from_text(base + f"min_gap = {min_gap}\n")
-        data = SalesData.from_frames(acts, reps, playbook=pb)
-        focus = coaching_focus(data, "R1", "2026-03-08", weeks=1)
-        assert ("outcome_logged_rate" in set(focus["kpi"])) is expected, min_gap
+        sel = select_focus(cands, min_gap=min_gap)
+        assert _row(sel, "a", "outcome_logged_rate")["flagged"] is np.bool_(expected), min_gap
+    assert _row(select_focus(cands, min_gap=0.0), "a", "outcome_logged_rate")["q_value"] < 0.05
 
 
 def test_peer_groups_are_team_and_role_with_missing_matching_missing():
@@ -248,3 +272,48 @@ def test_peer_groups_are_team_and_role_with_missing_matching_missing():
     assert key.index.tolist() == ["a", "b", "c", "d", "e", "f"]  # the first row of a repeated rep_id counts
     groups = {k: sorted(key.index[key == k]) for k in key.unique()}
     assert sorted(groups.values()) == [["a", "b"], ["c"], ["d", "e"], ["f"]]
+
+
+def test_weekly_trend_has_no_pre_data_zero_weeks_and_no_false_rising():
+    # The issue's case: sample --reps 8 --weeks 6; R001's real weekly activities are 432, 382, 234, 60, 287, 300.
+    # A 12-week trend must not count the 6 weeks before the data as zero weeks (the old "rising, rho = +0.74").
+    import coachkit
+    from coachkit.coaching import weekly_trend
+
+    data = coachkit.sample(reps=8, weeks=6, seed=0)
+    t = weekly_trend(data, "R001", "2026-11-22", "activities", weeks=12)
+    assert t["values"] == [432, 382, 234, 60, 287, 300] and t["weeks"] == 6
+    assert t["direction"] == "no clear trend"
+    with pytest.raises(ValueError, match="count KPI"):
+        weekly_trend(data, "R001", "2026-11-22", "connect_rate")
+
+
+def test_effort_associations_are_exploratory_within_and_between_with_n():
+    from coachkit.coaching import effort_associations
+
+    data = _sdrs([25, 30, 35, 40], 50)
+    out = effort_associations(data, "a", AS_OF, weeks=4, pairs=(("calls", "conversations"),))
+    assert out["effect"].tolist() == ["within rep", "between reps"]
+    assert (out["label"] == "exploratory").all() and (out["lag"] == 1).all()
+    assert (out["reps"] == 4).all() and (out["rep_weeks"] == 12).all()  # 3 lagged pairs per rep
+    # no conversations at all: no variation to explain, and the sentence names no direction
+    assert all("Exploratory" in s for s in out["sentence"])
+    assert not any(" more conversations" in s or " less conversations" in s for s in out["sentence"])
+
+
+def test_sparse_data_calls_only_no_outcomes_no_notes_date_only():
+    # Calls only, no outcomes, no notes, timestamps without a time of day: only calls and active days can be
+    # judged; nothing the data lacks becomes a focus area or a team finding, and every other KPI says why.
+    acts = pd.concat([_calls(r, [40] * 4) for r in "abcd"], ignore_index=True)
+    acts = acts.assign(outcome=None, notes=None, account_id=None, occurred_at=acts["occurred_at"].dt.normalize())
+    text = PLAYBOOK.replace("benchmarks = {}", "benchmarks = { connect_rate = 0.1 }").replace(
+        "calls = 10", "calls = 10\nemails = 5"
+    )
+    cands = focus_candidates(_data([acts], [(r, "T1", "SDR", None) for r in "abcd"], text), AS_OF)
+    assert sorted(cands.loc[cands["eligible"], "kpi"].unique()) == ["active_days", "calls"]
+    reasons = cands.drop_duplicates("kpi").set_index("kpi")["reason"]
+    assert reasons["connect_rate"] == "the data has no call outcomes logged"
+    assert reasons["emails"] == "the data has no email activities"
+    assert reasons["notes_coverage"] == "the data has no notes"
+    # all 4 SDRs make 8 calls a day against 10: a team finding; emails (none at all) is not one
+    assert team_findings(cands)["kpi"].tolist() == ["calls"]

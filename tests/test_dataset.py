@@ -105,8 +105,8 @@ def test_csv_writer_text(tmp_path):
     assert text.splitlines()[0] == ",".join(schema.columns("activities"))
     assert 'a1,r1,call,2026-03-01T10:00:00.000000001,60.0,,,"He said ""maybe"", then left",' in text
     assert 'a4,r1,email,2026-03-03T00:00:00,0.0,,,"line1\nline2",' in text
-    assert "d1,r1,,2026-02-01T00:00:00,2026-03-02T18:00:00,,100.0,true,true" in deals
-    assert "d2,r2,,2026-03-02T10:00:00,,,,,false" in deals
+    assert "d1,r1,,2026-02-01T00:00:00,2026-03-02T18:00:00,,100.0,,true,true" in deals
+    assert "d2,r2,,2026-03-02T10:00:00,,,,,,false" in deals
     assert 'r1,"Ann, Jr.",,,,2025-01-01,' in reps
     assert back.activities["occurred_at"][0] == pd.Timestamp("2026-03-01 10:00:00.000000001")
 

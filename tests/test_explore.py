@@ -127,8 +127,8 @@ def test_kpi_trend_frame_team_median():
 
 def test_rep_vs_team_frame_pools_counts():
     f = explore.rep_vs_team_frame(data(), ["R1"], team="A", kpis=["connect_rate"])
-    # R1 calls with an outcome: a1 connected, a2 no_answer -> 1/2; team A adds a5, a8 connected -> 3/4
-    assert f[["who", "value", "n"]].values.tolist() == [["Ann", 0.5, 2.0], ["team", 0.75, 4.0]]
+    # R1 calls (dials): a1 connected, a2 no_answer, a4 without an outcome -> 1/3; team A adds a5, a8 connected -> 3/5
+    assert f[["who", "value", "n"]].values.tolist() == [["Ann", 1 / 3, 3.0], ["team", 0.6, 5.0]]
     assert (f["ci_low"] < f["value"]).all() and (f["ci_high"] > f["value"]).all()
 
 

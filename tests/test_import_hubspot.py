@@ -168,3 +168,74 @@ def test_unknown_object_in_mapping_files_is_an_error(tmp_path):
     with pytest.raises(ExportError, match="unknown object 'call'") as err:
         import_hubspot(FIXTURE, mapping=m, playbook=BERLIN)
     assert err.value.file == str(m)
+
+
+# ---- UI exports (property labels, owners by name) and archived records (issue 12) ------------------------
+
+UI_MEETINGS = (
+    "Record ID,Meeting name,Activity date,Activity assigned to,Meeting outcome,Meeting start time,Meeting end time,"
+    "Meeting description,Archived\n"
+    "11,Demo,2024-04-03 12:00,Ada Lovelace,Completed,2024-04-03 12:00,2024-04-03 12:45,<p>Budget freeze</p>,false\n"
+    "12,Demo 2,2024-04-04 12:00,ada lovelace,No show,2024-04-04 12:00,2024-04-04 12:30,,true\n"
+)
+UI_EMAILS = (
+    "Record ID,Email subject,Activity date,Activity assigned to,Email direction,Email send status,Email body\n"
+    "21,Intro,03/04/2024 9:00 AM,Bob Stone,Email,Sent,Hello\n"
+    "22,Re: Intro,03/15/2024 10:00 AM,Bob Stone,Incoming email,,Thanks\n"
+)
+UI_NOTES = "Record ID,Note body,Activity date,Activity assigned to\n31,<p>Competitor is cheaper</p>,2024-04-03 15:00,Ada Lovelace\n"
+UI_DEALS = (
+    "Record ID,Deal name,Deal owner,Deal stage,Amount,Create date,Close date,Currency\n"
+    '900,Acme,Ada Lovelace,Closed won,"5,000.00",2024-01-10 10:00,2024-03-20 10:00,EUR\n'
+    "901,Beta,Bob Stone,Appointment scheduled,1200.50,2024-02-01 10:00,2024-06-30 10:00,EUR\n"
+)
+
+
+def ui_export(tmp_path, owners: str | None = None) -> Path:
+    for name, text in (("meetings", UI_MEETINGS), ("emails", UI_EMAILS), ("notes", UI_NOTES), ("deals", UI_DEALS)):
+        (tmp_path / f"{name}.csv").write_text(text)
+    if owners is not None:
+        (tmp_path / "owners.csv").write_text(owners)
+    return tmp_path
+
+
+def test_ui_export_without_owners_builds_reps_from_names(tmp_path):
+    r = import_hubspot(ui_export(tmp_path))
+    a = r.data.activities.set_index("activity_id")
+    assert sorted(r.data.reps.rep_id) == ["Ada Lovelace", "Bob Stone"]  # "ada lovelace" is the same person
+    assert (a.loc["11", "outcome"], a.loc["11", "duration_s"], a.loc["11", "notes"]) == (
+        "held",
+        2700.0,
+        "Budget freeze",
+    )
+    assert "12" not in a.index and r.report.dropped[("meetings.csv", "archived: deleted in HubSpot")] == 1
+    assert (a.loc["21", "occurred_at"], a.loc["21", "direction"], a.loc["21", "outcome"]) == (
+        pd.Timestamp("2024-03-04 09:00"),  # month-first: 03/15 in the same column
+        "outbound",
+        "sent",
+    )
+    assert (a.loc["22", "direction"], a.loc["22", "outcome"]) == ("inbound", "replied")
+    assert a.loc["31", "notes"] == "Competitor is cheaper"
+    d = r.data.deals.set_index("deal_id")
+    assert (d.loc["900", "amount"], d.loc["900", "stage"], bool(d.loc["900", "is_won"]), d.loc["900", "currency"]) == (
+        5000.0,
+        "closed_won",
+        True,
+        "EUR",
+    )
+    assert (d.loc["901", "stage"], d.loc["901", "rep_id"]) == ("prospecting", "Bob Stone")
+    assert pd.isna(d.loc["901", "closed_at"])
+
+
+def test_ui_export_with_owners_csv_matches_names_to_ids(tmp_path):
+    owners = "id,firstName,lastName,email\n101,Ada,Lovelace,ada@x.com\n102,Bob,Stone,bob@x.com\n"
+    r = import_hubspot(ui_export(tmp_path, owners))
+    assert sorted(r.data.reps.rep_id) == ["101", "102"]
+    assert set(r.data.activities.rep_id) == {"101", "102"} and set(r.data.deals.rep_id) == {"101", "102"}
+
+
+def test_two_owners_with_one_name_cannot_be_told_apart(tmp_path):
+    owners = "id,firstName,lastName\n101,Ada,Lovelace\n103,Ada,Lovelace\n"
+    with pytest.raises(ExportError, match="two reps are named 'Ada Lovelace'") as err:
+        import_hubspot(ui_export(tmp_path, owners))
+    assert "101, 103" in str(err.value)

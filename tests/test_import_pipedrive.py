@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -61,7 +62,8 @@ def test_deals_users_report(result):
     rep = result.report
     assert rep.dropped[("deals.csv", "status deleted")] == 1
     assert rep.dropped[("activities.csv", "no user_id")] == 1
-    assert rep.unmapped[("activities.csv", "type (imported as task)")]["webinar"] == 1
+    assert rep.unmapped[("activities.csv", "type")]["webinar"] == 1
+    assert rep.applied[("activities.csv", "type")] == "imported as task (the default type)"
     assert rep.unmapped[("deals.csv", "stage_id (open deals)")]["99"] == 1
 
 
@@ -69,7 +71,7 @@ def test_without_mapping_custom_type_is_reported(tmp_path):
     r = import_pipedrive(FIXTURE, playbook=NEW_YORK)
     a = r.data.activities.set_index("activity_id")
     assert a.loc["5", "activity_type"] == "task"
-    assert r.report.unmapped[("activities.csv", "type (imported as task)")]["lunch_and_learn"] == 1
+    assert r.report.unmapped[("activities.csv", "type")]["lunch_and_learn"] == 1
 
 
 def test_valid_and_inputs_unchanged(result, tmp_path):
@@ -104,3 +106,41 @@ def test_file_named_in_mapping_must_exist(tmp_path):
     r = import_pipedrive(tmp_path, mapping=m, playbook=NEW_YORK)
     assert r.report.rows_read == {"activities_q1.csv": 1, "users.csv": 1}
     assert r.data.activities["occurred_at"].tolist() == [pd.Timestamp("2024-01-01 05:00")]  # 10:00 UTC in New York
+
+
+# ---- UI exports and no users file (issue 12) -------------------------------------------------------------
+
+
+def test_api_export_without_users_file(tmp_path):
+    shutil.copy(FIXTURE / "activities.csv", tmp_path / "activities.csv")
+    r = import_pipedrive(tmp_path, playbook=NEW_YORK)
+    assert sorted(r.data.reps.rep_id) == ["7", "8"] and r.data.reps["name"].isna().all()
+    assert any("users.csv is missing" in w for w in r.report.warnings)
+
+
+def test_ui_export_in_a_decimal_comma_locale(tmp_path):
+    (tmp_path / "activities.csv").write_text(
+        "Activity - ID;Activity - Subject;Activity - Type;Activity - Due date;Activity - Due time;"
+        "Activity - Duration;Activity - Done;Activity - Assigned to user;Deal\n"
+        "1;Anruf;Call;04.03.2024;09:30;00:15;Done;Jana Roth;Rollout\n"
+        "2;Demo;Meeting;15.03.2024;14:00;01:00;To do;jana roth;Rollout\n"
+    )
+    (tmp_path / "deals.csv").write_text(
+        "Deal - ID;Deal - Title;Deal - Value;Deal - Currency;Deal - Owner;Deal - Stage;Deal - Status;Deal - Add time;"
+        "Deal - Won time\n"
+        "11;Rollout;12.500,00;EUR;Jana Roth;Proposal Made;Won;20.02.2024 10:11;20.03.2024 16:00\n"
+        "12;Rollout;4.000,50;EUR;Jana Roth;Contact Made;Open;25.02.2024 09:00;\n"
+    )
+    r = import_pipedrive(tmp_path)
+    a = r.data.activities.set_index("activity_id")
+    assert (a.loc["1", "occurred_at"], a.loc["1", "duration_s"]) == (pd.Timestamp("2024-03-04 09:30"), 900.0)
+    assert pd.isna(a.loc["1", "outcome"])  # Pipedrive calls carry no outcome
+    assert a.loc["2", "outcome"] == "scheduled" and list(r.data.reps.rep_id) == ["Jana Roth"]
+    assert a["deal_id"].isna().all()  # two deals share the title "Rollout": not linked, and counted
+    assert (
+        r.report.changed[("activities.csv", "deal titles not linked (no single deal in deals.csv has that title)")] == 2
+    )
+    d = r.data.deals.set_index("deal_id")
+    assert d["amount"].to_dict() == {"11": 12500.0, "12": 4000.5}
+    assert (d.loc["11", "stage"], d.loc["12", "stage"]) == ("closed_won", "qualification")
+    assert d.loc["11", "closed_at"] == pd.Timestamp("2024-03-20 16:00")

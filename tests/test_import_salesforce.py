@@ -9,12 +9,14 @@ import pandas as pd
 import pytest
 
 from coachkit import Playbook
-from coachkit.importers.common import ExportError, snake_case
+from coachkit.importers.common import CrmMapping, ExportError, snake_case
 from coachkit.importers.salesforce import import_salesforce
 from coachkit.load import load, validate
 
 FIXTURE = Path(__file__).parent / "fixtures" / "importers" / "salesforce"
-SHARED = Path(__file__).parents[2] / "shared" / "data"
+SHARED = next((p for p in (Path(__file__).parents[2] / "shared", Path("/work/shared")) if p.is_dir()), Path("shared"))
+SHARED = SHARED / "data"
+T = pd.Timestamp
 BERLIN = Playbook.from_text('timezone = "Europe/Berlin"\n')
 
 
@@ -42,8 +44,8 @@ def test_tasks(result):
     assert (a["00T2"]["activity_type"], a["00T2"]["occurred_at"]) == ("email", pd.Timestamp("2024-04-02 10:00"))
     assert a["00T2"]["outcome"] == "sent" and pd.isna(a["00T2"]["deal_id"])
     assert (a["00T3"]["activity_type"], a["00T3"]["outcome"]) == ("follow_up", "completed")
-    # only ActivityDate: a calendar date, not shifted
-    assert a["00T4"]["occurred_at"] == pd.Timestamp("2024-04-05") and pd.isna(a["00T4"]["outcome"])
+    # Not Started: a to-do, not effort (left out and counted in the report)
+    assert "00T4" not in a
     assert "00T5" not in a  # IsDeleted
     assert pd.isna(a["00T6"]["outcome"]) and a["00T6"]["direction"] == "inbound"
     assert a["00T7"]["activity_type"] == "task"
@@ -95,7 +97,8 @@ def test_users(result):
 def test_report(result):
     rep = result.report
     assert rep.rows_read["Task.csv"] == 7 and rep.rows_read["Event.csv"] == 4
-    assert rep.rows_mapped == {"activities": 8, "reps": 4, "deals": 4}
+    assert rep.rows_mapped == {"activities": 7, "reps": 4, "deals": 4}
+    assert rep.dropped[("Task.csv", "task not done (Not Started x1): an open to-do is not effort")] == 1
     assert rep.dropped[("Task.csv", "IsDeleted is true")] == 1
     assert rep.dropped[("Event.csv", "IsChild: copy of a recurring or group event")] == 1
     assert rep.unmapped[("Task.csv", "CallDisposition")]["Spoke to CFO"] == 1
@@ -188,3 +191,121 @@ def test_file_named_in_mapping_must_exist(tmp_path):
     with pytest.raises(ExportError, match="Task_2024.csv") as err:
         import_salesforce(FIXTURE, mapping=m, playbook=BERLIN)
     assert err.value.file == str(FIXTURE / "Task_2024.csv")
+
+
+# ---- task semantics, typing without TaskSubtype, win flags, currency (issue 12) ---------------------------
+
+USER = "Id,Name\n0051,Ana Reyes\n"
+TASK_HEAD = "Id,OwnerId,Subject,Status,IsClosed,CreatedDate,CompletedDateTime,ActivityDate,EmailMessageId,CallType,CallDurationInSeconds,Description,Type\n"  # fmt: skip
+
+
+def export(tmp_path, task_rows: str = "", opp: str | None = None, user: str = USER) -> Path:
+    (tmp_path / "User.csv").write_text(user)
+    (tmp_path / "Task.csv").write_text(TASK_HEAD + task_rows)
+    if opp is not None:
+        (tmp_path / "Opportunity.csv").write_text(opp)
+    return tmp_path
+
+
+def test_done_is_isclosed_else_status_and_open_tasks_are_counted(tmp_path):
+    rows = (
+        "t1,0051,Prep,Not Started,,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"
+        "t2,0051,Prep,In Progress,false,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"
+        "t3,0051,Prep,Waiting on someone else,true,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"  # IsClosed wins
+        "t4,0051,Prep,Completed,,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"
+        "t5,0051,Prep,Completada,,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"
+    )
+    r = import_salesforce(export(tmp_path, rows))
+    assert sorted(r.data.activities.activity_id) == ["t3", "t4"]
+    (reason, n), *_ = [(k[1], v) for k, v in r.report.dropped.items() if "not done" in k[1]]
+    assert n == 3 and "Completada x1" in reason and "Not Started x1" in reason
+    m = CrmMapping.from_dict({"tasks": {"done_statuses": ["Completada"]}})
+    assert sorted(import_salesforce(tmp_path, mapping=m).data.activities.activity_id) == ["t3", "t4", "t5"]
+    kept = import_salesforce(tmp_path, mapping=CrmMapping.from_dict({"tasks": {"open": "keep"}})).data.activities
+    assert len(kept) == 5 and pd.isna(kept.set_index("activity_id").loc["t1", "outcome"])
+
+
+def test_task_time_rule_and_its_counts(tmp_path):
+    rows = (
+        "c1,0051,A,Completed,,2024-01-23T17:50:51Z,2024-01-22T09:40:00Z,2024-01-22,,,,,\n"  # CompletedDateTime
+        "c2,0051,B,Completed,,2024-01-23T17:50:51Z,,2024-01-23,,,,,\n"  # same day: CreatedDate (with its time)
+        "c3,0051,C,Completed,,2024-01-23T17:50:51Z,,2024-01-22,,,,,\n"  # one day: still CreatedDate
+        "c4,0051,D,Completed,,2024-01-23T17:50:51Z,,2023-11-20,,,,,\n"  # weeks apart: a bulk load -> ActivityDate
+        "c5,0051,E,Completed,,,,2023-11-21,,,,,\n"  # ActivityDate only
+        "c6,0051,F,Completed,,2023-11-22T08:00:00Z,,,,,,,\n"  # CreatedDate only
+    )
+    r = import_salesforce(export(tmp_path, rows))
+    got = r.data.activities.set_index("activity_id")["occurred_at"].to_dict()
+    assert got == {
+        "c1": T("2024-01-22 09:40"),
+        "c2": T("2024-01-23 17:50:51"),
+        "c3": T("2024-01-23 17:50:51"),
+        "c4": T("2023-11-20"),
+        "c5": T("2023-11-21"),
+        "c6": T("2023-11-22 08:00"),
+    }
+    counts: dict[str, int] = {}
+    for (_, what), n in r.report.changed.items():
+        if what.startswith("task times"):
+            counts[what.split(" (")[0]] = counts.get(what.split(" (")[0], 0) + n
+    assert counts == {
+        "task times from CompletedDateTime": 1,
+        "task times from CreatedDate": 3,
+        "task times from ActivityDate": 2,
+    }
+    strict = import_salesforce(tmp_path, mapping=CrmMapping.from_dict({"tasks": {"created_date_max_days": 0}}))
+    assert strict.data.activities.set_index("activity_id").loc["c3", "occurred_at"] == T("2024-01-22")
+
+
+def test_emails_and_calls_are_typed_without_task_subtype(tmp_path):
+    rows = (
+        "e1,0051,Re: pricing,Completed,,2024-01-02T10:00:00Z,,,02s1,,,,\n"  # EmailMessageId
+        "e2,0051,Email de lista: Novedades,Completed,,2024-01-02T10:00:00Z,,,,,,,\n"
+        "e3,0051,Note,Completed,,2024-01-02T10:00:00Z,,,,,,To: a@b.c Subject: hi Body: hello,\n"
+        "k1,0051,Llamada a Acme,Completed,,2024-01-02T10:00:00Z,,,,,,,\n"
+        "k2,0051,Chat,Completed,,2024-01-02T10:00:00Z,,,,Outbound,,,\n"  # call fields
+        "k3,0051,x,Completed,,2024-01-02T10:00:00Z,,,,,30,,\n"
+        "m1,0051,Lunch,Completed,,2024-01-02T10:00:00Z,,,,,,,Meeting\n"  # Type picklist
+        "f1,0051,Follow-up with CFO,Completed,,2024-01-02T10:00:00Z,,,,,,,\n"
+        "n1,0051,Calling list review,Completed,,2024-01-02T10:00:00Z,,,,,,,\n"  # "Call" is a whole word
+        "n2,0051,Correo: factura,Completed,,2024-01-02T10:00:00Z,,,,,,,\n"
+    )
+    r = import_salesforce(export(tmp_path, rows))
+    types = r.data.activities.set_index("activity_id")["activity_type"].to_dict()
+    assert types == {
+        "e1": "email", "e2": "email", "e3": "email", "k1": "call", "k2": "call", "k3": "call",
+        "m1": "meeting", "f1": "follow_up", "n1": "task", "n2": "task",
+    }  # fmt: skip
+    assert any("has no TaskSubtype" in w for w in r.report.warnings)
+    m = CrmMapping.from_dict({"subject_prefixes": {"Correo:": "email"}, "activity_types": {"Meeting": "task"}})
+    types = import_salesforce(tmp_path, mapping=m).data.activities.set_index("activity_id")["activity_type"]
+    assert (types["n2"], types["m1"]) == ("email", "task")
+
+
+OPP = "Id,OwnerId,AccountId,StageName,Amount,CreatedDate,CloseDate,IsClosed,IsWon,CurrencyIsoCode\n"
+
+
+def test_blank_win_flags_come_from_the_stage_and_currency_is_kept(tmp_path):
+    opp = OPP + (
+        "o1,0051,000000000000000AAA,Closed Lost,100,2024-01-01T00:00:00Z,2024-02-01,1,,EUR\n"  # lost, not left out
+        "o2,0051,0011,Closed Won,200,2024-01-01T00:00:00Z,2024-02-01,,,USD\n"  # both blank: from the stage
+        "o3,0051,0011,Prospecting,300,2024-01-01T00:00:00Z,2024-05-01,,,eur\n"  # blank IsClosed: open
+        "o4,000000000000000,0011,Prospecting,1,2024-01-01T00:00:00Z,2024-05-01,0,0,EUR\n"  # no owner
+    )
+    r = import_salesforce(export(tmp_path, opp=opp))
+    d = r.data.deals.set_index("deal_id")
+    assert (bool(d.loc["o1", "is_closed"]), bool(d.loc["o1", "is_won"]), d.loc["o1", "closed_at"]) == (
+        True,
+        False,
+        T("2024-02-01"),
+    )
+    assert pd.isna(d.loc["o1", "account_id"])
+    assert (bool(d.loc["o2", "is_closed"]), bool(d.loc["o2", "is_won"])) == (True, True)
+    assert (
+        bool(d.loc["o3", "is_closed"]) is False and pd.isna(d.loc["o3", "is_won"]) and pd.isna(d.loc["o3", "closed_at"])
+    )
+    assert d["currency"].to_dict() == {"o1": "EUR", "o2": "USD", "o3": "EUR"}
+    assert r.report.dropped[("Opportunity.csv", "no OwnerId")] == 1
+    assert any("2 currencies (EUR x2, USD x1)" in w for w in r.report.warnings)
+    out = r.data.save(tmp_path / "ds", "csv")
+    assert load(out).deals.set_index("deal_id")["currency"].to_dict() == {"o1": "EUR", "o2": "USD", "o3": "EUR"}

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coachkit import SalesData
+from coachkit import SalesData, stats
 from coachkit.kpis import KpiInput, kpi, kpi_table, list_kpis, period_start, registry
-from coachkit.playbook import Playbook
+from coachkit.playbook import Playbook, PlaybookError
 
 T = pd.Timestamp
 RATES = ["outcome_logged_rate", "connect_rate", "meeting_show_rate", "follow_up_24h_rate", "notes_coverage", "win_rate"]
@@ -104,7 +104,9 @@ def test_all_builtins_registered_with_definitions():
     assert registry["cycle_days"].higher_is_better is False
     assert registry["connect_rate"].kind == "rate" and registry["feedback_score"].kind == "mean"
     assert registry["activity_score"].kind == "score" and registry["calls"].kind == "count"
-    assert "(t, t + 24 h]" in registry["follow_up_24h_rate"].definition
+    assert "(t, t + 24 working hours]" in registry["follow_up_24h_rate"].definition
+    assert registry["talk_time_h"].kind == "sum" and registry["pipeline_created"].kind == "sum"
+    assert "total dials" in registry["connect_rate"].definition
 
 
 # ---- activity KPIs, one crafted week -------------------------------------------------------------
@@ -159,8 +161,10 @@ def test_rates_by_hand(week):
     t = kpi_table(week)
     expected = {
         "outcome_logged_rate": (3, 4),  # 3 of 4 calls have an outcome
-        "connect_rate": (1, 3),  # 1 connected of 3 calls with an outcome
+        "connect_rate": (1, 4),  # 1 connected of 4 calls (dials), the unlogged one included
+        "connect_rate_logged": (1, 3),  # 1 connected of 3 calls with an outcome
         "meeting_show_rate": (1, 2),  # held / (held + no_show); scheduled left out
+        "meeting_held_rate": (1, 2),  # held / booked (held, no_show); still scheduled: fate unknown, left out
         "notes_coverage": (1, 2),  # whitespace-only notes (incl. NBSP) do not count
         "follow_up_24h_rate": (2, 2),  # A: call 1 h later; B: meeting 1 h later
         "feedback_score": (9, 2),  # (4 + 5) / 2
@@ -278,6 +282,8 @@ def follow_ups():
         ("r1", "meeting", "2024-01-08 17:00:00", "held", "H"),  # ... which itself has no follow-up
         ("r1", "call", "2024-01-14 20:00:00", "connected", "I"),  # Sunday evening
         ("r1", "follow_up", "2024-01-15 09:00:00", "completed", "I"),  # next week, within 24 h: counts
+        # the data's end (so that every 24 h window above has closed): Wednesday 17 Jan
+        ("r2", "email", "2024-01-17 12:00:00", "sent", None),
     )
     return SalesData.from_frames(a, reps("r1", "r2"))
 
@@ -306,6 +312,112 @@ def test_follow_up_after_window_end_still_counts(follow_ups):
     t = kpi_table(follow_ups, end="2024-01-14", kpis=["follow_up_24h_rate"])
     assert list(t["period_start"].unique()) == [T("2024-01-08")]
     assert cell(t, "r1", "2024-01-08", "follow_up_24h_rate")["numerator"] == 3
+
+
+def test_follow_up_counts_working_hours_across_a_weekend():
+    # Friday 12 Jan 17:00 conversations. The clock stops over the weekend (whole working days by default):
+    # Monday 10:00 is 7 + 10 = 17 working hours later (counts); Tuesday 17:00 is 7 + 24 + 17 = 48 (does not).
+    a = acts(
+        ("r1", "call", "2024-01-12 17:00:00", "connected", "A"),
+        ("r1", "email", "2024-01-15 10:00:00", "sent", "A"),
+        ("r1", "call", "2024-01-12 17:00:00", "connected", "B"),
+        ("r1", "email", "2024-01-16 17:00:00", "sent", "B"),
+        ("r1", "call", "2024-01-12 17:00:00", "connected", "C"),
+        ("r1", "email", "2024-01-13 12:00:00", "sent", "C"),  # Saturday: 7 working hours later, counts
+        ("r1", "task", "2024-01-19 12:00:00", "completed", None),  # the data's end: every window has closed
+    )
+    t = kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["follow_up_24h_rate"])
+    row = cell(t, "r1", "2024-01-08", "follow_up_24h_rate")
+    assert (row["numerator"], row["denominator"]) == (2, 3)
+    # with a holiday on Monday 15 Jan, Tuesday 10:00 is 7 + 10 = 17 working hours later: B's Tuesday touch
+    # at 17:00 is 24 h exactly, which counts; plain clock hours would say 96 h
+    pb = Playbook.from_text('[calendar]\nholidays = ["2024-01-15"]\n')
+    t2 = kpi_table(SalesData.from_frames(a, reps("r1"), playbook=pb), kpis=["follow_up_24h_rate"])
+    assert cell(t2, "r1", "2024-01-08", "follow_up_24h_rate")["numerator"] == 3
+    # working hours 09:00-17:00 and 8 hours to follow up: Friday 17:00 -> Monday 10:00 is 1 working hour
+    pb3 = Playbook.from_text('[calendar]\nworking_hours = "09:00-17:00"\n[coaching]\nfollow_up_hours = 8\n')
+    t3 = kpi_table(SalesData.from_frames(a, reps("r1"), playbook=pb3), kpis=["follow_up_24h_rate"])
+    assert (cell(t3, "r1", "2024-01-08", "follow_up_24h_rate")[["numerator", "denominator"]] == [2, 3]).all()
+
+
+def test_follow_up_censors_conversations_whose_window_has_not_closed():
+    # The data ends on Wednesday 10 Jan 12:00. Monday's conversation (window closed Tuesday 9:00) counts;
+    # Tuesday 15:00's closes Wednesday 15:00, after the end: not judged, even though it was followed up;
+    # Wednesday 9:00's is not judged either.
+    a = acts(
+        ("r1", "call", "2024-01-08 09:00:00", "connected", "A"),
+        ("r1", "call", "2024-01-09 15:00:00", "connected", "B"),
+        ("r1", "email", "2024-01-10 09:30:00", "sent", "B"),
+        ("r1", "call", "2024-01-10 09:00:00", "connected", "C"),
+        ("r1", "task", "2024-01-10 12:00:00", "completed", None),
+    )
+    t = kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["follow_up_24h_rate"])
+    row = cell(t, "r1", "2024-01-08", "follow_up_24h_rate")
+    assert (row["numerator"], row["denominator"]) == (0, 1)
+
+
+def test_playbook_working_hours_are_validated():
+    with pytest.raises(PlaybookError, match="working_hours"):
+        Playbook.from_text('[calendar]\nworking_hours = "17:00-09:00"\n')
+    with pytest.raises(PlaybookError, match="fdr"):
+        Playbook.from_text("[coaching]\nfdr = 1.5\n")
+
+
+def test_sums_are_summed_and_carry_no_wilson_or_poisson_interval():
+    a = acts(
+        ("r1", "call", "2024-01-08 09:00:00", "connected", "A"),
+        ("r1", "call", "2024-01-09 09:00:00", "connected", "A"),
+        duration_s=[5400.0, 1800.0],
+    )
+    t = kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["talk_time_h"])
+    row = cell(t, "r1", "2024-01-08", "talk_time_h")
+    assert row["value"] == 2.0 and np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
+    with pytest.raises(ValueError, match="whole number"):
+        stats.poisson_interval(row["value"] + 0.5)
+
+
+def _deals(currencies, amounts):
+    n = len(amounts)
+    return pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "rep_id": ["r1"] * n,
+            "created_at": pd.to_datetime(["2024-01-08 10:00"] * n),
+            "amount": amounts,
+            "currency": currencies,
+        }
+    )
+
+
+def test_pipeline_never_adds_up_different_currencies_without_rates():
+    a = acts(("r1", "call", "2024-01-08 09:00:00", None, None))
+    mixed = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "usd", None], [100.0, 50.0, 7.0]))
+    with pytest.warns(UserWarning, match="more than one currency"):
+        t = kpi_table(mixed, kpis=["pipeline_created"])
+    assert np.isnan(val(t, "r1", "2024-01-08", "pipeline_created"))
+    same = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "EUR"], [100.0, 50.0]))
+    assert val(kpi_table(same, kpis=["pipeline_created"]), "r1", "2024-01-08", "pipeline_created") == 150
+    pb = Playbook.from_text('[currency]\nbase = "EUR"\nrates = { USD = 0.9 }\n')
+    conv = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "usd", None], [100.0, 50.0, 7.0]), playbook=pb)
+    assert val(kpi_table(conv, kpis=["pipeline_created"]), "r1", "2024-01-08", "pipeline_created") == 152
+    odd = SalesData.from_frames(a, reps("r1"), _deals(["EUR", "JPY"], [100.0, 50.0]), playbook=pb)
+    with pytest.warns(UserWarning, match="no \\[currency\\] rate for JPY"):
+        t = kpi_table(odd, kpis=["pipeline_created"])
+    assert np.isnan(val(t, "r1", "2024-01-08", "pipeline_created"))
+
+
+def test_rate_kpi_with_fractional_counts_names_the_kpi_and_row():
+    @kpi("half_rate_test", label="x", unit="%", kind="rate")
+    def half(inp):
+        """Half a call / calls (a broken rate)."""
+        return inp.frame(numerator=inp.count(inp.is_type("call")) / 2, denominator=inp.count(inp.is_type("call")))
+
+    try:
+        a = acts(("r1", "call", "2024-01-08 09:00:00", None, None))
+        with pytest.raises(ValueError, match="half_rate_test.*rep r1.*2024-01-08.*kind='mean'"):
+            kpi_table(SalesData.from_frames(a, reps("r1")), kpis=["half_rate_test"])
+    finally:
+        registry.pop("half_rate_test", None)
 
 
 # ---- deals ---------------------------------------------------------------------------------------
@@ -442,6 +554,7 @@ holidays = ["2024-01-09", "2024-01-22", "2024-01-23", "2024-01-24", "2024-01-25"
 calls = 2
 [targets.SDR.per_week]
 meetings = 1
+[targets.AE]  # an empty table: no targets for AEs (the default AE targets are removed)
 [score.weights]
 calls = 1
 meetings = 3
@@ -465,11 +578,11 @@ def test_activity_score_by_hand():
     d = SalesData.from_frames(acts(*rows), r, playbook=pb)
     t = kpi_table(d, kpis=["activity_score", "calls"])
     # Week of 8 Jan: tenure week floor(5 / 7) + 1 = 1, ramp 0.5; 4 working days (9 Jan is a holiday).
-    # expected calls = 2 x 4 x 0.5 = 4 -> a = 8 / 4 = 2, capped at 1.5; meetings = 1 x 4/5 x 0.5 = 0.4 -> a = 0
-    assert val(t, "r1", "2024-01-08", "activity_score") == pytest.approx(100 * (1 * 1.5 + 3 * 0) / 4)
+    # expected calls = 2 x 4 x 0.5 = 4 -> a = 8 / 4 = 2, capped at 1; meetings = 1 x 4/5 x 0.5 = 0.4 -> a = 0
+    assert val(t, "r1", "2024-01-08", "activity_score") == pytest.approx(100 * (1 * 1 + 3 * 0) / 4)
     # Week of 15 Jan: tenure week 2, ramp 1 (after the listed weeks); 5 working days.
-    # calls 5 / 10 = 0.5; meetings 2 / 1 = 2 -> 1.5
-    assert val(t, "r1", "2024-01-15", "activity_score") == pytest.approx(100 * (1 * 0.5 + 3 * 1.5) / 4)
+    # calls 5 / 10 = 0.5; meetings 2 / 1 = 2 -> capped at 1: 100 means every target met, no more
+    assert val(t, "r1", "2024-01-15", "activity_score") == pytest.approx(100 * (1 * 0.5 + 3 * 1) / 4)
     # Week of 22 Jan: every working day a holiday, so every expected_k is 0 and nothing remains
     assert np.isnan(val(t, "r1", "2024-01-22", "activity_score"))
     # AE has no targets in this playbook; r3 has no role
@@ -486,10 +599,10 @@ def test_activity_score_default_playbook_ramp_and_day_freq():
     rows.append(("r1", "call", "2024-01-13 09:00:00", None, None))  # a Saturday: 0 working days
     d = SalesData.from_frames(acts(*rows), reps("r1", role=["SDR"], hired_at=["2024-01-08"]))
     t = kpi_table(d, freq="D", kpis=["activity_score"])
-    # Monday, tenure week 1: calls expected 50 x 1 x .25 = 12.5 -> a = 2 -> 1.5; conversations 6 x .25 = 1.5 -> 25
-    # connected calls -> 1.5; emails, follow_ups 0; meetings expected 5 x 1/5 x .25 = .25 -> 0
+    # Monday, tenure week 1: calls expected 50 x 1 x .25 = 12.5 -> a = 2 -> 1; conversations 6 x .25 = 1.5 -> 25
+    # connected calls -> 1; emails, follow_ups 0; meetings expected 5 x 1/5 x .25 = .25 -> 0
     w = {"calls": 1, "emails": 0.5, "conversations": 2, "follow_ups": 1, "meetings": 2}
-    expected = 100 * (1 * 1.5 + 2 * 1.5) / sum(w.values())
+    expected = 100 * (1 * 1 + 2 * 1) / sum(w.values())
     assert val(t, "r1", "2024-01-08", "activity_score") == pytest.approx(expected)
     assert np.isnan(val(t, "r1", "2024-01-13", "activity_score"))
 
@@ -677,3 +790,43 @@ def test_kpi_input_built_by_hand_works(week):
     inp = KpiInput(full.activities, full.deals, full.reps, full.playbook, full.freq, full.grid)
     assert list(inp.count(inp.is_type("call"))) == [4, 0]
     assert list(inp.result("active_days")["value"]) == [5, 1]
+
+
+# ---- reps in other timezones ---------------------------------------------------------------------
+
+
+def test_a_rep_in_another_timezone_counts_in_their_own_weeks_and_days():
+    # Playbook Europe/London. Stored (London wall time) Monday 8 Jan 03:00 = Sunday 7 Jan 22:00 in New York:
+    # for the New York rep it is a Sunday, in the week of 1 Jan; for the London rep it is Monday, week of 8 Jan.
+    pb = Playbook.from_text('timezone = "Europe/London"\n')
+    a = acts(
+        ("ny", "call", "2024-01-08 03:00:00", "connected", "A"),
+        ("ny", "call", "2024-01-08 14:00:00", "no_answer", "B"),  # 09:00 in New York, Monday
+        ("ldn", "call", "2024-01-08 03:00:00", "connected", "C"),
+    )
+    r = reps("ny", "ldn").assign(timezone=["America/New_York", None])
+    t = kpi_table(SalesData.from_frames(a, r, playbook=pb), kpis=["calls", "active_days"])
+    assert val(t, "ny", "2024-01-01", "calls") == 1 and val(t, "ny", "2024-01-08", "calls") == 1
+    assert val(t, "ldn", "2024-01-08", "calls") == 1
+    days = kpi_table(SalesData.from_frames(a, r, playbook=pb), freq="D", kpis=["calls"])
+    assert val(days, "ny", "2024-01-07", "calls") == 1  # Sunday in New York
+    # in summer London is UTC+1 and New York UTC-4: 5 hours apart; a rep in the playbook's zone is unchanged
+    from coachkit.timezones import rep_local
+
+    times = pd.Series(pd.to_datetime(["2024-07-01 12:00", "2024-07-01 12:00"]))
+    local = rep_local(times, pd.Series(["ny", "ldn"]), r, pb)
+    assert local.tolist() == [pd.Timestamp("2024-07-01 07:00"), pd.Timestamp("2024-07-01 12:00")]
+
+
+def test_load_rejects_an_unknown_rep_timezone(tmp_path):
+    from coachkit import DataError, load
+
+    (tmp_path / "reps.csv").write_text("rep_id,timezone\nR1,America/New_York\nR2,Mars/Olympus\n", encoding="utf-8")
+    (tmp_path / "activities.csv").write_text(
+        "activity_id,rep_id,activity_type,occurred_at\na1,R1,call,2024-01-08T09:00:00\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError) as err:
+        load(tmp_path)
+    (issue,) = [i for i in err.value.report.errors if i.column == "timezone"]
+    assert (issue.file, issue.row, issue.value) == ("reps.csv", 3, "Mars/Olympus")
+    assert "IANA timezone" in issue.message

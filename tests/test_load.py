@@ -116,11 +116,12 @@ def test_optional_deals_missing_gives_empty_canonical_frame(tmp_path):
 def test_booleans_any_case_and_digits(tmp_path):
     deals = (
         "deal_id,rep_id,created_at,is_won,is_closed\n"
-        "d1,r1,2026-01-10,True,TRUE\nd2,r1,2026-01-10,false,0\nd3,r1,2026-01-10,1,fAlSe\nd4,r1,2026-01-10,,\n"
+        "d1,r1,2026-01-10,True,TRUE\nd2,r1,2026-01-10,false,0\nd3,r1,2026-01-10,1,1\nd4,r1,2026-01-10,FaLsE,fAlSe\n"
+        "d5,r1,2026-01-10,,\n"
     )
     d = load(make(tmp_path, acts(GOOD_ROW), deals=deals)).deals
-    assert d["is_won"].tolist()[:3] == [True, False, True] and pd.isna(d["is_won"][3])
-    assert d["is_closed"].tolist()[:3] == [True, False, False] and pd.isna(d["is_closed"][3])
+    assert d["is_won"].tolist()[:4] == [True, False, True, False] and pd.isna(d["is_won"][4])
+    assert d["is_closed"].tolist()[:4] == [True, False, True, False] and pd.isna(d["is_closed"][4])
 
 
 def test_full_timestamp_as_date_counts_as_its_local_date(tmp_path):
@@ -392,14 +393,16 @@ def test_warnings(tmp_path):
     assert got == [
         (None, "extra", None),
         (4, "activity_id", "a1"),
+        (3, "activity_id", "a2"),  # a2 repeats a1 but for its id: 1 of the 6 calls kept
         (5, "occurred_at", "2026-01-04T23:59:59"),
         (7, "occurred_at", "2026-02-28T00:00:00"),
         (8, "occurred_at", "2200-01-01T00:00:00"),
     ]
     assert "dropped" in data.warnings[1].message
-    assert "before the rep's hired_at" in data.warnings[2].message
-    assert "after the rep's left_at" in data.warnings[3].message
-    assert "future" in data.warnings[4].message
+    assert data.warnings[2].message.startswith("17% of call rows (1 of 6) are copies of an earlier row")
+    assert "before the rep's hired_at" in data.warnings[3].message
+    assert "after the rep's left_at" in data.warnings[4].message
+    assert "future" in data.warnings[5].message
     assert validate(folder).ok
 
 
@@ -590,11 +593,14 @@ def datasets(draw):
             "rep_id": rep_ids,
             "name": [draw(st.none() | TEXT) for _ in rep_ids],
             "role": [draw(st.sampled_from([None, "SDR", "AE"])) for _ in rep_ids],
-            "hired_at": [None] * len(rep_ids),
-            "left_at": [draw(st.none() | DAYS) for _ in rep_ids],
+            "hired_at": [draw(st.none() | DAYS) for _ in rep_ids],
+            "left_at": [draw(st.none() | st.integers(0, 5000)) for _ in rep_ids],
         }
     )
-    reps["left_at"] = pd.to_datetime(reps["left_at"])
+    # left on or after hired (an unknown hire date takes any leaving date)
+    hired = pd.to_datetime(reps["hired_at"])
+    reps["left_at"] = hired.fillna(pd.Timestamp("1990-01-01")) + pd.to_timedelta(reps["left_at"], unit="D")
+    reps["hired_at"] = hired
     n = draw(st.integers(0, 5))
     ids = draw(st.lists(IDS, min_size=n, max_size=n, unique=True))
     pairs = [draw(st.sampled_from(TYPE_OUTCOMES)) for _ in ids]
@@ -613,15 +619,22 @@ def datasets(draw):
     )
     m = draw(st.integers(0, 3))
     dids = draw(st.lists(IDS, min_size=m, max_size=m, unique=True))
+    created = pd.to_datetime([draw(TIMES) for _ in dids])
+    # valid deals: closed on or after created, won only when closed (or is_closed unknown), amount >= 0
+    cycle = pd.to_timedelta([draw(st.none() | st.integers(0, 10**6)) for _ in dids], unit="s")
+    flags = [
+        draw(st.sampled_from([(None, None), (None, False), (False, False), (True, True), (False, True), (True, None)]))
+        for _ in dids
+    ]
     deals = pd.DataFrame(
         {
             "deal_id": dids,
             "rep_id": [draw(st.sampled_from(rep_ids)) for _ in dids],
-            "created_at": pd.to_datetime([draw(TIMES) for _ in dids]),
-            "closed_at": pd.to_datetime([draw(st.none() | TIMES) for _ in dids]),
-            "amount": [draw(st.none() | st.floats(-1e9, 1e9, allow_nan=False)) for _ in dids],
-            "is_won": pd.array([draw(st.sampled_from([None, True, False])) for _ in dids], dtype="boolean"),
-            "is_closed": pd.array([draw(st.sampled_from([None, True, False])) for _ in dids], dtype="boolean"),
+            "created_at": created,
+            "closed_at": created + cycle,
+            "amount": [draw(st.none() | st.floats(0, 1e9, allow_nan=False)) for _ in dids],
+            "is_won": pd.array([f[0] for f in flags], dtype="boolean"),
+            "is_closed": pd.array([f[1] for f in flags], dtype="boolean"),
         }
     )
     return SalesData.from_frames(activities, reps, deals, PB)

@@ -134,3 +134,51 @@ def test_action_for_falls_back_to_a_generic_action():
 def test_holidays_accept_toml_dates():
     pb = Playbook.from_text("[calendar]\nholidays = [2026-01-01]")
     assert pb.holidays == (dt.date(2026, 1, 1),)
+
+
+@pytest.mark.parametrize(
+    ("stages", "fragment"),
+    [
+        ('[[stages]]\nname = "open"\n[[stages]]\nname = "open"\n', "`stages[1]`: the stage name 'open' is used twice"),
+        (
+            '[[stages]]\nname = "Proposal Sent"\n[[stages]]\nname = "proposal_sent"\n',
+            "`stages[1]`: the stage name 'proposal_sent' matches stages[0] ('Proposal Sent') ignoring case and spacing",
+        ),
+        ('[[stages]]\nname = ""\n', "`stages[0].name` must be a non-empty text"),
+        ("[[stages]]\nname = 3\n", "`stages[0].name` must be a non-empty text"),
+    ],
+)
+def test_stage_names_must_be_distinct_ignoring_case_and_spacing(stages, fragment):
+    with pytest.raises(PlaybookError, match=re.escape(fragment)):
+        Playbook.from_text(stages, source="pb.toml")
+
+
+def test_stage_names_keep_their_spelling():
+    pb = Playbook.from_text('[[stages]]\nname = " Proposal Sent "\n[[stages]]\nname = "Closed Won"\nis_closed = true\n')
+    assert pb.stage_names == ("Proposal Sent", "Closed Won")
+
+
+def test_unreadable_playbook_files_name_the_cause_and_line(tmp_path):
+    bad = tmp_path / "playbook.toml"
+    bad.write_bytes(b'timezone = "UTC"\n# caf\xe9\n')
+    with pytest.raises(PlaybookError) as err:
+        Playbook.from_toml(bad)
+    assert err.value.line == 2
+    assert str(err.value) == (
+        f"{bad}, line 2: not UTF-8 text (byte 0xe9: invalid continuation byte); save the file as UTF-8"
+    )
+    bad.unlink()
+    bad.mkdir()
+    with pytest.raises(PlaybookError, match="is a directory, not a file") as err:
+        Playbook.from_toml(bad)
+    assert err.value.line is None
+    loop = tmp_path / "loop.toml"
+    loop.symlink_to("loop.toml")
+    with pytest.raises(PlaybookError, match="symbolic-link loop"):
+        Playbook.from_toml(loop)
+
+
+def test_toml_syntax_errors_carry_the_line():
+    with pytest.raises(PlaybookError) as err:
+        Playbook.from_text('timezone = "UTC"\n[calendar\n', source="pb.toml")
+    assert err.value.line == 2 and str(err.value).startswith("pb.toml: not valid TOML")

@@ -64,7 +64,7 @@ def crafted() -> SalesData:
     add("r1", "call", "2024-06-11 10:00", "connected", "B", notes="Asked for a demo next week", score=2)
     for k in range(8):
         add("r1", "call", f"2024-06-12 {9 + k:02d}:00", "no_answer", f"X{k}")
-    add("r1", "call", "2024-06-12 17:30", None, "Y")  # no outcome: not in connect rate
+    add("r1", "call", "2024-06-12 17:30", None, "Y")  # no outcome: a dial that did not connect (connect rate 2/11)
     add("r1", "task", "2024-06-13 09:00", "completed", "B")  # a task is not a follow-up
     # r1 prior window (Mon 3 .. Fri 7 June)
     add("r1", "call", "2024-06-03 09:00", "connected", "P", notes="Happy with current vendor", score=5)
@@ -187,11 +187,11 @@ def test_summary_values_this_prior_team_target(data, window, team) -> None:
     sec = review.summary(data, "r1", window, team=team)
     s = sec.frames["summary"].set_index("kpi")
     cr = s.loc["connect_rate"]
-    assert (cr["numerator"], cr["n"], cr["value"]) == (2, 10, 0.2)
-    lo, hi = wilson(2, 10)
+    assert (cr["numerator"], cr["n"], cr["value"]) == (2, 11, 2 / 11)
+    lo, hi = wilson(2, 11)
     assert cr["ci_low"] == pytest.approx(lo) and cr["ci_high"] == pytest.approx(hi)
     assert cr["prior"] == pytest.approx(1 / 5) and cr["prior_n"] == 5
-    assert cr["team_median"] == pytest.approx((0.2 + 0.5) / 2)  # r1 2/10, r2 4/8
+    assert cr["team_median"] == pytest.approx((2 / 11 + 0.5) / 2)  # r1 2/11, r2 4/8
     assert cr["target"] == 0.10 and cr["target_kind"] == "playbook benchmark"
     conv = s.loc["conversations"]
     assert (conv["value"], conv["prior"]) == (2, 1)
@@ -215,8 +215,8 @@ def test_summary_sentences_carry_numbers_n_and_intervals(data, window, team) -> 
     )
     text = review.summary_sentences(frame, window, focus_frame=focus, team_group="East SDRs")
     joined = "\n".join(text)
-    assert "Connect rate 20% (2/10 calls with an outcome, 95% CI 6–51%)" in joined
-    assert "East SDRs median 35%" in joined
+    assert "Connect rate 18% (2/11 calls, 95% CI 5–48%)" in joined
+    assert "East SDRs median 34%" in joined
     assert "Conversations: 2 in the window" in joined
     assert "below the role target of 30" in joined
     assert text[-1] == "Next week: work on calls. Block two call sessions a day."
@@ -243,7 +243,7 @@ def test_headline_records_for_the_index(data, window, team) -> None:
     frame = review.summary(data, "r1", window, team=team).frames["summary"]
     items = {i["key"]: i for i in review.headline(frame)}
     assert list(items) == list(review.HEADLINE_KPIS)
-    assert items["connect_rate"]["format"] == "pct" and items["connect_rate"]["n"] == 10
+    assert items["connect_rate"]["format"] == "pct" and items["connect_rate"]["n"] == 11
     assert items["conversations"]["format"] == "int" and "n" not in items["conversations"]
     assert items["activity_score"]["format"] == "int" and "low" not in items["activity_score"]
     rec = review.index_summary(data, "r1", window, frame, pd.DataFrame(columns=["kpi", "label"]))
@@ -283,7 +283,7 @@ def test_outcomes_rates_rep_and_pooled_team(data, window, team) -> None:
     sec = review.outcomes(data, "r1", window, team=team)
     rates = sec.frames["rates"]
     cr = rates[rates["kpi"] == "connect_rate"].set_index("who")
-    assert (cr.loc["this rep", "k"], cr.loc["this rep", "n"]) == (2, 10)
+    assert (cr.loc["this rep", "k"], cr.loc["this rep", "n"]) == (2, 11)
     assert (cr.loc["team: other East SDRs", "k"], cr.loc["team: other East SDRs", "n"]) == (4, 8)
     assert sec.sentences[0] == "2 conversations: 2 connected calls and 0 held meetings (peers' median 3)."
     table = sec.tables[0].set_index("Rate")

@@ -2,7 +2,10 @@
 
 Register with ``cli.add_command(import_group, name="import")``. Each subcommand
 prints the import report, writes the dataset, validates it, and exits 1 with a
-clear message when the export lacks required data.
+one-line message when the export lacks required data (no dataset is written
+then). ``--encoding``, ``--delimiter``, ``--decimal`` and ``--dayfirst /
+--monthfirst`` override the mapping's ``[options]``. ``coachkit import csv
+--draft-mapping FILE...`` profiles files and writes a commented draft mapping.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from ..files import write_text
 from ..load import validate
 from ..playbook import Playbook, PlaybookError
-from .common import ExportError, ImportResult
+from .options import DELIMITERS
+from .report import ExportError, ImportResult
 
 __all__ = ["import_group"]
 
@@ -27,13 +33,6 @@ _FORMAT = click.option(
     show_default=True,
     help="File format of the dataset tables.",
 )
-_OUT = click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Dataset folder to write (created if needed).",
-)
 _PLAYBOOK = click.option(
     "--playbook",
     "playbook",
@@ -41,7 +40,46 @@ _PLAYBOOK = click.option(
     default=None,
     help="playbook.toml to use (timezone, outcomes, stages); default: the built-in playbook.",
 )
-_SRC = click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+def _reading_options(func: Callable) -> Callable:
+    """The options that say how to read the files (each overrides the mapping's [options])."""
+    opts = [
+        click.option(
+            "--encoding",
+            default=None,
+            help="Text encoding of the files (utf-8, cp1252, latin-1, utf-16...); default: detected per file.",
+        ),
+        click.option(
+            "--delimiter",
+            default=None,
+            type=click.Choice([",", ";", "tab", "|"]),
+            help="Field delimiter; default: sniffed per file among , ; tab |.",
+        ),
+        click.option(
+            "--decimal",
+            default=None,
+            type=click.Choice([".", ","]),
+            help="Decimal mark of numbers and amounts; default: read from each column's values.",
+        ),
+        click.option(
+            "--dayfirst/--monthfirst",
+            "dayfirst",
+            default=None,
+            help="Whether 03/04/2024 is 3 April (--dayfirst) or 4 March; default: read from each column's values.",
+        ),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
+
+
+def _given(encoding: str | None, delimiter: str | None, decimal: str | None, dayfirst: bool | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal, "dayfirst": dayfirst}
+    if delimiter == "tab":
+        out["delimiter"] = "\t"
+    assert out["delimiter"] in (None, *DELIMITERS)
+    return {k: v for k, v in out.items() if v is not None}
 
 
 @click.group(name="import")
@@ -49,12 +87,14 @@ def import_group() -> None:
     """Import a CRM export (Salesforce, HubSpot, Pipedrive or any CSV with a mapping)."""
 
 
-def _run(build: Callable[[Playbook], ImportResult], out: Path, fmt: str, playbook: Path | None) -> None:
+def _run(build: Callable[[Playbook], ImportResult], src: Path, out: Path, fmt: str, playbook: Path | None) -> None:
+    if out.resolve() == src.resolve():
+        raise click.ClickException(f"--out {out} is the export folder itself; write the dataset to another folder")
     try:
         pb = Playbook.from_toml(playbook) if playbook else Playbook.default()
         result = build(pb)
     except (ExportError, PlaybookError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(str(exc)) from None
     click.echo(result.report.to_text())
     result.data.save(out, fmt)
     check = validate(out)
@@ -74,7 +114,18 @@ def _mapping_option(help_text: str) -> Callable:
     )
 
 
-_CRM_MAPPING_HELP = "TOML file extending the built-in maps: [files], [outcomes], [activity_types], [stages]."
+_CRM_MAPPING_HELP = (
+    "TOML file extending the built-in maps: [files], [options], [outcomes], [activity_types], [stages] "
+    "(Salesforce also [subject_prefixes], [tasks])."
+)
+_OUT = click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dataset folder to write (created if needed).",
+)
+_SRC = click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
 
 
 def _crm_command(crm: str, help_text: str) -> None:
@@ -86,31 +137,95 @@ def _crm_command(crm: str, help_text: str) -> None:
     @_FORMAT
     @_mapping_option(_CRM_MAPPING_HELP)
     @_PLAYBOOK
-    def command(src: Path, out: Path, fmt: str, mapping: Path | None, playbook: Path | None) -> None:
+    @_reading_options
+    def command(src: Path, out: Path, fmt: str, mapping: Path | None, playbook: Path | None, **reading) -> None:
         # imported on use so that `coachkit --help` stays fast
         importer = getattr(importlib.import_module(f".{crm}", __package__), f"import_{crm}")
-        _run(lambda pb: importer(src, mapping=mapping, playbook=pb), out, fmt, playbook)
+        opts = _given(**reading)
+        _run(lambda pb: importer(src, mapping=mapping, playbook=pb, options=opts), src, out, fmt, playbook)
 
 
 _crm_command("salesforce", "Import a Salesforce export folder (Task, Event, Opportunity, User .csv).")
-_crm_command("hubspot", "Import a HubSpot export folder (calls, meetings, emails, notes, tasks, deals, owners .csv).")
-_crm_command("pipedrive", "Import a Pipedrive export folder (activities, deals, users .csv).")
+_crm_command(
+    "hubspot",
+    "Import a HubSpot export folder (calls, meetings, emails, notes, tasks, deals, owners .csv): API property "
+    "names or the UI export's labels.",
+)
+_crm_command(
+    "pipedrive",
+    "Import a Pipedrive export folder (activities, deals, optional users .csv): API fields or the UI export's "
+    "'Activity - ...' / 'Deal - ...' headers.",
+)
 
 
 @import_group.command("csv")
-@_SRC
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--mapping",
     "mapping",
-    required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
     help="TOML mapping: source files and columns per canonical table (see coachkit/importers/mappings/README.md).",
 )
-@_OUT
+@click.option(
+    "--draft-mapping",
+    "draft",
+    is_flag=True,
+    help="Profile PATHS (CSV files, or folders of them) and write a commented draft mapping to --out "
+    "(a .toml file; default: print it).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Dataset folder to write; with --draft-mapping, the mapping file to write.",
+)
 @_FORMAT
 @_PLAYBOOK
-def csv_cmd(src: Path, mapping: Path, out: Path, fmt: str, playbook: Path | None) -> None:
-    """Import any CSV export through a mapping file."""
+@_reading_options
+def csv_cmd(
+    paths: tuple[Path, ...],
+    mapping: Path | None,
+    draft: bool,
+    out: Path | None,
+    fmt: str,
+    playbook: Path | None,
+    **reading,
+) -> None:
+    """Import any CSV export through a mapping file: coachkit import csv SRC --mapping M.toml --out DIR.
+
+    Without a mapping yet: coachkit import csv --draft-mapping FILE... [--out M.toml] drafts one.
+    """
+    opts = _given(**reading)
+    if draft:
+        _draft(list(paths), out, opts)
+        return
+    if len(paths) != 1 or not paths[0].is_dir():
+        raise click.UsageError("give one export folder: coachkit import csv SRC --mapping M.toml --out DIR")
+    if mapping is None or out is None:
+        raise click.UsageError(
+            "--mapping and --out are required (no mapping yet? `coachkit import csv --draft-mapping FILE...`)"
+        )
     from .mapping import import_csv
 
-    _run(lambda pb: import_csv(src, mapping, playbook=pb), out, fmt, playbook)
+    src = paths[0]
+    _run(lambda pb: import_csv(src, mapping, playbook=pb, options=opts), src, out, fmt, playbook)
+
+
+def _draft(paths: list[Path], out: Path | None, opts: dict[str, Any]) -> None:
+    from .draft import draft_mapping
+    from .options import ImportOptions
+
+    try:
+        text, root = draft_mapping(paths, options=ImportOptions().merged(where="option", **opts))
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    if out.exists():
+        raise click.ClickException(f"{out} exists; coachkit does not overwrite your files: choose another name")
+    write_text(out, text)
+    click.echo(f"Wrote a draft mapping to {out}; check its guesses, then run:")
+    click.echo(f"  coachkit import csv {root} --mapping {out} --out DATASET")

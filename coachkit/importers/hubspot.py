@@ -30,11 +30,24 @@ and ``stages.csv`` (``id,label`` of deal stages, as the pipelines API returns).
   present; closed_at = ``closedate`` only for closed deals.
 - Owners: ``id``, ``firstName``, ``lastName``, ``email``, ``createdAt`` (-> hired_at),
   ``archived`` and ``teams`` (first team -> team).
+- ``archived`` true (API and warehouse dumps keep deleted records) drops the row
+  from every engagement and deal file, counted in the report.
+- **UI exports** (the index pages' Export button) name columns by property
+  *label*: ``Record ID``, ``Activity date``, ``Activity assigned to`` (an owner
+  *name*), ``Call outcome`` (a label, not a GUID), ``Call notes``, ``Meeting
+  outcome``, ``Task title``, ``Due date``, ``Task status``, ``Assigned to``,
+  ``Completion date``, ``Deal owner``, ``Deal stage``, ``Create date``, ``Close
+  date`` ... (:data:`UI_LABELS`). They are read as the internal names. Owner
+  names are matched to ids through ``owners.csv`` when present; without it each
+  owner name becomes a rep (rep_id = name), with a warning. Times without an
+  offset are wall time in the playbook timezone (what the user saw).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,9 +58,11 @@ from .common import (
     CALL_LABELS,
     CrmMapping,
     ExportError,
+    ImportOptions,
     ImportReport,
     ImportResult,
     column,
+    drop_flagged,
     finish,
     first_id,
     first_present,
@@ -56,14 +71,19 @@ from .common import (
     map_labels,
     map_outcomes,
     normalise_stage,
+    number_options,
     open_export,
+    owners_by_name,
     parse_bools,
+    parse_hms,
+    parse_money,
     parse_numbers,
     parse_timestamps,
+    reps_from_names,
     require_columns,
 )
 
-__all__ = ["import_hubspot", "map_hubspot", "DEFAULT_DISPOSITIONS", "FILE_NAMES", "STAGES"]
+__all__ = ["import_hubspot", "map_hubspot", "DEFAULT_DISPOSITIONS", "FILE_NAMES", "STAGES", "UI_LABELS"]
 
 FILE_NAMES: dict[str, list[str]] = {
     "calls": ["calls.csv"],
@@ -123,6 +143,71 @@ _ASSOC = {
     "deal_id": ["associated_deal_ids", "associated_deal_id", "associated_deals", "deal_ids"],
 }
 _OWNER = "hubspot_owner_id"
+_OWNER_NAME = "_owner_name"
+
+#: UI-export column labels (as snake_case) -> the internal property they hold, per file.
+#: ``_owner_name`` is an owner's name (matched to owners.csv, or made a rep); ``_call_outcome`` a label.
+UI_LABELS: dict[str, dict[str, str]] = {
+    "*": {
+        "record_id": "hs_object_id",
+        "activity_date": "hs_timestamp",
+        "activity_assigned_to": _OWNER_NAME,
+        "assigned_to": _OWNER_NAME,
+        "activity_owner": _OWNER_NAME,
+        "hub_spot_owner": _OWNER_NAME,
+        "hubspot_owner": _OWNER_NAME,
+        "create_date": "hs_createdate",
+        "created_at": "hs_createdate",
+    },
+    "calls": {
+        "call_title": "hs_call_title",
+        "call_outcome": "_call_outcome",
+        "call_direction": "hs_call_direction",
+        "call_notes": "hs_call_body",
+        "call_duration": "_call_duration",
+        "call_status": "hs_call_status",
+    },
+    "meetings": {
+        "meeting_name": "hs_meeting_title",
+        "meeting_title": "hs_meeting_title",
+        "meeting_outcome": "hs_meeting_outcome",
+        "meeting_start_time": "hs_meeting_start_time",
+        "meeting_end_time": "hs_meeting_end_time",
+        "meeting_description": "hs_meeting_body",
+        "meeting_notes": "hs_meeting_body",
+        "internal_meeting_notes": "hs_meeting_body",
+    },
+    "emails": {
+        "email_subject": "hs_email_subject",
+        "email_body": "hs_email_text",
+        "email_direction": "hs_email_direction",
+        "email_send_status": "hs_email_status",
+        "email_status": "hs_email_status",
+    },
+    "notes": {"note_body": "hs_note_body", "note": "hs_note_body"},
+    "tasks": {
+        "task_title": "hs_task_subject",
+        "task_body": "hs_task_body",
+        "task_notes": "hs_task_body",
+        "notes": "hs_task_body",
+        "due_date": "hs_timestamp",
+        "task_status": "hs_task_status",
+        "task_type": "hs_task_type",
+        "completion_date": "hs_task_completion_date",
+        "completed_at": "hs_task_completion_date",
+    },
+    "deals": {
+        "deal_owner": _OWNER_NAME,
+        "deal_name": "dealname",
+        "deal_stage": "dealstage",
+        "create_date": "createdate",
+        "close_date": "closedate",
+        "amount": "amount",
+        "currency": "deal_currency_code",
+        "is_closed": "hs_is_closed",
+        "is_closed_won": "hs_is_closed_won",
+    },
+}
 
 
 def import_hubspot(
@@ -130,16 +215,33 @@ def import_hubspot(
     *,
     mapping: str | Path | CrmMapping | None = None,
     playbook: Playbook | str | Path | None = None,
+    options: ImportOptions | Mapping[str, Any] | None = None,
 ) -> ImportResult:
-    """Import a HubSpot export folder (see the module docstring for the rules)."""
+    """Import a HubSpot export folder, API or UI export (see the module docstring for the rules).
+
+    ``options`` (encoding, delimiter, decimal, dayfirst, blanks) override the mapping's ``[options]``.
+    """
     src = Path(src)
-    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook)
+    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook, options)
     if not any(k in frames for k in ("calls", "meetings", "emails", "notes", "tasks")):
         raise ExportError(
             "no activity file found; expected calls.csv, meetings.csv, emails.csv, notes.csv and/or tasks.csv",
             file=src,
         )
     return map_hubspot(frames, pb, mp, report)
+
+
+def _from_labels(frame: pd.DataFrame, obj: str) -> pd.DataFrame:
+    """A UI export's label columns renamed to the internal names they hold (internal names win)."""
+    table = {**UI_LABELS["*"], **UI_LABELS.get(obj, {})}
+    if obj == "deals":
+        table.pop("create_date", None)
+        table["create_date"] = "createdate"
+    rename = {}
+    for label, internal in table.items():
+        if label in frame.columns and internal not in frame.columns and internal not in rename.values():
+            rename[label] = internal
+    return frame.rename(columns=rename) if rename else frame
 
 
 def map_hubspot(
@@ -155,17 +257,36 @@ def map_hubspot(
         require_columns(d, ["id", "label"], dfile)
         # the portal's own list wins over the defaults
         labels = dict(zip(d["id"].astype(str).str.strip(), d["label"].astype(str), strict=True))
+    owners = _owners(*frames["owners"], playbook.timezone, report) if "owners" in frames else None
+    named: list[tuple[pd.Series, str]] = []
+    for obj in ("calls", "meetings", "emails", "notes", "tasks", "deals"):
+        if obj in frames:
+            frame, file = frames[obj]
+            frame = drop_flagged(_from_labels(frame, obj), file, "archived", "archived: deleted in HubSpot", report)
+            frames = {**frames, obj: (frame, file)}
+            if _OWNER not in frame.columns and _OWNER_NAME in frame.columns:
+                named.append((frame[_OWNER_NAME], file))
+    by_name = owners
+    if named and owners is None:
+        by_name = reps_from_names(pd.concat([n for n, _ in named]), report, source=", ".join(f for _, f in named))
+    for obj in ("calls", "meetings", "emails", "notes", "tasks", "deals"):
+        if obj in frames and _OWNER not in frames[obj][0].columns and _OWNER_NAME in frames[obj][0].columns:
+            frame, file = frames[obj]
+            ids = owners_by_name(frame[_OWNER_NAME], by_name, report, file=file, column="owner name")
+            frames = {**frames, obj: (frame.assign(**{_OWNER: ids}), file)}
     builders = {"calls": _calls, "meetings": _meetings, "emails": _emails, "notes": _notes, "tasks": _tasks}
     acts = []
     for obj, build in builders.items():
         if obj in frames:
             frame, file = frames[obj]
-            base = _engagement(frame, file, playbook.timezone, report, time_cols=_TIME_COLS[obj])
+            base = _engagement(frame, file, playbook.timezone, report, time_cols=_TIME_COLS[obj], mp=mapping)
             acts.append(build(base, frame.loc[base.index], file, playbook, mapping, report, labels))
     deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report) if "deals" in frames else None
-    if "owners" in frames:
-        reps = _owners(*frames["owners"], playbook.timezone, report)
+    if owners is not None:
+        reps = owners
         users_file = frames["owners"][1]
+    elif named:
+        reps, users_file = by_name, "the owner names"
     else:
         reps = schema.empty("reps")
         users_file = FILE_NAMES["owners"][0]
@@ -182,7 +303,9 @@ _TIME_COLS = {
 }
 
 
-def _engagement(frame: pd.DataFrame, file: str, tz: str, report: ImportReport, *, time_cols: list[str]) -> pd.DataFrame:
+def _engagement(
+    frame: pd.DataFrame, file: str, tz: str, report: ImportReport, *, time_cols: list[str], mp: CrmMapping
+) -> pd.DataFrame:
     """Columns every engagement shares: id, owner, time and associations; rows without owner or time dropped."""
     require_columns(frame, ["hs_object_id", _OWNER], file)
     if first_present(frame, time_cols) is None:
@@ -190,7 +313,9 @@ def _engagement(frame: pd.DataFrame, file: str, tz: str, report: ImportReport, *
     occurred = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     for c in time_cols:
         if c in frame.columns:
-            occurred = occurred.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz))
+            occurred = occurred.fillna(
+                parse_timestamps(frame[c], file=file, column=c, timezone=tz, dayfirst=mp.options.dayfirst)
+            )
     owner = column(frame, _OWNER).str.strip()
     report.drop(file, f"no {' or '.join(time_cols)}", int(occurred.isna().sum()))
     report.drop(file, f"no {_OWNER}", int((occurred.notna() & owner.isna()).sum()))
@@ -212,6 +337,7 @@ def _calls(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     guid = column(f, "hs_call_disposition").str.strip()
     label = guid.map(labels).astype(schema.STRING)
     report.unmapped_values(file, "hs_call_disposition (GUID not in dispositions)", guid[guid.notna() & label.isna()])
+    label = label.fillna(column(f, "_call_outcome").str.strip())  # a UI export's "Call outcome" label
     outcome = map_outcomes(
         label,
         base["activity_type"],
@@ -224,18 +350,36 @@ def _calls(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     outcome = outcome.fillna(map_labels(column(f, "hs_call_status").where(guid.isna()), _CALL_STATUS))
     direction = column(f, "hs_call_direction").str.lower().str.strip()
     return base.assign(
-        duration_s=parse_numbers(column(f, "hs_call_duration"), file=file, column="hs_call_duration", scale=0.001),
+        duration_s=_call_duration(f, file, mp),
         direction=direction.where(direction.isin(schema.DIRECTIONS)),
         outcome=outcome,
         notes=html_to_text(column(f, "hs_call_body")),
     )
 
 
+def _call_duration(f: pd.DataFrame, file: str, mp: CrmMapping) -> pd.Series:
+    """hs_call_duration in milliseconds; a UI export's "Call duration" as HH:MM:SS, or milliseconds."""
+    if "hs_call_duration" in f.columns or "_call_duration" not in f.columns:
+        ms = column(f, "hs_call_duration")
+        return parse_numbers(ms, file=file, column="hs_call_duration", scale=0.001, **number_options(f, mp.options))
+    raw = column(f, "_call_duration")
+    clock = raw.str.contains(":", regex=False).fillna(False).astype(bool)
+    out = parse_numbers(
+        raw.where(~clock), file=file, column="Call duration", scale=0.001, **number_options(f, mp.options)
+    )
+    return out.fillna(parse_hms(raw.where(clock), file=file, column="Call duration"))
+
+
 def _meetings(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     base = base.assign(activity_type="meeting")
     tz = pb.timezone
-    start = parse_timestamps(column(f, "hs_meeting_start_time"), file=file, column="hs_meeting_start_time", timezone=tz)
-    end = parse_timestamps(column(f, "hs_meeting_end_time"), file=file, column="hs_meeting_end_time", timezone=tz)
+    day1 = mp.options.dayfirst
+    start = parse_timestamps(
+        column(f, "hs_meeting_start_time"), file=file, column="hs_meeting_start_time", timezone=tz, dayfirst=day1
+    )
+    end = parse_timestamps(
+        column(f, "hs_meeting_end_time"), file=file, column="hs_meeting_end_time", timezone=tz, dayfirst=day1
+    )
     duration = (end - start).dt.total_seconds()
     raw = column(f, "hs_meeting_outcome")
     outcome = map_outcomes(
@@ -306,7 +450,8 @@ def _deals(
     report: ImportReport,
 ) -> pd.DataFrame:
     require_columns(d, ["hs_object_id", _OWNER, "createdate"], file)
-    created = parse_timestamps(d["createdate"], file=file, column="createdate", timezone=pb.timezone)
+    day1 = mp.options.dayfirst
+    created = parse_timestamps(d["createdate"], file=file, column="createdate", timezone=pb.timezone, dayfirst=day1)
     owner = column(d, _OWNER).str.strip()
     report.drop(file, "no createdate", int(created.isna().sum()))
     report.drop(file, f"no {_OWNER}", int((created.notna() & owner.isna()).sum()))
@@ -337,7 +482,8 @@ def _deals(
     if "hs_is_closed_won" in d.columns:
         is_won = parse_bools(d["hs_is_closed_won"], file=file, column="hs_is_closed_won").fillna(is_won)
     closed = is_closed.fillna(False).astype(bool)
-    close = parse_timestamps(column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone)
+    close = parse_timestamps(column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone, dayfirst=day1)
+    currency = column(d, "deal_currency_code").str.strip().str.upper()
     return pd.DataFrame(
         {
             "deal_id": column(d, "hs_object_id").str.strip(),
@@ -347,9 +493,10 @@ def _deals(
             # an open deal's closedate is the expected close, not a close
             "closed_at": close.where(closed),
             "stage": stage,
-            "amount": parse_numbers(column(d, "amount"), file=file, column="amount"),
+            "amount": parse_money(column(d, "amount"), file=file, column="amount", **number_options(d, mp.options)),
             "is_won": is_won.where(closed, pd.NA),
             "is_closed": is_closed,
+            "currency": currency.where(currency.str.len() > 0),
         }
     )
 

@@ -17,11 +17,28 @@ they are converted to the playbook timezone.
   or lost_time (else close_time) for closed deals only; ``stage_id`` of open deals
   through ``stages.csv`` names and the mapping's ``[stages]``.
 - Users: ``id``, ``name``, ``created`` -> hired_at; inactive users keep left_at empty.
+  ``users.csv`` is optional: without it each owner id becomes a rep with unknown
+  name (a warning says so).
+- **UI exports** ("Export data" / list-view export): headers ``Activity - Subject``,
+  ``Activity - Due date``, ``Activity - Done`` (Done / To do), ``Activity - Assigned
+  to user`` (a user *name*), ``Deal - Owner``, ``Deal - Status`` (Open / Won /
+  Lost), ``Deal - Value``, ``Deal - Currency of value``, ``Deal - Stage`` (a stage
+  name) ... (:data:`UI_LABELS`). Owners are names: matched to ``users.csv`` ids when
+  it is present, else each owner name is a rep (rep_id = name), with a warning;
+  Pipedrive's UI has no user export with ids, so none is required. Times are wall
+  time in the playbook timezone (as the user saw them). An activity's ``Deal``
+  (the deal's title) is linked to the deal with that title in ``deals.csv`` when
+  exactly one has it. ``Organization`` and ``Contact person`` names are the
+  account and contact ids. Amounts follow the decimal rule of
+  :mod:`coachkit.importers.numbers` (in a ``,``-delimited file ``12,500`` is 12500).
+- Stage names of Pipedrive's default pipelines are built in (:data:`STAGES`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +48,7 @@ from ..playbook import Playbook
 from .common import (
     CrmMapping,
     ExportError,
+    ImportOptions,
     ImportReport,
     ImportResult,
     classify_activity,
@@ -38,16 +56,19 @@ from .common import (
     finish,
     html_to_text,
     normalise_stage,
+    number_options,
     open_export,
+    owners_by_name,
     parse_bools,
     parse_dates,
     parse_hms,
     parse_money,
     parse_timestamps,
+    reps_from_names,
     require_columns,
 )
 
-__all__ = ["import_pipedrive", "map_pipedrive", "FILE_NAMES", "TYPES"]
+__all__ = ["import_pipedrive", "map_pipedrive", "FILE_NAMES", "TYPES", "STAGES", "UI_LABELS"]
 
 FILE_NAMES: dict[str, list[str]] = {
     "activities": ["activities.csv"],
@@ -65,7 +86,64 @@ TYPES: dict[str, str] = {
     "deadline": "task",
     "lunch": "meeting",
 }
+
+#: Stage names of Pipedrive's default pipelines -> default playbook stages (the mapping's [stages] wins).
+STAGES: dict[str, str] = {
+    "Lead In": "prospecting",
+    "Qualified": "qualification",
+    "Contact Made": "qualification",
+    "Needs Defined": "discovery",
+    "Demo Scheduled": "discovery",
+    "Proposal Made": "proposal",
+    "Negotiations Started": "negotiation",
+}
+
+_OWNER_NAME = "_owner_name"
+#: UI-export headers (snake_case of "Activity - Subject" ...) -> the API field they hold, per file.
+UI_LABELS: dict[str, dict[str, str]] = {
+    "activities": {
+        "activity_pipedrive_system_id": "id",
+        "activity_id": "id",
+        "activity_subject": "subject",
+        "activity_type": "type",
+        "activity_due_date": "due_date",
+        "activity_due_time": "due_time",
+        "activity_duration": "duration",
+        "activity_done": "done",
+        "activity_marked_as_done_time": "marked_as_done_time",
+        "activity_assigned_to_user": _OWNER_NAME,
+        "activity_owner": _OWNER_NAME,
+        "activity_note": "note",
+        "deal": "_deal_title",
+        "activity_deal": "_deal_title",
+        "organization": "org_id",
+        "activity_organization": "org_id",
+        "contact_person": "person_id",
+        "activity_contact_person": "person_id",
+    },
+    "deals": {
+        "deal_pipedrive_system_id": "id",
+        "deal_id": "id",
+        "deal_title": "title",
+        "deal_value": "value",
+        "deal_currency_of_value": "currency",
+        "deal_currency": "currency",
+        "deal_owner": _OWNER_NAME,
+        "deal_stage": "_stage_name",
+        "deal_status": "status",
+        "deal_deal_created": "add_time",
+        "deal_add_time": "add_time",
+        "deal_created": "add_time",
+        "deal_won_time": "won_time",
+        "deal_lost_time": "lost_time",
+        "deal_deal_closed_on": "close_time",
+        "deal_close_time": "close_time",
+        "organization": "org_id",
+        "deal_organization": "org_id",
+    },
+}
 _UTC = "UTC"
+_DONE = {"Done": True, "To do": False, "Todo": False}
 
 
 def import_pipedrive(
@@ -73,14 +151,30 @@ def import_pipedrive(
     *,
     mapping: str | Path | CrmMapping | None = None,
     playbook: Playbook | str | Path | None = None,
+    options: ImportOptions | Mapping[str, Any] | None = None,
 ) -> ImportResult:
-    """Import a Pipedrive export folder (see the module docstring for the rules)."""
+    """Import a Pipedrive export folder, API fields or UI export (see the module docstring for the rules).
+
+    ``options`` (encoding, delimiter, decimal, dayfirst, blanks) override the mapping's ``[options]``.
+    """
     src = Path(src)
-    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook)
-    for required in ("activities", "users"):
-        if required not in frames:
-            raise ExportError(f"{FILE_NAMES[required][0]} is missing from the export folder", file=src)
+    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook, options)
+    if "activities" not in frames:
+        raise ExportError(f"{FILE_NAMES['activities'][0]} is missing from the export folder", file=src)
     return map_pipedrive(frames, pb, mp, report)
+
+
+def _ui(frame: pd.DataFrame, obj: str) -> tuple[pd.DataFrame, bool]:
+    """A UI export's columns renamed to API fields, and whether the file is a UI export."""
+    table = UI_LABELS[obj]
+    ui = any(c.startswith(("activity_", "deal_")) and c in table for c in frame.columns) and "id" not in frame.columns
+    if not ui:
+        return frame, False
+    rename: dict[str, str] = {}
+    for label, field in table.items():
+        if label in frame.columns and field not in frame.columns and field not in rename.values():
+            rename[label] = field
+    return frame.rename(columns=rename), True
 
 
 def map_pipedrive(
@@ -90,26 +184,74 @@ def map_pipedrive(
     report: ImportReport,
 ) -> ImportResult:
     """Map already-read Pipedrive files (object -> (frame with snake_case headers, file name))."""
-    acts = _activities(*frames["activities"], playbook, mapping, report)
-    deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report) if "deals" in frames else None
-    reps = _users(*frames["users"], playbook.timezone, report)
-    return finish([acts], reps, deals, playbook, report, users_file=frames["users"][1])
+    users = _users(*frames["users"], playbook.timezone, report) if "users" in frames else None
+    named: list[tuple[pd.Series, str]] = []
+    ui: dict[str, bool] = {}
+    for obj in ("activities", "deals"):
+        if obj in frames:
+            frame, file = frames[obj]
+            frame, ui[obj] = _ui(frame, obj)
+            frames = {**frames, obj: (frame, file)}
+            if "user_id" not in frame.columns and _OWNER_NAME in frame.columns:
+                named.append((frame[_OWNER_NAME], file))
+    by_name = users
+    if named and users is None:
+        by_name = reps_from_names(pd.concat([n for n, _ in named]), report, source=", ".join(f for _, f in named))
+    for obj in ("activities", "deals"):
+        if obj in frames and "user_id" not in frames[obj][0].columns and _OWNER_NAME in frames[obj][0].columns:
+            frame, file = frames[obj]
+            ids = owners_by_name(frame[_OWNER_NAME], by_name, report, file=file, column="owner")
+            frames = {**frames, obj: (frame.assign(user_id=ids), file)}
+    deals = None
+    if "deals" in frames:
+        deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report, local=ui["deals"])
+    titles = _titles(frames.get("deals"))
+    acts = _activities(*frames["activities"], playbook, mapping, report, local=ui["activities"], titles=titles)
+    if users is not None:
+        reps, users_file = users, frames["users"][1]
+    elif named:
+        reps, users_file = by_name, "the owner names"
+    else:
+        reps, users_file = schema.empty("reps"), FILE_NAMES["users"][0]
+        report.warn("users.csv is missing: every user_id becomes a rep with unknown name and team")
+    return finish([acts], reps, deals, playbook, report, users_file=users_file)
 
 
-def _activities(a: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
+def _titles(deals: tuple[pd.DataFrame, str] | None) -> dict[str, str]:
+    """Deal title -> id for titles that exactly one deal has."""
+    if deals is None or "title" not in deals[0].columns or "id" not in deals[0].columns:
+        return {}
+    d = deals[0][["title", "id"]].dropna()
+    d = d[~d["title"].duplicated(keep=False)]
+    return dict(zip(d["title"].str.strip(), d["id"].str.strip(), strict=True))
+
+
+def _activities(
+    a: pd.DataFrame,
+    file: str,
+    pb: Playbook,
+    mp: CrmMapping,
+    report: ImportReport,
+    *,
+    local: bool = False,
+    titles: dict[str, str] | None = None,
+) -> pd.DataFrame:
     require_columns(a, ["id", "user_id", "type"], file)
     if "due_date" not in a.columns and "marked_as_done_time" not in a.columns:
         raise ExportError("needs due_date (+ due_time) or marked_as_done_time", file=file, column="due_date")
     tz = pb.timezone
+    zone = tz if local else _UTC
+    day1 = mp.options.dayfirst
     due_date = column(a, "due_date").str.strip()
     due_time = column(a, "due_time").str.strip()
     has_time = due_date.notna() & due_time.notna() & (due_time.str.len() > 0)
     stamp = (due_date + " " + due_time).where(has_time)
-    occurred = parse_timestamps(stamp, file=file, column="due_date + due_time", timezone=tz, assume=_UTC)
+    occurred = parse_timestamps(stamp, file=file, column="due_date + due_time", timezone=tz, assume=zone, dayfirst=day1)
     done_at = parse_timestamps(
-        column(a, "marked_as_done_time"), file=file, column="marked_as_done_time", timezone=tz, assume=_UTC
-    )
-    all_day = parse_dates(due_date.where(~has_time), file=file, column="due_date")
+        column(a, "marked_as_done_time"), file=file, column="marked_as_done_time", timezone=tz, assume=zone,
+        dayfirst=day1,
+    )  # fmt: skip
+    all_day = parse_dates(due_date.where(~has_time), file=file, column="due_date", dayfirst=day1)
     occurred = occurred.fillna(done_at).fillna(all_day)
     owner = column(a, "user_id").str.strip()
     report.drop(file, "no due_date, due_time or marked_as_done_time", int(occurred.isna().sum()))
@@ -119,7 +261,7 @@ def _activities(a: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report
 
     raw_type = column(a, "type")
     kind, unknown = classify_activity(raw_type, column(a, "subject"), built_in=TYPES, custom=mp.activity_types)
-    report.unmapped_values(file, "type (imported as task)", raw_type[unknown])
+    report.unmapped_values(file, "type", raw_type[unknown], applied="imported as task (the default type)")
     bad_type = ~kind.isin(pb.activity_types)
     if bad_type.any():
         raise ExportError(
@@ -129,12 +271,20 @@ def _activities(a: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report
             column="type",
             value=raw_type[bad_type].iloc[0],
         )
-    done = parse_bools(column(a, "done"), file=file, column="done").fillna(False).astype(bool)
+    done = parse_bools(column(a, "done"), file=file, column="done", labels=_DONE).fillna(False).astype(bool)
     outcome = pd.Series(np.nan, index=a.index, dtype=schema.STRING)
     outcome[done & kind.isin(["task", "follow_up"])] = "completed"
     outcome[done & kind.eq("email")] = "sent"
     outcome[done & kind.eq("meeting")] = "held"
     outcome[~done & kind.eq("meeting")] = "scheduled"
+    deal = column(a, "deal_id")
+    if "_deal_title" in a.columns:
+        title = column(a, "_deal_title").str.strip()
+        linked = title.map(titles or {}).astype(schema.STRING)
+        report.change(file, "deal titles linked to their deal id", int(linked.notna().sum()))
+        report.change(file, "deal titles not linked (no single deal in deals.csv has that title)",
+                      int((title.notna() & linked.isna()).sum()))  # fmt: skip
+        deal = deal.fillna(linked)
     return pd.DataFrame(
         {
             "activity_id": column(a, "id").str.strip(),
@@ -146,7 +296,7 @@ def _activities(a: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report
             "notes": html_to_text(column(a, "note")),
             "account_id": column(a, "org_id"),
             "contact_id": column(a, "person_id"),
-            "deal_id": column(a, "deal_id"),
+            "deal_id": deal,
         }
     )
 
@@ -158,20 +308,24 @@ def _deals(
     pb: Playbook,
     mp: CrmMapping,
     report: ImportReport,
+    *,
+    local: bool = False,
 ) -> pd.DataFrame:
     require_columns(d, ["id", "user_id", "status", "add_time"], file)
     tz = pb.timezone
+    zone = tz if local else _UTC
+    day1 = mp.options.dayfirst
     status = column(d, "status").str.strip().str.lower()
     deleted = status.eq("deleted").fillna(False).astype(bool)
     report.drop(file, "status deleted", int(deleted.sum()))
     d, status = d[~deleted], status[~deleted]
     bad = status.notna() & ~status.isin(["won", "lost", "open"])
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        row = int(bad[bad].index[0]) + 2
         raise ExportError(
             "status must be won, lost or open", file=file, column="status", row=row, value=status[bad].iloc[0]
         )
-    created = parse_timestamps(d["add_time"], file=file, column="add_time", timezone=tz, assume=_UTC)
+    created = parse_timestamps(d["add_time"], file=file, column="add_time", timezone=tz, assume=zone, dayfirst=day1)
     owner = column(d, "user_id").str.strip()
     report.drop(file, "no add_time", int(created.isna().sum()))
     report.drop(file, "no user_id", int((created.notna() & owner.isna()).sum()))
@@ -179,27 +333,30 @@ def _deals(
     d, status, created, owner = d[keep], status[keep], created[keep], owner[keep]
 
     def ts(col: str) -> pd.Series:
-        return parse_timestamps(column(d, col), file=file, column=col, timezone=tz, assume=_UTC)
+        return parse_timestamps(column(d, col), file=file, column=col, timezone=tz, assume=zone, dayfirst=day1)
 
     won, lost = status.eq("won").fillna(False).astype(bool), status.eq("lost").fillna(False).astype(bool)
     closed_at = ts("won_time").where(won).fillna(ts("lost_time").where(lost)).fillna(ts("close_time").where(won | lost))
     stage_id = column(d, "stage_id").str.strip()
-    label = stage_id
+    label = column(d, "_stage_name").str.strip().fillna(stage_id)
     if stages is not None:
         s, sfile = stages
         require_columns(s, ["id", "name"], sfile)
         names = dict(zip(s["id"].astype(str).str.strip(), s["name"].astype(str), strict=True))
-        label = stage_id.map(names).astype(schema.STRING).fillna(stage_id)
-    stage, unknown = normalise_stage(label, mp.stages, pb)
-    by_id, _ = normalise_stage(stage_id, mp.stages, pb)
+        label = stage_id.map(names).astype(schema.STRING).fillna(label)
+    table = {**STAGES, **mp.stages}
+    stage, unknown = normalise_stage(label, table, pb)
+    by_id, _ = normalise_stage(stage_id, table, pb)
     stage = stage.fillna(by_id)
     won_stage = next((s.name for s in pb.stages if s.is_closed and s.is_won), None)
     lost_stage = next((s.name for s in pb.stages if s.is_closed and not s.is_won), None)
     stage[won] = won_stage
     stage[lost] = lost_stage
-    report.unmapped_values(file, "stage_id (open deals)", label[stage.isna() & label.notna()])
+    what = "stage (open deals)" if "_stage_name" in d.columns else "stage_id (open deals)"
+    report.unmapped_values(file, what, label[stage.isna() & label.notna()])
     is_closed = pd.Series(won | lost, dtype="boolean").where(status.notna(), pd.NA)
     is_won = pd.Series(won, dtype="boolean").where(won | lost, pd.NA)
+    currency = column(d, "currency").str.strip().str.upper()
     return pd.DataFrame(
         {
             "deal_id": column(d, "id").str.strip(),
@@ -208,9 +365,10 @@ def _deals(
             "created_at": created,
             "closed_at": closed_at,
             "stage": stage,
-            "amount": parse_money(column(d, "value"), file=file, column="value"),
+            "amount": parse_money(column(d, "value"), file=file, column="value", **number_options(d, mp.options)),
             "is_won": is_won,
             "is_closed": is_closed,
+            "currency": currency.where(currency.str.len() > 0),
         }
     )
 

@@ -13,33 +13,64 @@ without an offset are both read as UTC and converted to the playbook timezone.
 Date-only fields (ActivityDate, CloseDate, hire dates) are calendar dates and
 are not shifted.
 
-Rules (issue 7):
+Rules:
 
-- Task -> activity. TaskSubtype/Type Call -> call, Email (or ListEmail) -> email;
-  Type or Subject saying "follow up" -> follow_up; otherwise task. occurred_at =
-  CompletedDateTime, else CreatedDate, else ActivityDate; duration_s =
-  CallDurationInSeconds; outcome from CallDisposition through a label map the
-  mapping file extends (without a disposition, a Completed task or follow-up is
-  ``completed`` and an email is ``sent``); CallType -> direction; Description ->
-  notes; AccountId -> account_id; WhoId (contact, prefix 003) -> contact_id;
-  WhatId -> deal_id when it is an Opportunity id (prefix 006). IsDeleted rows dropped.
+- Every id column (``Id``, ``*Id``): Salesforce's empty reference
+  ``000000000000000AAA`` (or its 15-character form) is missing, never a manager,
+  account, deal or owner.
+- Task -> activity, only when **done**: ``IsClosed`` when filled, else ``Status``
+  in ``[tasks] done_statuses`` (default Completed, Closed, Done). A task not done
+  (Not Started, In Progress, Waiting, Deferred, Open...) is a to-do, not effort:
+  it is left out and counted in the report (``[tasks] open = "keep"`` keeps it,
+  with no outcome).
+- Task time: ``CompletedDateTime``; else ``CreatedDate`` when it is within
+  ``[tasks] created_date_max_days`` (default 1) of ``ActivityDate``; else
+  ``ActivityDate`` (a CreatedDate far from the task's date is a bulk load or a
+  migration, not when it happened); with one of the two only, that one. The
+  report counts the rows that used each source.
+- Task type, first match: the mapping's ``[activity_types]`` on TaskSubtype or
+  Type; TaskSubtype Call/Email/ListEmail; Type Call/Email/Meeting; an
+  ``EmailMessageId`` -> email; a Subject starting with a ``[subject_prefixes]``
+  key, then ``Email:``, ``List Email:``, ``Mass Email:``, ``Email de lista:``
+  -> email, ``Call`` / ``Llamada`` (a word) -> call; call fields
+  (CallDurationInSeconds > 0, CallType, CallDisposition, CallObject) -> call;
+  a Description laid out as a logged email (``To: ... Subject: ... Body:``,
+  ``Para: ... Asunto: ... Cuerpo:``) -> email; "follow up" in Type or Subject
+  -> follow_up; otherwise task. The report counts the tasks each rule typed
+  when the export has no TaskSubtype.
+- Task outcome from CallDisposition through a label map the mapping file
+  extends; without a disposition a done task or follow-up is ``completed`` and
+  an email ``sent``. CallDurationInSeconds -> duration_s; CallType -> direction;
+  Description -> notes; AccountId -> account_id; WhoId (contact, prefix 003) ->
+  contact_id; WhatId -> deal_id when it is an Opportunity id (prefix 006).
+  IsDeleted rows dropped.
 - Event -> meeting. StartDateTime (else ActivityDateTime, else ActivityDate);
   DurationInMinutes x 60 (else EndDateTime - StartDateTime); no outcome. IsChild
   copies of recurring or group events and IsDeleted rows dropped.
-- Opportunity -> deal. closed_at = CloseDate only when IsClosed; is_won empty while
-  open. IsDeleted rows dropped. StageName -> playbook stage (standard Salesforce
-  stages are built in; a mapping file's ``[stages]`` adds more).
+- Opportunity -> deal. ``IsClosed`` and ``IsWon`` left blank (Data Loader writes
+  a false boolean as a blank; Salesforce never stores a null one) come from the
+  stage: a closed stage closes the deal, the won stage wins it, any other closed
+  deal is lost (so it counts in win rate). closed_at = CloseDate only when
+  closed; is_won empty while open. ``CurrencyIsoCode`` -> currency. IsDeleted
+  rows dropped. StageName -> playbook stage (standard Salesforce stages are
+  built in; a mapping file's ``[stages]`` adds more).
 - User -> rep. Name (or FirstName LastName); team = Department, else the UserRole
   name; role SDR/AE when Title says so; manager = the ManagerId's name;
   hired_at from a hire-date field when present, else CreatedDate; left_at only
   from a known termination date. Owners missing from User.csv become reps with
   unknown name and team, and a warning.
-- OpportunityHistory and Account are read and counted but not needed.
+- OpportunityHistory and Account are read and counted but not needed. Columns
+  the importer does not read may share a snake_case name (two custom fields
+  ``Budget_Confirmed__c`` and ``BudgetConfirmed__c``); only a collision on a
+  column it reads stops the import.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +81,7 @@ from .common import (
     CALL_LABELS,
     CrmMapping,
     ExportError,
+    ImportOptions,
     ImportReport,
     ImportResult,
     column,
@@ -58,9 +90,11 @@ from .common import (
     finish,
     first_present,
     is_follow_up,
+    label_key,
     map_labels,
     map_outcomes,
     normalise_stage,
+    number_options,
     open_export,
     parse_bools,
     parse_dates,
@@ -69,8 +103,9 @@ from .common import (
     require_columns,
     role_from_title,
 )
+from .reading import blank_empty_ids
 
-__all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "STAGES"]
+__all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "STAGES", "SUBJECT_PREFIXES", "DONE_STATUSES"]
 
 #: object -> accepted file names (case-insensitive), Data Export first, then connector seeds.
 FILE_NAMES: dict[str, list[str]] = {
@@ -97,7 +132,27 @@ STAGES: dict[str, str] = {
     "Closed Lost": "closed_lost",
 }
 
+#: Subject prefixes Salesforce writes on logged emails and calls (English and Spanish orgs) -> type.
+#: A mapping file's ``[subject_prefixes]`` is tried first. "Call" and "Llamada" must be whole words.
+SUBJECT_PREFIXES: dict[str, str] = {
+    "Email:": "email",
+    "E-mail:": "email",
+    "List Email:": "email",
+    "Mass Email:": "email",
+    "Email de lista:": "email",
+    "Correo electr\u00f3nico:": "email",
+    "Call": "call",
+    "Llamada": "call",
+}
+
+#: Task Status labels that mean done when IsClosed is absent or blank.
+DONE_STATUSES: tuple[str, ...] = ("Completed", "Closed", "Done")
+
 _TYPES = {"call": "call", "email": "email", "listemail": "email"}
+_TYPE_FIELD = {"call": "call", "email": "email", "meeting": "meeting"}
+_LOGGED_EMAIL = (
+    r"(?is)^\s*(?:to|para|an|\u00e0)\s*:.*\b(?:subject|asunto|betreff|objet)\s*:.*\b(?:body|cuerpo|text|corps)\s*:"
+)
 _HIRE_FIELDS = ["hire_date", "hire_date_c", "hired_at", "date_of_hire_c", "start_date_c", "hired_date_c"]
 _LEAVE_FIELDS = ["termination_date", "termination_date_c", "left_at", "leave_date_c", "end_date_c", "last_day_c"]
 _UTC = "UTC"
@@ -108,10 +163,14 @@ def import_salesforce(
     *,
     mapping: str | Path | CrmMapping | None = None,
     playbook: Playbook | str | Path | None = None,
+    options: ImportOptions | Mapping[str, Any] | None = None,
 ) -> ImportResult:
-    """Import a Salesforce export folder (see the module docstring for the rules)."""
+    """Import a Salesforce export folder (see the module docstring for the rules).
+
+    ``options`` (encoding, delimiter, decimal, dayfirst, blanks) override the mapping's ``[options]``.
+    """
     src = Path(src)
-    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook)
+    mp, pb, report, frames = open_export(src, FILE_NAMES, mapping, playbook, options)
     if "user" not in frames:
         raise ExportError(f"User export is missing; expected one of {', '.join(FILE_NAMES['user'])}", file=src)
     if "task" not in frames and "event" not in frames:
@@ -130,6 +189,7 @@ def map_salesforce(
 ) -> ImportResult:
     """Map already-read Salesforce objects (object -> (frame with snake_case headers, file name))."""
     tz = playbook.timezone
+    frames = {obj: (_no_empty_ids(f, file, report), file) for obj, (f, file) in frames.items()}
     acts = []
     if "task" in frames:
         acts.append(_tasks(*frames["task"], playbook, mapping, report))
@@ -141,6 +201,11 @@ def map_salesforce(
     if "account" in frames and acts:
         _check_accounts(acts, deals, frames["account"], report)
     return finish(acts, reps, deals, playbook, report, users_file=users_file)
+
+
+def _no_empty_ids(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.DataFrame:
+    ids = [c for c in frame.columns if c == "id" or c.endswith("_id")]
+    return blank_empty_ids(frame, ids, file, report)
 
 
 def _occurred(frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str) -> pd.Series:
@@ -159,35 +224,114 @@ def _require_one(frame: pd.DataFrame, cols: list[str], file: str) -> None:
         raise ExportError(f"needs one of the columns {', '.join(cols)}", file=file, column=cols[0])
 
 
-def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
-    require_columns(t, ["id", "owner_id"], file)
-    times = (["completed_date_time", "created_date"], ["activity_date"])
-    _require_one(t, times[0] + times[1], file)
-    t = drop_flagged(t, file, "is_deleted", "IsDeleted is true", report)
-    occurred = _occurred(t, file, *times, pb.timezone)
-    owner = column(t, "owner_id")
-    keep = occurred.notna() & owner.notna()
-    report.drop(file, "no CompletedDateTime, CreatedDate or ActivityDate", int(occurred.isna().sum()))
-    report.drop(file, "no OwnerId", int((occurred.notna() & owner.isna()).sum()))
-    t, occurred = t[keep], occurred[keep]
+# ---- tasks ---------------------------------------------------------------------------------------------
 
+
+def _task_done(t: pd.DataFrame, file: str, mp: CrmMapping, report: ImportReport) -> pd.Series:
+    """True where a task is done: IsClosed when filled, else Status among the done statuses."""
+    closed = parse_bools(column(t, "is_closed"), file=file, column="IsClosed")
+    status = column(t, "status").str.strip()
+    done_keys = {label_key(x) for x in (*DONE_STATUSES, *mp.tasks.get("done_statuses", []))}
+    by_status = status.map({u: label_key(u) in done_keys for u in status.dropna().unique()})
+    by_status = pd.Series(by_status, index=t.index, dtype="boolean")
+    unknown = closed.isna() & by_status.isna()
+    if unknown.any() and "status" not in t.columns and "is_closed" not in t.columns:
+        report.warn(f"{file} has no Status or IsClosed: every task was taken as done")
+    return closed.fillna(by_status).fillna(True).astype(bool)
+
+
+def _task_time(t: pd.DataFrame, file: str, tz: str, mp: CrmMapping, report: ImportReport) -> pd.Series:
+    """occurred_at of each task by the documented rule (CompletedDateTime, CreatedDate, ActivityDate)."""
+    completed = parse_timestamps(
+        column(t, "completed_date_time"), file=file, column="CompletedDateTime", timezone=tz, assume=_UTC
+    )
+    created = parse_timestamps(column(t, "created_date"), file=file, column="CreatedDate", timezone=tz, assume=_UTC)
+    due = parse_dates(column(t, "activity_date"), file=file, column="ActivityDate")
+    days = float(mp.tasks.get("created_date_max_days", 1))
+    gap = (created.dt.normalize() - due).abs()
+    near = gap <= pd.Timedelta(days=days)
+    use_created = completed.isna() & created.notna() & (due.isna() | near.fillna(False).astype(bool))
+    use_due = completed.isna() & due.notna() & ~use_created
+    out = completed.where(completed.notna(), created.where(use_created)).fillna(due.where(use_due))
+    report.change(file, "task times from CompletedDateTime", int(completed.notna().sum()))
+    report.change(file, f"task times from CreatedDate (no CompletedDateTime; within {days:g} day(s) of ActivityDate)",
+                  int(use_created.sum()))  # fmt: skip
+    far = use_due & created.notna()
+    report.change(file, f"task times from ActivityDate (CreatedDate more than {days:g} day(s) away: a bulk load "
+                  "or a later entry, not when it happened)", int(far.sum()))  # fmt: skip
+    report.change(
+        file, "task times from ActivityDate (no CompletedDateTime or CreatedDate)", int((use_due & ~far).sum())
+    )
+    return out
+
+
+def _task_kind(t: pd.DataFrame, file: str, mp: CrmMapping, report: ImportReport) -> pd.Series:
+    """Activity type of each task by the documented rules; the rule used is counted when TaskSubtype is absent."""
     type_, subtype, subject = column(t, "type"), column(t, "task_subtype"), column(t, "subject")
     kind = pd.Series(np.nan, index=t.index, dtype=schema.STRING)
     if mp.activity_types:
         kind = map_labels(type_, mp.activity_types).fillna(map_labels(subtype, mp.activity_types))
-    kind = kind.fillna(map_labels(subtype, _TYPES)).fillna(map_labels(type_, _TYPES))
+    kind = kind.fillna(map_labels(subtype, _TYPES)).fillna(map_labels(type_, _TYPE_FIELD))
+    counts: dict[str, int] = {}
+
+    def rule(name: str, mask: pd.Series, value: str) -> None:
+        hit = kind.isna() & mask.fillna(False).astype(bool)
+        kind[hit] = value
+        counts[name] = counts.get(name, 0) + int(hit.sum())
+
+    rule("email: an EmailMessageId", column(t, "email_message_id").notna(), "email")
+    prefixes = {**mp.subject_prefixes, **{k: v for k, v in SUBJECT_PREFIXES.items() if k not in mp.subject_prefixes}}
+    subj = subject.str.strip().str.lower()
+    for prefix, value in prefixes.items():
+        p = prefix.strip().lower()
+        word = r"\b" if p[-1:].isalnum() else ""
+        hit = subj.str.match(re.escape(p) + word)
+        rule(f"{value}: Subject starts with {prefix!r}", hit, value)
+    duration = pd.to_numeric(column(t, "call_duration_in_seconds"), errors="coerce")
+    call_fields = (duration > 0) | column(t, "call_type").notna() | column(t, "call_disposition").notna()
+    rule("call: call fields (duration, type or result)", call_fields | column(t, "call_object").notna(), "call")
+    rule("email: Description laid out as a logged email (To: ... Subject: ... Body:)",
+         column(t, "description").str.contains(_LOGGED_EMAIL, regex=True), "email")  # fmt: skip
     fu = is_follow_up(type_) | is_follow_up(subject)
     kind[kind.isna() & fu] = "follow_up"
     known_type = type_.isna() | kind.notna() | type_.str.lower().isin(["task", "other"]).fillna(False).astype(bool)
-    report.unmapped_values(file, "Type (imported as task)", type_[~known_type])
-    kind = kind.fillna("task")
+    report.unmapped_values(file, "Type", type_[~known_type], applied="imported as task (the default type)")
+    if "task_subtype" not in t.columns or subtype.isna().all():
+        for name, n in counts.items():
+            report.change(file, f"tasks typed {name} (no TaskSubtype)", n)
+        typed = sum(counts.values())
+        if typed:
+            report.warn(
+                f"{file} has no TaskSubtype: {typed} task(s) were typed as emails or calls from EmailMessageId, "
+                "the Subject and the call fields (see the counts above); add [subject_prefixes] or "
+                "[activity_types] to a --mapping file to change this"
+            )
+    return kind.fillna("task")
+
+
+def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
+    require_columns(t, ["id", "owner_id"], file)
+    _require_one(t, ["completed_date_time", "created_date", "activity_date"], file)
+    t = drop_flagged(t, file, "is_deleted", "IsDeleted is true", report)
+    done = _task_done(t, file, mp, report)
+    if mp.tasks.get("open", "drop") == "drop" and (~done).any():
+        statuses = column(t, "status")[~done].fillna("IsClosed false").value_counts()
+        shown = ", ".join(f"{k} x{n}" for k, n in statuses.items())
+        report.drop(file, f"task not done ({shown}): an open to-do is not effort", int((~done).sum()))
+        t, done = t[done], done[done]
+    occurred = _task_time(t, file, pb.timezone, mp, report)
+    owner = column(t, "owner_id")
+    keep = occurred.notna() & owner.notna()
+    report.drop(file, "no CompletedDateTime, CreatedDate or ActivityDate", int(occurred.isna().sum()))
+    report.drop(file, "no OwnerId", int((occurred.notna() & owner.isna()).sum()))
+    t, occurred, done = t[keep], occurred[keep], done[keep]
+    kind = _task_kind(t, file, mp, report)
 
     labels = {**CALL_LABELS, **mp.outcomes}
     disposition = column(t, "call_disposition")
     outcome = map_outcomes(disposition, kind, labels, pb, report, file=file, column="CallDisposition")
-    completed = column(t, "status").str.lower().str.strip().eq("completed").fillna(False).astype(bool)
-    no_disp = disposition.isna()
-    outcome[no_disp & completed & kind.isin(["task", "follow_up"])] = "completed"
+    no_disp = disposition.isna() & done
+    outcome[no_disp & kind.isin(["task", "follow_up"])] = "completed"
     outcome[no_disp & kind.eq("email")] = "sent"
 
     direction = column(t, "call_type").str.lower().str.strip()
@@ -199,7 +343,10 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
             "activity_type": kind,
             "occurred_at": occurred,
             "duration_s": parse_numbers(
-                column(t, "call_duration_in_seconds"), file=file, column="CallDurationInSeconds"
+                column(t, "call_duration_in_seconds"),
+                file=file,
+                column="CallDurationInSeconds",
+                **number_options(t, mp.options),
             ),
             "direction": direction.where(direction.isin(schema.DIRECTIONS)),
             "outcome": outcome,
@@ -257,18 +404,30 @@ def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, rep
     report.drop(file, "no OwnerId", int((created.notna() & owner.isna()).sum()))
     keep = created.notna() & owner.notna()
     o, created = o[keep], created[keep]
-    is_closed = parse_bools(column(o, "is_closed"), file=file, column="IsClosed")
-    is_won = parse_bools(column(o, "is_won"), file=file, column="IsWon")
-    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate")
-    closed = is_closed.fillna(False).astype(bool)
     raw_stage = column(o, "stage_name")
     stage, unknown = normalise_stage(raw_stage, {**STAGES, **mp.stages}, pb)
+    closed_names = {s.name for s in pb.stages if s.is_closed}
     won_stage = next((s.name for s in pb.stages if s.is_closed and s.is_won), None)
     lost_stage = next((s.name for s in pb.stages if s.is_closed and not s.is_won), None)
+    # Data Loader writes a false boolean as a blank; Salesforce never stores a null one: a blank IsClosed or
+    # IsWon is read from the stage (a closed deal that is not in the won stage is lost, never left out).
+    is_closed = parse_bools(column(o, "is_closed"), file=file, column="IsClosed")
+    by_stage = pd.Series(stage.isin(closed_names).to_numpy(), index=o.index, dtype="boolean")
+    report.change(file, "blank IsClosed read from StageName", int((is_closed.isna() & stage.notna()).sum()))
+    is_closed = is_closed.fillna(by_stage.where(stage.notna(), False)).astype("boolean")
+    closed = is_closed.astype(bool)
+    is_won = parse_bools(column(o, "is_won"), file=file, column="IsWon")
+    blank_won = is_won.isna() & closed
+    report.change(
+        file, "blank IsWon on closed deals read from StageName (not the won stage: lost)", int(blank_won.sum())
+    )
+    is_won = is_won.fillna(pd.Series(stage.eq(won_stage).fillna(False).to_numpy(), index=o.index, dtype="boolean"))
     won = is_won.fillna(False).astype(bool)
     stage[unknown & closed & won] = won_stage
     stage[unknown & closed & ~won] = lost_stage
     report.unmapped_values(file, "StageName", raw_stage[unknown & ~closed])
+    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate")
+    currency = column(o, "currency_iso_code").str.strip().str.upper()
     return pd.DataFrame(
         {
             "deal_id": column(o, "id"),
@@ -278,9 +437,10 @@ def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, rep
             # an open deal's CloseDate is a forecast, not a close
             "closed_at": close.where(closed),
             "stage": stage,
-            "amount": parse_numbers(column(o, "amount"), file=file, column="Amount"),
+            "amount": parse_numbers(column(o, "amount"), file=file, column="Amount", **number_options(o, mp.options)),
             "is_won": is_won.where(closed, pd.NA),
             "is_closed": is_closed,
+            "currency": currency.where(currency.str.len() > 0),
         }
     )
 

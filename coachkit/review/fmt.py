@@ -13,7 +13,7 @@ from ..stats import wilson
 
 #: What the n of each KPI counts, in words.
 N_NOUNS: dict[str, str] = {
-    "connect_rate": "calls with an outcome",
+    "connect_rate": "calls",
     "meeting_show_rate": "meetings held or no-show",
     "outcome_logged_rate": "calls",
     "follow_up_24h_rate": "conversations with an account",

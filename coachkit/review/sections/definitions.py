@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from ...coaching import FOCUS_DEFINITION
 from ...kpis import registry
 from ..page import Details, Section, Table, Text
 from .summary import HEADLINE_KPIS
@@ -26,9 +27,7 @@ TERMS: dict[str, str] = {
     "conversations with notes.",
     "Trend": "Spearman ρ of a weekly value against the week number over the last weeks, with a permutation "
     "p-value: 'rising'/'falling' when p < 0.05, else 'no clear trend'. Exploratory.",
-    "Focus area": "A KPI whose 95% interval cannot reach its benchmark (the role target, else the playbook "
-    "benchmark, else the team median; rates need n ≥ the playbook's min_n), judged on full weeks. Leading "
-    "activities rank before lagging results; at most the playbook's max_focus areas.",
+    "Focus area": FOCUS_DEFINITION,
 }
 
 

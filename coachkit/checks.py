@@ -1,0 +1,279 @@
+"""Data that parses but cannot be right: pure, vectorised checks on parsed columns.
+
+Each function takes typed arrays or Series (as :mod:`coachkit.load` parses them) and
+returns boolean masks or small tables; :mod:`coachkit.load` turns them into issues
+with file, line, column, value and fix. Whether a finding is an error or a warning
+follows one rule: an error when a KPI computed from the row would be wrong, a
+warning when every KPI stays right (the row is kept as it is, or read in the one
+way that is right). Nothing here reads files or loops over rows in Python.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "ClockChange",
+    "clock_changes",
+    "in_clock_change",
+    "not_extended_iso",
+    "closed_before_created",
+    "won_not_closed",
+    "left_before_hired",
+    "surrounded_by_space",
+    "copies_but_id",
+    "surely_distinct",
+]
+
+_DAY_NS = 86_400 * 10**9
+
+
+# ---- timestamps ------------------------------------------------------------------------------
+
+
+def not_extended_iso(text: pd.Series) -> np.ndarray:
+    """Rows of (stripped) timestamp text that do not start with an ISO 8601 extended date.
+
+    A timestamp must begin ``YYYY-MM-DD`` (at least 10 characters, ``-`` at positions 5 and 8): a year
+    alone (``2026``, e.g. a number-formatted spreadsheet cell), a year and month (``2026-10``) and the
+    compact form (``20261013``) are refused, because pandas would read them as the first day of the
+    year or month, or guess. Empty and missing values are False (they are checked as missing
+    elsewhere). Reads the Arrow string buffers directly: two byte lookups per row.
+    """
+    arr = pa.array(text.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    parts = [np.zeros(0, dtype=bool)]
+    for ch in chunks:
+        if not pa.types.is_large_string(ch.type):
+            ch = ch.cast(pa.large_string())
+        off = np.frombuffer(ch.buffers()[1], dtype=np.int64)[ch.offset : ch.offset + len(ch) + 1]
+        buf = ch.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, dtype=np.uint8)
+        start = off[:-1]
+        length = off[1:] - start
+        ok = length >= 10
+        if len(data) >= 10:
+            at = np.where(ok, start, 0)
+            ok &= (data[at + 4] == ord("-")) & (data[at + 7] == ord("-"))
+        else:
+            ok[:] = False
+        parts.append(~ok & (length > 0))
+    return np.concatenate(parts)
+
+
+@dataclass(frozen=True)
+class ClockChange:
+    """One change of a timezone's clocks, as local wall time.
+
+    The wall times in ``[start, end)`` do not exist (``gap``: the clocks jumped forward) or happen
+    twice (a fold: the clocks went back). ``before``/``after`` are the UTC offsets around it.
+    """
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    gap: bool
+    before: pd.Timedelta
+    after: pd.Timedelta
+
+    def describe(self, zone: str) -> str:
+        """One line: what happened to the clocks, e.g. 'the clocks jumped from 02:00 to 03:00 on 2026-03-08'."""
+        if self.gap:
+            return f"the clocks in {zone} jumped from {self.start:%H:%M} to {self.end:%H:%M} on {self.start:%Y-%m-%d}"
+        return (
+            f"the clocks in {zone} went back from {self.end:%H:%M} to {self.start:%H:%M} on {self.start:%Y-%m-%d}, "
+            f"so {self.start:%H:%M}-{self.end:%H:%M} happened twice"
+        )
+
+
+def _offsets(instants: pd.DatetimeIndex, zone: str) -> np.ndarray:
+    """UTC offset (ns) in ``zone`` at each UTC instant."""
+    local = instants.tz_convert(zone).tz_localize(None)
+    return (local - instants.tz_localize(None)).to_numpy(dtype="timedelta64[ns]").view(np.int64)
+
+
+def clock_changes(zone: str, first: pd.Timestamp, last: pd.Timestamp) -> list[ClockChange]:
+    """Every change of ``zone``'s UTC offset between the local wall times ``first`` and ``last``.
+
+    Found from the timezone database by pandas (days where the offset changes, then the second it
+    changes), once per zone and year in a process.
+    """
+    if pd.isna(first) or pd.isna(last):
+        return []
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    # a change on New Year's night may reach back a year; nanosecond timestamps span 1678-2261
+    years = range(max(first.year - 1, 1678), min(last.year, 2261) + 1)
+    return [c for y in years for c in _changes_in_year(zone, y) if c.end > first and c.start <= last]
+
+
+@functools.lru_cache(maxsize=256)
+def _changes_in_year(zone: str, year: int) -> tuple[ClockChange, ...]:
+    """The offset changes of ``zone`` whose UTC instant falls in ``year`` (UTC), in order."""
+    lo = pd.Timestamp(year=year, month=1, day=1, tz="UTC").as_unit("ns")
+    days = pd.date_range(lo, lo + pd.DateOffset(years=1), freq="D")
+    off = _offsets(days, zone)
+    out = []
+    for i in np.flatnonzero(np.diff(off) != 0):
+        secs = pd.date_range(days[i], days[i + 1], freq="s")
+        o = _offsets(secs, zone)
+        for j in np.flatnonzero(np.diff(o) != 0) + 1:
+            at = secs[j].tz_localize(None)  # the UTC instant the offset changes
+            before, after = pd.Timedelta(int(o[j - 1]), "ns"), pd.Timedelta(int(o[j]), "ns")
+            if after > before:
+                out.append(ClockChange(at + before, at + after, True, before, after))
+            else:
+                out.append(ClockChange(at + after, at + before, False, before, after))
+    return tuple(out)
+
+
+def in_clock_change(values: np.ndarray, changes: list[ClockChange]) -> list[np.ndarray]:
+    """For each of ``changes``, the mask of the naive local datetime64[ns] ``values`` inside its gap or
+    fold (NaT is never inside)."""
+    v = np.asarray(values, dtype="datetime64[ns]").view(np.int64)
+    buf = np.empty_like(v)
+    out = []
+    for c in changes:
+        np.subtract(v, np.int64(c.start.value), out=buf)  # start <= v < end as one unsigned comparison
+        out.append(buf.view(np.uint64) < np.uint64(c.end.value - c.start.value))
+    return out
+
+
+# ---- deals and reps --------------------------------------------------------------------------
+
+
+def closed_before_created(created: pd.Series, closed: pd.Series) -> np.ndarray:
+    """Deals whose closed_at is before created_at.
+
+    A close date without a time of day (midnight) on the day the deal was created is not before it
+    (CRMs such as Salesforce store the close date as a date, the creation as a timestamp).
+    """
+    c = created.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    x = closed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    nat = np.iinfo(np.int64).min
+    known = (c != nat) & (x != nat)
+    date_only_same_day = (x % _DAY_NS == 0) & (x == c - c % _DAY_NS)
+    return known & (x < c) & ~date_only_same_day
+
+
+def won_not_closed(is_won: pd.Series, is_closed: pd.Series) -> np.ndarray:
+    """Deals with is_won true and is_closed false (a missing is_closed is not false)."""
+    won = is_won.to_numpy(dtype=bool, na_value=False)
+    open_ = is_closed.eq(False).to_numpy(dtype=bool, na_value=False)
+    return won & open_
+
+
+def left_before_hired(hired: pd.Series, left: pd.Series) -> np.ndarray:
+    """Reps whose left_at date is before their hired_at date (both present)."""
+    h = hired.to_numpy(dtype="datetime64[ns]")
+    lft = left.to_numpy(dtype="datetime64[ns]")
+    return ~np.isnat(h) & ~np.isnat(lft) & (lft < h)
+
+
+# ---- ids and copies ----------------------------------------------------------------------------
+
+
+def surrounded_by_space(values: list[str]) -> np.ndarray:
+    """Which of ``values`` (distinct ids) have spaces, tabs or line breaks before or after them."""
+    return np.array([v != v.strip() for v in values], dtype=bool)
+
+
+def copies_but_id(
+    columns: Mapping[str, pd.Series], rep: np.ndarray, at: np.ndarray, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Rows that repeat an earlier row in every one of ``columns`` (every column but the id): the copies,
+    not their first. Returns a mask as long as ``at``.
+
+    ``rep`` holds integer codes of the rep per row (any coding) and ``at`` the timestamps
+    (datetime64[ns]); they must also be among ``columns`` in some form. ``rows``: positions of the rows
+    to consider (None: all). Rows at midnight (a date without a time of day) are never copies: with
+    dates alone, same-day activities of one rep look alike.
+
+    Only rows sharing their rep and timestamp with another row are compared column by column. They
+    are found without hashing every row: adjacent rows when the rows are in (rep, time) or time order,
+    as exports usually are; else a sort of one 64-bit key per row.
+    """
+    out = np.zeros(len(at), dtype=bool)
+    rep = np.asarray(rep, dtype=np.int64)
+    t = np.asarray(at, dtype="datetime64[ns]").view(np.int64)
+    if rows is None:
+        cand = _same_rep_and_time(rep, t) if len(t) > 1 else np.zeros(0, dtype=np.int64)
+    else:
+        cand = rows[_same_rep_and_time(rep[rows], t[rows])] if len(rows) > 1 else np.zeros(0, dtype=np.int64)
+    cand = cand[t[cand] % _DAY_NS != 0]
+    if len(cand) < 2:
+        return out
+    sub = pd.DataFrame({name: s.take(cand).reset_index(drop=True) for name, s in columns.items()}, copy=False)
+    out[cand[sub.duplicated(keep="first").to_numpy()]] = True
+    return out
+
+
+def _same_rep_and_time(rep: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Sorted positions of the rows whose (rep, at) pair occurs more than once (a superset is allowed)."""
+    same_rep = rep[1:] == rep[:-1]
+    step = at[1:] - at[:-1]
+    if bool(((rep[1:] > rep[:-1]) | (same_rep & (step >= 0))).all()):  # in (rep, time) order
+        pair = same_rep & (step == 0)
+        return np.flatnonzero(np.append(pair, False) | np.insert(pair, 0, False))
+    if bool((step >= 0).all()):  # in time order: equal times are adjacent
+        pair = step == 0
+        return np.flatnonzero(np.append(pair, False) | np.insert(pair, 0, False))
+    key = rep.view(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F)
+    key += at.view(np.uint64)
+    key *= np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits are well mixed
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return np.zeros(0, dtype=np.int64)
+    top = np.uint64(64 - 22)
+    seen = np.zeros(1 << 22, dtype=bool)  # which top-22-bit buckets hold a repeated key: one gather per row
+    seen[repeated >> top] = True
+    cand = np.flatnonzero(seen[key >> top])
+    keys = np.unique(repeated)
+    pos = np.minimum(np.searchsorted(keys, key[cand]), len(keys) - 1)
+    return cand[keys[pos] == key[cand]]
+
+
+_MAX_LENGTHS = 64
+
+
+def surely_distinct(ids: pd.Series) -> bool:
+    """True when the non-missing values of a text column are certainly pairwise distinct.
+
+    False means "maybe not" (the caller then checks exactly). Values of different byte
+    lengths differ, so each length is checked alone: its values are packed into
+    fixed-width words, folded into one uint64 key (exact up to 8 bytes), sorted, and
+    neighbours compared. A sort of integers is several times faster than hashing
+    millions of strings.
+    """
+    arr = pa.array(ids.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    arr = arr.drop_null().cast(pa.large_binary())
+    lengths = pc.binary_length(arr).to_numpy()
+    distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
+    if len(distinct_lengths) > _MAX_LENGTHS:
+        return len(pd.unique(ids.dropna())) == len(arr)
+    for width in distinct_lengths:
+        part = arr if len(distinct_lengths) == 1 else arr.filter(pa.array(lengths == width))
+        if len(part) < 2:
+            continue
+        if width == 0:  # several empty strings
+            return False
+        offsets = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+        data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        words = np.zeros((len(part), -(-int(width) // 8) * 8), dtype=np.uint8)
+        words[:, :width] = data.reshape(len(part), width)
+        packed = words.view(np.uint64)
+        key = packed[:, 0].copy()
+        for j in range(1, packed.shape[1]):
+            key = key * np.uint64(0x100000001B3) ^ packed[:, j]
+        key.sort()
+        if (key[1:] == key[:-1]).any():
+            return False
+    return True
