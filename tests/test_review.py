@@ -287,7 +287,7 @@ def test_outcomes_rates_rep_and_pooled_team(data, window, team) -> None:
     assert (cr.loc["team: other East SDRs", "k"], cr.loc["team: other East SDRs", "n"]) == (4, 8)
     assert sec.sentences[0] == "2 conversations: 2 connected calls and 0 held meetings (peers' median 3)."
     table = sec.tables[0].set_index("Rate")
-    assert table.loc["Connect rate", "This rep"] == "20% (2/10 calls with an outcome, 95% CI 6–51%)"
+    assert table.loc["Connect rate", "This rep"] == "18% (2/11 calls, 95% CI 5–48%)"  # connected / dials
     assert table.loc["Connect rate", "Other East SDRs (pooled)"] == "50% (4/8, 95% CI 22–78%)"
     assert sec.charts  # the outcome mix
     mix = sec.frames["outcome_mix"].set_index(["activity_type", "outcome"])["n"]
@@ -457,7 +457,7 @@ def test_compare_focus_says_resolved_only_when_back_within_range(value, flagged,
             "resolved": "resolved: back within range",
             "not clearly behind": "no longer clearly behind, but not yet back within range",
             "out of top": "no longer in the top 3, but still behind",
-            "not judged": "not judged this time (no data in this window)",
+            "not judged": "not judged this time (nothing to compare with in this window)",
         }[status]
     )
     # a lower-is-better KPI is within range when at most 10% above its benchmark
@@ -491,15 +491,20 @@ def test_previous_focus_from_summary() -> None:
 def test_focus_section_with_and_without_previous(data, window) -> None:
     sec = review.focus(data, "r1", window, previous=None)
     assert "previous review" not in "\n".join(sec.sentences)
-    prev = [{"kpi": "win_rate", "label": "Win rate", "value": 0.1, "evidence": "Win rate 10%"}]
+    prev = [
+        {"kpi": "win_rate", "label": "Win rate", "value": 0.1, "evidence": "Win rate 10%"},
+        {"kpi": "connect_rate", "label": "Connect rate", "value": 0.05, "evidence": "Connect rate 5%"},
+    ]
     sec = review.focus(data, "r1", window, previous=prev, previous_window={"start": "2024-06-03", "end": "2024-06-07"})
-    cmp = sec.frames["comparison"]
-    # r1's win rate is 1 of 2 (50%), the peers' median 50%: back within range
-    assert cmp.set_index("kpi").loc["win_rate", "status"] == "resolved"
+    cmp = sec.frames["comparison"].set_index("kpi")
+    # r1's connect rate is now 2 of 11 dials (18%) against the 10% benchmark: back within range; the win rate has
+    # no peer with a closed deal to compare with
+    assert cmp.loc["connect_rate", "status"] == "resolved" and cmp.loc["win_rate", "status"] == "not judged"
     assert (
-        "Since the previous review (Mon 03 Jun 2024 – Fri 07 Jun 2024): new: Calls, Emails, Conversations; "
-        "Win rate resolved: back within range." in sec.sentences
+        "Since the previous review (Mon 03 Jun 2024 – Fri 07 Jun 2024): Win rate not judged this time (nothing to "
+        "compare with in this window); Connect rate resolved: back within range." in sec.sentences
     )
+    assert sec.frames["focus"].empty  # 2 SDRs and one week: nothing is clearly behind
     records = review.focus_record(sec.frames["focus"])
     json.dumps(records, allow_nan=False)
     assert [r["kpi"] for r in records] == sec.frames["focus"]["kpi"].tolist()

@@ -272,9 +272,16 @@ def _md5s(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_case_11_a_rep_who_left_before_the_window_gets_a_review(tmp_path: Path) -> None:
     from coachkit.batch import run_reviews
+    from coachkit.report import DataError
 
     source = tmp_path / "input"
     shutil.copytree(CASE_11 / "input", source)
+    # as filed, R002 also left (2026-01-01) before being hired (2026-08-03): validation now refuses that, in one line
+    with pytest.raises(DataError, match="left_at is before hired_at"):
+        run_reviews(source, tmp_path / "refused", reps=["R002"], workers=1, quiet=True)
+    # hired before leaving, the case's point stays: a rep who left before the window, with activities logged in it
+    reps = source / "reps.csv"
+    reps.write_text(reps.read_text().replace("2026-08-03,2026-01-01", "2025-08-03,2026-01-01"))
     before = _md5s(source)
     result = run_reviews(source, tmp_path / "out", reps=["R002"], workers=1, quiet=True)
     assert result.exit_code == 0, result.summary()

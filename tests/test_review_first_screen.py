@@ -132,10 +132,10 @@ def test_scorecard_rows_by_hand(r1) -> None:
         "emails",
         "notes_coverage",
     ]
-    # 20 working days x 40 calls; target 50 a day; the peers' median of 800, 1,000, 1,000, 1,000 and the idle
-    # rep's 0 is 1,000 (5 reps of the team employed in the window)
+    # 20 working days x 40 calls; target 50 a day; the peer group is the 4 reps with activity (the idle rep is
+    # not compared): the median of 40, 50, 50, 50 calls a working day x 20 days is 1,000
     assert card.loc["calls", "value"] == 800 and card.loc["calls", "target"] == 1000
-    assert card.loc["calls", "team_median"] == 1000 and card.loc["calls", "peers_n"] == 5
+    assert card.loc["calls", "team_median"] == 1000 and card.loc["calls", "peers_n"] == 4
     assert card.loc["calls", "per_day"] == 40
     assert card.loc["calls", "change_text"] == "no clear change"  # 800 in both windows
     # 8 weeks of series, the window from week 5; every week 200 calls
@@ -258,7 +258,7 @@ def test_going_well_by_hand() -> None:
     assert [(b.title, b.text) for b in items] == [
         (
             "Connect rate",
-            "35% of 400 calls with an outcome, clearly ahead of the playbook benchmark of 10%.".replace("10%", "20%"),
+            "35% of 400 calls, clearly ahead of the playbook benchmark of 10%.".replace("10%", "20%"),
         ),
         ("Emails", "up from 400 to 500 on the prior window."),
     ]

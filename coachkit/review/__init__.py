@@ -42,7 +42,7 @@ Every public name is re-exported here, so ``from coachkit import review; review.
 from __future__ import annotations
 
 from ..window import Window, focus_as_of, review_window
-from .compose import LINKS, SECTIONS, absences, data_profile, fit_to_data, is_active, top
+from .compose import LINKS, SECTIONS, absences, data_profile, fit_to_data, is_active, time_off, top
 from .fmt import N_NOUNS, num, pct, rate_text
 from .focus_history import compare_focus, focus_record, previous_focus
 from .page import Bullet, Bullets, Chart, Columns, Contents, Details, Heading, Section, Table, Text, section_html, show
@@ -65,6 +65,7 @@ __all__ = [
     "LINKS",
     "SECTIONS",
     "is_active",
+    "time_off",
     "Bullet",
     "Bullets",
     "Contents",

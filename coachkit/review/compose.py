@@ -25,7 +25,7 @@ from .sections.header import header
 from .sections.top import first_screen
 from .team import Team
 
-__all__ = ["LINKS", "SECTIONS", "absences", "data_profile", "fit_to_data", "is_active", "top"]
+__all__ = ["LINKS", "SECTIONS", "absences", "data_profile", "fit_to_data", "is_active", "time_off", "top"]
 
 #: The links of a review published by the batch: the run's index and its definitions page (relative: same folder).
 LINKS: tuple[tuple[str, str], ...] = (("All reps", "index.html"), ("Definitions", "definitions.html"))
@@ -59,12 +59,24 @@ def fit_to_data(data: Any, profile: Coverage) -> tuple[Any, list[str]]:
     return dataclasses.replace(data, playbook=pb), notes
 
 
+def time_off(source: str | Path | None) -> pd.DataFrame | None:
+    """The dataset's optional time-off table (:func:`coachkit.absence.read_time_off`), or None."""
+    return read_time_off(source) if source else None
+
+
 def absences(
-    data: Any, rep_id: str, window: Window, *, weeks: int = 12, source: str | Path | None = None
+    data: Any,
+    rep_id: str,
+    window: Window,
+    *,
+    weeks: int = 12,
+    source: str | Path | None = None,
+    time_off: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The rep's weeks up to the window's end (``weeks`` of them, at least the window and the prior window) marked
     absent or not (:func:`coachkit.absence.absent_weeks`), with the dataset's time-off table when ``source`` (the
-    dataset folder) has one. Only weeks the rep was employed and the data covers."""
+    dataset folder) has one, or the ``time_off`` table given. Only weeks the rep was employed and the data
+    covers."""
     weeks = max(int(weeks), 2 * window.weeks)
     start = window.start - pd.Timedelta(days=7 * (weeks - window.weeks))
     table = kpi_table(data.between(start, window.end), start=start, end=window.end, kpis=["activities"], reps=[rep_id])
@@ -72,7 +84,8 @@ def absences(
     if not pd.isna(first):
         table = table[table["period_start"] >= pd.Timestamp(first).normalize() - pd.Timedelta(days=6)]
     weekly = table[["rep_id", "period_start", "value"]].rename(columns={"value": "activities"})
-    time_off = read_time_off(source) if source else None
+    if time_off is None and source:
+        time_off = read_time_off(source)
     return absent_weeks(weekly, data.playbook, time_off)
 
 
@@ -137,18 +150,28 @@ def top(
     absent = []
     if absences is not None and len(absences):
         absent = list(absences.loc[absences["absent"].to_numpy(dtype=bool), "period_start"])
-    rows = kpi_rows(data, rep_id, window, team, shown, absent=absent)
-    card = Scorecard(
-        score_rows(rows, team, window, data.playbook), team.group, window.weeks, not_in_data(kpis, missing)
-    )
-    head = header(data, rep_id, window, links=links)
+    candidates = focus.frames.get("candidates")
+    rows = kpi_rows(data, rep_id, window, team, shown, absent=absent, candidates=candidates)
+    peers = team.group
+    if candidates is not None and len(candidates):
+        peers = str(candidates["peer_label"].iloc[0])
+    card = Scorecard(score_rows(rows, team, window, data.playbook), peers, window.weeks, not_in_data(kpis, missing))
     extra = [k for k in ("notes_coverage", "follow_ups", "emails", "feedback_score") if k not in shown]
     extra = [k for k in extra if not profile.supports(k)]
     judged = pd.concat(
-        [rows, kpi_rows(data, rep_id, window, team, extra, absent=absent)] if extra else [rows],
+        [rows, kpi_rows(data, rep_id, window, team, extra, absent=absent, candidates=candidates)] if extra else [rows],
         ignore_index=True,
     )
     contents = [(k, f"{i}. {t}") for i, (k, t) in enumerate(SECTIONS, 1)]
-    return first_screen(
-        head, card, focus, judged, lacks=profile.lacks(), contents=contents, min_gap=data.playbook.min_gap
+    sec = first_screen(
+        head,
+        card,
+        focus,
+        judged,
+        lacks=profile.lacks(),
+        contents=contents,
+        min_gap=data.playbook.min_gap,
+        candidates=candidates,
     )
+    sec.values["active"] = True
+    return sec

@@ -11,7 +11,8 @@ The statuses of :func:`compare_focus`:
   "no longer in the top 3");
 - ``not clearly behind``: a focus area then, no longer clearly behind now (the test no longer holds), but not back
   within range either;
-- ``not judged``: a focus area then, with no value now (no data in the window, or not shown for this data).
+- ``not judged``: a focus area then, with no value or benchmark now (no data in the window, not shown for this
+  data, or nothing to compare with).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ STATUS_WORDS: dict[str, str] = {
     "resolved": "resolved: back within range",
     "out of top": "no longer in the top {n}, but still behind",
     "not clearly behind": "no longer clearly behind, but not yet back within range",
-    "not judged": "not judged this time (no data in this window)",
+    "not judged": "not judged this time (nothing to compare with in this window)",
 }
 
 
@@ -116,7 +117,7 @@ def compare_focus(
             continue
         cur = by_kpi.get(k, {})
         value, bench = cur.get("value", np.nan), cur.get("benchmark_value", np.nan)
-        if now is not None and (not cur or is_missing(value)):
+        if now is not None and (not cur or is_missing(value) or is_missing(bench)):
             status = "not judged"
         elif bool(cur.get("flagged", False)):
             status = "out of top"

@@ -1,6 +1,13 @@
 """One row per KPI for a rep and window: this window's value with its n and 95% interval, the prior window's value,
 the change in between in words, the peers' median and the target (:func:`kpi_rows`). The summary, the scorecard,
-"Going well" and the focus comparison all read these rows."""
+"Going well" and the focus comparison all read these rows.
+
+With the rep's focus candidates (:func:`coachkit.coaching.focus_candidates`: one row per focus KPI, with the peer
+group's week-to-week dispersion φ and its df), counts and rates get the overdispersion-aware intervals
+(φ·Garwood(K/φ), Wilson on k/φ of n/φ) and change tests (:func:`coachkit.stats.compare_counts` per working day,
+:func:`coachkit.stats.compare_rates`), and the peers are the candidates' peer group (team × role, or the role
+across teams when the team is small) with its median and size. Without them, Poisson and binomial ones.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from ..kpis import registry
-from ..stats import poisson_interval, wilson
+from ..stats import compare_counts, compare_rates, poisson_interval, wilson
 from ..window import Window
 from .compare import change, t_interval
 from .fmt import is_missing
@@ -45,8 +52,30 @@ def present_count(
     return count, days
 
 
+_WORDS = {"up": "up", "down": "down", "no clear change": "same", "same": "same"}
+
+
+def _stats_change(kind: str, k1: float, n1: float, k2: float, n2: float, phi: float, df: float) -> str:
+    """'up', 'down', 'same' or '' (no data) for this window (k1 of n1, or k1 over n1 working days) against the prior
+    (k2, n2), with the overdispersion φ and its df (:func:`coachkit.stats.compare_counts` / ``compare_rates``)."""
+    if any(is_missing(v) for v in (k1, n1, k2, n2)) or n1 <= 0 or n2 <= 0:
+        return ""
+    phi = 1.0 if is_missing(phi) else float(phi)
+    df = np.inf if is_missing(df) else float(df)
+    test = compare_rates if kind == "rate" else compare_counts
+    res = test(round(k2), n2, round(k1), n1, phi=phi, df=df) if kind == "rate" else test(k2, n2, k1, n1, phi=phi, df=df)
+    return _WORDS.get(str(res["change"].iloc[0]), "")
+
+
 def kpi_rows(
-    data: Any, rep_id: str, window: Window, team: Team, kpis: Sequence[str], *, absent: Sequence[Any] = ()
+    data: Any,
+    rep_id: str,
+    window: Window,
+    team: Team,
+    kpis: Sequence[str],
+    *,
+    absent: Sequence[Any] = (),
+    candidates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per KPI of ``kpis`` (in order) with ``kpi``, ``label``, ``kind``, ``unit``, ``value``, ``prior``,
     ``team_median`` (the peers' median, the rep included), ``target`` (role target, else playbook benchmark;
@@ -55,25 +84,39 @@ def kpi_rows(
     ``prior_n`` and ``change`` (``up``/``down``/``same`` from the change test, '' without data).
     ``team``: the rep's :func:`coachkit.review.team_tables`. ``absent``: the Mondays of the rep's absent weeks
     (:func:`coachkit.review.absences`): a count's change is judged per working day on the other weeks only, so that a
-    week of leave is not read as a drop (the value shown stays the window's total)."""
+    week of leave is not read as a drop (the value shown stays the window's total). ``candidates``: the rep's focus
+    candidates (module docstring); they add ``phi``, ``df``, ``peers_n`` and ``peer_label`` to the rows of their
+    KPIs."""
     pb = data.playbook
+    by_kpi = {} if candidates is None or candidates.empty else {str(r["kpi"]): r for r in candidates.to_dict("records")}
     rows = []
     for k in kpis:
         d = registry[k]
         this, prior = window_total(team, k), window_total(team, k, "prior")
         row: dict[str, Any] = {"kpi": k, "label": d.label, "kind": d.kind, "unit": d.unit}
         row["team_median"] = team_median(team, k)
+        c = by_kpi.get(k)
+        phi, df = (c["phi"], c["df"]) if c is not None else (np.nan, np.nan)
+        if c is not None:  # the calibrated focus's peer group: its size, name and median (focus window)
+            row |= {"phi": phi, "df": df, "peers_n": c["peers_n"], "peer_label": c["peer_label"]}
+            row["team_median"] = c["team_median"]
+        scale = 1.0 if is_missing(phi) else float(phi)
         if d.kind == "rate":
             kk, n = float(this["numerator"]), float(this["denominator"])
-            lo, hi = (float(v) for v in wilson(kk, n))
+            lo, hi = (float(v) for v in wilson(kk, n, phi=scale)) if n > 0 else (np.nan, np.nan)
             target, tk = rate_target(data, rep_id, k)
             row |= {"value": kk / n if n > 0 else np.nan, "numerator": kk, "n": n, "ci_low": lo, "ci_high": hi}
             row |= {"prior": prior["value"], "prior_n": float(prior["denominator"])}
             row |= {"target": target, "target_kind": tk}
-            row["change"] = change("rate", kk, n, float(prior["numerator"]), float(prior["denominator"]))
+            if c is not None:
+                row["change"] = _stats_change(
+                    "rate", kk, n, float(prior["numerator"]), float(prior["denominator"]), phi, df
+                )
+            else:
+                row["change"] = change("rate", kk, n, float(prior["numerator"]), float(prior["denominator"]))
         elif d.kind == "count":
             kk = window_count(team, k)
-            lo, hi = (float(v[0]) for v in poisson_interval([kk]))
+            lo, hi = (float(v[0]) for v in poisson_interval([kk], phi=scale))
             target = count_target(data, rep_id, window, k)
             row |= {"value": kk, "numerator": kk, "n": kk, "ci_low": lo, "ci_high": hi}
             pk = window_count(team, k, "prior")
@@ -87,7 +130,10 @@ def kpi_rows(
                 "target": target,
                 "target_kind": "role target" if not is_missing(target) else "",
             }
-            row["change"] = change("count", k1, 0, k2, 0, e1, e2) if e1 > 0 and e2 > 0 else ""
+            if c is not None:
+                row["change"] = _stats_change("count", k1, e1, k2, e2, phi, df)
+            else:
+                row["change"] = change("count", k1, 0, k2, 0, e1, e2) if e1 > 0 and e2 > 0 else ""
         elif k == "feedback_score":
             s1, s2 = (
                 feedback_scores(data, rep_id, window.start, window.end),

@@ -86,12 +86,13 @@ def _series(team: Team, kpi: str, window: Window) -> tuple[list[float], int]:
 
 def score_rows(summary_frame: pd.DataFrame, team: Team, window: Window, playbook: Any) -> pd.DataFrame:
     """The scorecard's rows from the summary frame of its KPIs (:func:`coachkit.review.summary`, one row per KPI):
-    that frame plus ``peers_n`` (reps of the peer group with data in the window, the rep included), ``series``
+    that frame plus ``peers_n`` (reps of the peer group: the candidates' when the row has it, else the reps of the
+    team employed in the window; the rep included), ``series``
     (the weekly values, prior window first), ``window_from`` (index of the window's first week), ``last_partial``
     (the window's last week has fewer working days in the window than a full week), ``change_text`` and
     ``per_day`` (counts: the window value per working day of the window)."""
     t = team.totals
-    peers_n = int(t.loc[(t["window"] == "this"), "rep_id"].nunique()) if len(t) else 1
+    team_n = int(t.loc[(t["window"] == "this"), "rep_id"].nunique()) if len(t) else 1
     last_monday = window.end - pd.Timedelta(days=window.end.weekday())
     in_window = playbook.working_days_between([last_monday], [window.end_exclusive])[0]
     work = window.working_days(playbook)
@@ -100,7 +101,7 @@ def score_rows(summary_frame: pd.DataFrame, team: Team, window: Window, playbook
     for r in summary_frame.to_dict("records"):
         series, start = _series(team, r["kpi"], window)
         r |= {
-            "peers_n": peers_n,
+            "peers_n": int(r["peers_n"]) if not is_missing(r.get("peers_n")) else team_n,
             "series": series,
             "window_from": start,
             "last_partial": bool(in_window < full),

@@ -24,11 +24,13 @@ def first_screen(
     contents: Sequence[tuple[str, str]] = (),
     min_gap: float = 0.1,
     skip_going_well: Iterable[str] = (),
+    candidates: Any = None,
 ) -> Section:
     """The first screen from its parts: ``header`` (:func:`coachkit.review.header`), the ``scorecard``, the
     ``focus`` section (:func:`coachkit.review.focus`), ``summary_rows`` (the KPI rows "Going well" is judged on,
     :func:`coachkit.review.going_well.going_well`), ``lacks`` (:meth:`coachkit.coverage.Coverage.lacks`) and the
-    ``contents`` ((section key, title) pairs of the sections below)."""
+    ``contents`` ((section key, title) pairs of the sections below); ``candidates``: the rep's focus candidates,
+    which decide what is "ahead" for their KPIs."""
     sec = Section("top", str(header.title))
     sec.frames.update(header.frames)
     sec.frames["scorecard"] = scorecard.rows
@@ -37,7 +39,7 @@ def first_screen(
     if lacks:
         sec.add(Text(lacks, "note"))
     skip = set(skip_going_well) | set(focus.frames["focus"]["kpi"]) if "focus" in focus.frames else set(skip_going_well)
-    good = going_well(summary_rows, min_gap=min_gap, skip=skip)
+    good = going_well(summary_rows, candidates=candidates, min_gap=min_gap, skip=skip)
     sec.values["going_well"] = good
     well = Bullets(
         tuple(good),
