@@ -20,6 +20,7 @@ from .importers import (
 )
 from .kpis import KpiInput, kpi, kpi_table, list_kpis, registry
 from .load import DataError, Issue, ValidationReport, load, load_reps, validate
+from .notebook import install_display as _install_display
 from .playbook import Playbook, PlaybookError
 from .sample import sample, sample_personas
 
@@ -55,3 +56,6 @@ __all__ = [
     "stats",
     "validate",
 ]
+
+# In a Jupyter kernel, charts display offline from the first one on (nothing happens elsewhere).
+_install_display()

@@ -25,23 +25,43 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import altair as alt
+import numpy as np
 import pandas as pd
 from altair.utils.data import to_values
 from altair.utils.schemapi import debug_mode
 
+from coachkit.chart_display import (
+    VEGALITE_MIME,
+    enable_interactive,
+    enable_svg,
+    mimebundle,
+    offline_jupyter_charts,
+    spec_bundle,
+    to_svg,
+)
 from coachkit.schema import ACTIVITY_TYPES
 
 __all__ = [
     "MAX_ROWS",
     "CONFIG",
     "ACTIVITY_COLOURS",
+    "OUTCOME_COLOURS",
+    "NOT_LOGGED",
     "TEAM_GREY",
     "REP_COLOUR",
     "WEEKDAYS",
     "activity_colour",
+    "outcome_colour",
+    "outcome_order",
     "use_theme",
     "enable_svg",
     "to_svg",
+    "VEGALITE_MIME",
+    "spec_bundle",
+    "mimebundle",
+    "enable_interactive",
+    "PICK",
+    "offline_jupyter_charts",
     "combine",
     "kpi_trend",
     "volume_vs_target",
@@ -71,13 +91,40 @@ ACTIVITY_COLOURS: dict[str, str] = {
     "note": "#56B4E9",
 }
 _EXTRA_COLOURS = ("#882255", "#44AA99", "#999933", "#AA4499", "#117733", "#661100")
+
+#: The label of a missing outcome in outcome charts.
+NOT_LOGGED = "not logged"
+#: One colour per canonical outcome, the same in every chart, whatever the activity type, the selection or the
+#: rep (the explorer's outcome mix and the reviews' share it). Successes are blues and greens, misses warm
+#: colours, neutral outcomes muted; a missing outcome is light grey. All 17 are distinct, so that one legend can
+#: hold every type's outcomes. Colours from Okabe & Ito (2008) and Paul Tol's "muted" scheme.
+OUTCOME_COLOURS: dict[str, str] = {
+    "connected": "#0072B2",
+    "no_answer": "#E69F00",
+    "voicemail": "#CC79A7",
+    "busy": "#DDCC77",
+    "wrong_number": "#882255",
+    "gatekeeper": "#AA4499",
+    "held": "#009E73",
+    "no_show": "#D55E00",
+    "rescheduled": "#999933",
+    "canceled": "#CC6677",
+    "scheduled": "#44AA99",
+    "sent": "#88CCEE",
+    "replied": "#332288",
+    "bounced": "#661100",
+    "completed": "#117733",
+    "other": "#6F6F6F",
+    NOT_LOGGED: "#D9D9D9",
+}
+_EXTRA_OUTCOME_COLOURS = ("#F0E442", "#A6761D", "#1B9E77", "#E7298A", "#66A61E", "#7570B3", "#56B4E9", "#B15928")
 #: Series colours (reps, cohorts, outcomes), in order.
 CATEGORICAL = ("#332288", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#882255", "#999933", "#44AA99")
 REP_COLOUR = CATEGORICAL[0]
 TEAM_GREY = "#8C8C8C"
 INK = "#222222"
 #: Series whose name starts with one of these are drawn as the neutral benchmark.
-BENCHMARK_WORDS = ("team", "earlier", "benchmark", "all reps")
+BENCHMARK_WORDS = ("team", "peer", "earlier", "benchmark", "all reps")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 FONT = "'Segoe UI', 'Helvetica Neue', Helvetica, Arial, sans-serif"
 _AXIS = {"labelFontSize": 11, "titleFontSize": 12, "titleFontWeight": "normal", "labelColor": "#333333"}
@@ -127,6 +174,27 @@ def activity_colour(activity_type: str) -> str:
     return _EXTRA_COLOURS[zlib.crc32(str(activity_type).encode()) % len(_EXTRA_COLOURS)]
 
 
+def outcome_colour(outcome: str) -> str:
+    """The fixed colour of an outcome (:data:`OUTCOME_COLOURS`); a playbook's extra outcome gets a stable hashed one."""
+    if outcome in OUTCOME_COLOURS:
+        return OUTCOME_COLOURS[outcome]
+    return _EXTRA_OUTCOME_COLOURS[zlib.crc32(str(outcome).encode()) % len(_EXTRA_OUTCOME_COLOURS)]
+
+
+def outcome_order(outcomes: Iterable[str]) -> list[str]:
+    """Distinct ``outcomes`` in the canonical taxonomy's order (:data:`OUTCOME_COLOURS`), then others
+    alphabetically, :data:`NOT_LOGGED` last: the same stacking and legend order in every chart."""
+    seen = {str(o) for o in outcomes if pd.notna(o)}
+    canon = [o for o in OUTCOME_COLOURS if o in seen and o != NOT_LOGGED]
+    rest = sorted(seen - set(OUTCOME_COLOURS))
+    return canon + rest + ([NOT_LOGGED] if NOT_LOGGED in seen else [])
+
+
+def _outcome_scale(outcomes: Iterable[str]) -> alt.Scale:
+    domain = outcome_order(outcomes)
+    return alt.Scale(domain=domain, range=[outcome_colour(o) for o in domain])
+
+
 def use_theme() -> None:
     """Register and enable the coachkit theme for ad-hoc charts written in notebooks (idempotent).
 
@@ -135,25 +203,6 @@ def use_theme() -> None:
     if "coachkit" not in alt.theme.names():
         alt.theme.register("coachkit", enable=False)(lambda: {"config": CONFIG})
     alt.theme.enable("coachkit")
-
-
-def enable_svg() -> None:
-    """Render charts as inline SVG: offline and deterministic (never the papermill-breaking mimetype)."""
-    alt.renderers.enable("svg")
-
-
-def to_svg(chart: alt.TopLevelMixin) -> str:
-    """The chart as SVG, the same bytes as Altair's ``svg`` renderer draws it, without validating its spec.
-
-    Displaying a chart validates its full spec against the Vega-Lite schema (about 1 s per review
-    of 12 charts); coachkit's charts are validated by their tests, so the review skips it here. The
-    spec goes through Altair's own ``svg`` conversion (vl-convert, Altair's Vega-Lite version and
-    the renderer's locale options), so the output matches ``display(chart)`` exactly.
-    """
-    from altair.utils.mimebundle import spec_to_mimebundle
-
-    spec = chart.to_dict(validate=False, context={"pre_transform": False})
-    return spec_to_mimebundle(spec, format="svg", mode="vega-lite")["image/svg+xml"]
 
 
 @_unvalidated
@@ -235,7 +284,9 @@ def _finish(
 
 
 def _n_label(n: pd.Series) -> pd.Series:
-    return "n=" + n.fillna(0).round().astype("int64").map("{:,}".format)
+    """``n=1,234`` per value (a missing n is 0); an empty series gives an empty text series."""
+    counts = pd.to_numeric(n, errors="coerce").fillna(0).round().astype("int64")
+    return pd.Series([f"n={v:,}" for v in counts.tolist()], index=n.index, dtype="object")
 
 
 def _order(values: Iterable[Any], preferred: Sequence[str] = ()) -> list[Any]:
@@ -293,9 +344,12 @@ def _interval_layers(
     unit: str,
     extra_tips: Sequence[tuple[str, str, str]],
     df: pd.DataFrame,
+    scale: alt.Scale | None = None,
 ) -> alt.LayerChart:
     """Horizontal interval (ci_low..ci_high) + point (value) + ``n=`` label per row (data comes from the parent)."""
     axis = _rate_axis(unit)
+    if scale is not None:
+        axis["scale"] = scale
     tips = _tips(*extra_tips, *_RATE_TIPS, unit=unit, df=df)
     base = alt.Chart().encode(y=y, color=colour, tooltip=tips)
     offset = {"yOffset": alt.YOffset("who:N", sort=_order(df["who"]))} if "who" in df.columns else {}
@@ -315,6 +369,27 @@ def _with_rate_labels(d: pd.DataFrame) -> pd.DataFrame:
 # ---- effort ---------------------------------------------------------------------------------------
 
 
+#: Name of the point selection :func:`kpi_trend` adds with ``select=True``: fields ``rep_id`` and ``period``
+#: (the period's first day as ``YYYY-MM-DD`` text, the same in every browser timezone).
+PICK = "pick"
+
+
+def _zoomed_rate_scale(d: pd.DataFrame) -> alt.Scale:
+    """A rate axis from 0 to just above the data (its values and interval tops), never past 100%.
+
+    A connect rate of 3-12% is drawn on 0-15%, not on 0-100%. The top is the largest of ``value`` and
+    ``ci_high`` rounded up to the next 5% (or 1% below 10%), so that the axis does not change with every
+    selection; an all-missing frame gets 0-100%.
+    """
+    cols = [c for c in ("value", "ci_high") if c in d.columns]
+    top = pd.to_numeric(d[cols].stack(), errors="coerce").max() if cols and len(d) else float("nan")
+    if pd.isna(top) or top <= 0:
+        return alt.Scale(domain=[0, 1])
+    step = 0.01 if top < 0.1 else 0.05
+    top = min(1.0, float(np.ceil(round(top / step, 9)) * step))
+    return alt.Scale(domain=[0, max(top, step)], clamp=True)
+
+
 @_unvalidated
 def kpi_trend(
     df: pd.DataFrame,
@@ -324,40 +399,99 @@ def kpi_trend(
     target: float | None = None,
     team: pd.DataFrame | None = None,
     rate_max: float | None = None,
+    zoom: bool = False,
+    team_label: str = "team median",
+    period: str = "week of",
+    select: bool = False,
 ) -> alt.LayerChart:
     """A KPI over time: a line per rep with its interval band, the team median and the target.
 
-    ``df``: ``period_start`` (date), ``value``; optional ``rep_id`` (one line per rep), ``ci_low``,
-    ``ci_high``, ``n``. ``unit`` ``"%"`` means a rate in 0..1; rates require ``ci_low``,
-    ``ci_high`` and ``n`` (n is labelled under each point for one rep and up to 16 periods).
-    ``team``: ``period_start``, ``value`` (the team median), drawn as a grey dashed line.
-    ``target``: a horizontal rule. KPI-table rows can be passed as they are. ``rate_max``: the top
-    of a rate axis (default 100%), e.g. 0.2 so that connect rates of a few percent are readable.
+    ``df``: ``period_start`` (date), ``value``; optional ``rep_id`` (one line per rep), ``name`` (the
+    rep's name, shown instead of the id), ``ci_low``, ``ci_high``, ``n``, ``partial`` (bool: a period the
+    data or the window covers only in part, drawn as a hollow point and said so in the tooltip) and
+    ``days`` (days of the period covered, for that tooltip); ``period`` titles the date in the tooltip. ``unit`` ``"%"`` means a rate in 0..1;
+    rates require ``ci_low``, ``ci_high`` and ``n`` (n is labelled under each point for one rep and up to
+    16 periods; counts and means carry no n label, their n is in the tooltip when given).
+    ``team``: ``period_start``, ``value`` (the team median), drawn as a grey dashed line named
+    ``team_label``; optional ``team_n`` (reps behind each median, in the tooltip). ``target``: a
+    horizontal rule. KPI-table rows can be passed as they are. ``rate_max``: the top of a rate axis
+    (default 100%), e.g. 0.2 so that connect rates of a few percent are readable; ``zoom``: the rate
+    axis runs from 0 to just above the data instead (:func:`_zoomed_rate_scale`). ``select``: clicking a
+    point selects it, as the point selection :data:`PICK` over ``rep_id`` and ``period`` (for
+    ``altair.JupyterChart``, whose ``selections.pick`` then names the rep-period clicked).
     """
     rate = ["ci_low", "ci_high", "n"] if unit == "%" else []
-    d = _frame(df, ["period_start", "value", *rate], ["rep_id", "ci_low", "ci_high", "n"], what="kpi_trend")
-    d["series"] = d["rep_id"].astype("str") if "rep_id" in d.columns else "rep"
+    optional = ["rep_id", "name", "ci_low", "ci_high", "n", "partial", "days"]
+    d = _frame(df, ["period_start", "value", *rate], optional, what="kpi_trend")
+    if "rep_id" in d.columns:
+        d["rep_id"] = d["rep_id"].astype("str")
+        names = d["name"] if "name" in d.columns else pd.Series(pd.NA, index=d.index)
+        d["series"] = names.where(names.notna(), d["rep_id"]).astype("str")
+    else:
+        d["series"] = "rep"
     d["is_team"] = False
+    if "partial" in d.columns:
+        d["partial"] = d["partial"].fillna(False).astype(bool)
     if team is not None:
-        t = _frame(team, ["period_start", "value"], what="kpi_trend team")
-        d = pd.concat([d, t.assign(series="team median", is_team=True)], ignore_index=True)
-    d = d.drop(columns=["rep_id"], errors="ignore")
+        t = _frame(team, ["period_start", "value"], ["team_n"], what="kpi_trend team")
+        d = pd.concat([d, t.assign(series=team_label, is_team=True)], ignore_index=True)
+    if "partial" in d.columns:
+        d["partial"] = d["partial"].astype("boolean").fillna(False).astype(bool)
+    d = d.drop(columns=["name"], errors="ignore")
     colour = alt.Color("series:N", scale=_series_scale(d["series"]), title=None)
-    x = alt.X("period_start:T", title=None, axis=alt.Axis(format="%d %b"))
     axis = _rate_axis(unit)
-    if unit == "%" and rate_max is not None:
+    if unit == "%" and zoom:
+        axis["scale"] = _zoomed_rate_scale(d)
+    elif unit == "%" and rate_max is not None:
         axis["scale"] = alt.Scale(domain=[0, float(rate_max)], clamp=True)
     y = alt.Y("value:Q", **axis)
-    tips = _tips(("series", "nominal", "series"), ("period_start", "temporal", "week of"), *_RATE_TIPS, unit=unit, df=d)
+    tip_fields = [("series", "nominal", "series"), ("period_start", "temporal", period)]
+    tips = _tips(*tip_fields, *_RATE_TIPS, unit=unit, df=d)
+    if "partial" in d.columns:
+        d["coverage"] = np.where(d["partial"], "partial period", "whole period")
+        if "days" in d.columns:
+            days = pd.to_numeric(d["days"], errors="coerce")
+            covered = [f"partial period: {int(v)} days covered" if pd.notna(v) else "partial period" for v in days]
+            d["coverage"] = np.where(d["partial"], covered, "whole period")
+        tips.append(alt.Tooltip("coverage:N", title="coverage"))
+    team_tips = _tips(*tip_fields, ("value", "quantitative", "median"), unit=unit)
+    if "team_n" in d.columns:
+        team_tips.append(alt.Tooltip("team_n:Q", title="reps in the median"))
+    monthly = period.startswith("month")
+    x_axis = alt.Axis(format="%b %Y", tickCount="month") if monthly else alt.Axis(format="%d %b")
+    x = alt.X("period_start:T", title=None, axis=x_axis)
     base = alt.Chart().encode(x=x, color=colour)
     dash = alt.StrokeDashValue([1, 0], condition={"test": "datum.is_team", "value": [5, 3]})
     layers = [base.mark_line(strokeWidth=2).encode(y=y, strokeDash=dash)]
     if "ci_low" in d.columns and "ci_high" in d.columns:
         band = base.mark_area(opacity=0.18).encode(y=alt.Y("ci_low:Q"), y2=alt.Y2("ci_high:Q"))
         layers.insert(0, band.transform_filter("!datum.is_team && isValid(datum.ci_low) && isValid(datum.ci_high)"))
-    layers.append(base.mark_point(filled=True, size=45).encode(y=y, tooltip=tips))
+    if "partial" in d.columns:  # hollow (white) points for partial periods, filled ones for whole periods
+        fill = alt.Fill(
+            "series:N",
+            scale=_series_scale(d["series"]),
+            title=None,
+            condition={"test": "datum.partial", "value": "white"},
+        )  # the same field and scale as the colour: Vega-Lite draws one legend for both
+        point = base.mark_point(size=45, opacity=1, strokeWidth=2).encode(y=y, tooltip=tips, fill=fill)
+    else:
+        point = base.mark_point(filled=True, size=45).encode(y=y, tooltip=tips)
+    if team is not None:  # the median's points carry the median's tooltip
+        point = point.transform_filter("!datum.is_team")
+        layers.append(
+            base.mark_point(filled=True, size=30).encode(y=y, tooltip=team_tips).transform_filter("datum.is_team")
+        )
+    if select:
+        d["period"] = pd.to_datetime(d["period_start"]).dt.strftime("%Y-%m-%d")
+        if "rep_id" not in d.columns:
+            d["rep_id"] = None
+        pick = alt.selection_point(name=PICK, fields=["rep_id", "period"], on="click", clear="dblclick")
+        point = point.add_params(pick).encode(
+            size=alt.SizeValue(45, condition={"param": PICK, "empty": False, "value": 160})
+        )
+    layers.append(point)
     reps = d.loc[~d["is_team"], "series"].nunique()
-    if "n" in d.columns and reps == 1 and d.loc[~d["is_team"], "period_start"].nunique() <= 16:
+    if unit == "%" and "n" in d.columns and reps == 1 and d.loc[~d["is_team"], "period_start"].nunique() <= 16:
         d["n_label"] = _n_label(d["n"])
         text = base.mark_text(dy=14, color="#666666", fontSize=9).encode(
             y=y, text=alt.Text("n_label:N"), color=alt.ColorValue("#666666")
@@ -481,12 +615,15 @@ def weekday_hour_heatmap(df: pd.DataFrame, *, title: str = "When the activities 
 def outcome_mix(df: pd.DataFrame, *, title: str = "Outcomes by activity type") -> alt.LayerChart:
     """Share of each outcome within each activity type (100% bars), with the type's n at the bar's end.
 
-    ``df``: ``activity_type``, ``outcome``, ``n`` (activities of that type with that outcome).
-    Outcomes are stacked and coloured in order of first appearance.
+    ``df``: ``activity_type``, ``outcome``, ``n`` (activities of that type with that outcome; a missing
+    outcome is shown as :data:`NOT_LOGGED`). Every outcome has its fixed colour (:func:`outcome_colour`)
+    and outcomes are stacked and listed in the taxonomy's order (:func:`outcome_order`), so that the same
+    outcome looks the same in every selection, for every rep and in the reviews.
     """
     d = _frame(df, ["activity_type", "outcome", "n"], what="outcome_mix")
+    d["outcome"] = d["outcome"].astype("object").where(d["outcome"].notna(), NOT_LOGGED).astype("str")
     types = _order(d["activity_type"], ACTIVITY_TYPES)
-    outcomes = _order(d["outcome"])
+    outcomes = outcome_order(d["outcome"])
     d["rank"] = d["outcome"].map({o: i for i, o in enumerate(outcomes)})
     d["total"] = d.groupby("activity_type")["n"].transform("sum")
     d["share"] = d["n"] / d["total"].where(d["total"] > 0)
@@ -502,10 +639,7 @@ def outcome_mix(df: pd.DataFrame, *, title: str = "Outcomes by activity type") -
             y=y,
             x=alt.X("n:Q", stack="normalize", axis=alt.Axis(format="%"), title="share of activities"),
             color=alt.Color(
-                "outcome:N",
-                scale=alt.Scale(domain=outcomes, range=_cycle(len(outcomes))),
-                title=None,
-                legend=alt.Legend(orient="bottom"),
+                "outcome:N", scale=_outcome_scale(outcomes), title=None, legend=alt.Legend(orient="bottom", columns=6)
             ),
             order=alt.Order("rank:Q"),
             tooltip=tips,
@@ -521,12 +655,13 @@ def _cycle(k: int) -> list[str]:
 
 
 @_unvalidated
-def rate_bars(df: pd.DataFrame, *, title: str | None = None, unit: str = "%") -> alt.LayerChart:
+def rate_bars(df: pd.DataFrame, *, title: str | None = None, unit: str = "%", zoom: bool = False) -> alt.LayerChart:
     """Rates as point + 95% interval per ``label`` (e.g. connect rate, show rate), labelled with n.
 
     ``df``: ``label`` (row, in order of appearance), ``value``, ``ci_low``, ``ci_high``, ``n``;
     optional ``who`` (e.g. rep name and ``"team"``: side-by-side, team in grey). A row with n = 0
-    shows only its ``n=0`` label.
+    shows only its ``n=0`` label. ``zoom``: the rate axis runs from 0 to just above the intervals
+    instead of 0-100% (as :func:`kpi_trend`).
     """
     d = _with_rate_labels(_frame(df, ["label", "value", "ci_low", "ci_high", "n"], ["who"], what="rate_bars"))
     colour = (
@@ -536,7 +671,7 @@ def rate_bars(df: pd.DataFrame, *, title: str | None = None, unit: str = "%") ->
     )
     y = alt.Y("label:N", sort=_order(d["label"]), title=None)
     tips = (("label", "nominal", "KPI"), ("who", "nominal", "who"))
-    layers = _interval_layers(y, colour, unit, tips, d)
+    layers = _interval_layers(y, colour, unit, tips, d, scale=_zoomed_rate_scale(d) if zoom and unit == "%" else None)
     return _finish(layers, title, data=d, height=alt.Step(44 if "who" in d.columns else 26))
 
 

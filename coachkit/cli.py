@@ -1,4 +1,4 @@
-"""The ``coachkit`` command line: sample, validate, info, kpis, review, import, playbook.
+"""The ``coachkit`` command line: sample, validate, info, kpis, review, import, playbook, explore.
 
 Commands import their modules lazily so that ``coachkit --help`` stays fast.
 """
@@ -110,6 +110,27 @@ def playbook_cmd() -> None:
     from .playbook import DEFAULT_PLAYBOOK_TEXT
 
     click.echo(DEFAULT_PLAYBOOK_TEXT, nl=False)
+
+
+@main.command("explore")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--port", default=8866, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
+@click.option("--playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Playbook override.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the address.")
+@click.option("--verbose", is_flag=True, help="Show the server's (Voila's) log.")
+def explore_cmd(source: Path, port: int, playbook: Path | None, no_browser: bool, verbose: bool) -> None:
+    """Serve the coach's explorer for SOURCE as a web page on this computer (Voila; Ctrl-C stops it).
+
+    The page needs no Jupyter and no network: pick a team, reps, a KPI and dates, search the notes and
+    drill down to the activities behind a rep and period.
+    """
+    from .app import serve
+
+    try:
+        serve(source, port=port, playbook=playbook, open_browser=not no_browser, verbose=verbose, echo=click.echo)
+    except RuntimeError as exc:
+        click.echo(f"coachkit explore: {exc}", err=True)
+        sys.exit(1)
 
 
 def _register_subcommands() -> None:

@@ -37,6 +37,8 @@ class SalesData:
     playbook: Playbook = field(default_factory=Playbook.default)
     warnings: list[Any] = field(default_factory=list)
     source: str = ""
+    #: Optional stage history (:data:`coachkit.schema.DEAL_STAGES`); empty when the source has none.
+    deal_stages: pd.DataFrame = field(default_factory=lambda: schema.empty("deal_stages"))
 
     @classmethod
     def from_frames(
@@ -47,19 +49,23 @@ class SalesData:
         playbook: Playbook | None = None,
         *,
         source: str = "",
+        deal_stages: pd.DataFrame | None = None,
     ) -> SalesData:
         """Build a dataset from already-parsed frames, setting canonical columns and dtypes."""
+        stages = deal_stages if deal_stages is not None else schema.empty("deal_stages")
         return cls(
             activities=schema.conform(activities, "activities"),
             reps=schema.conform(reps, "reps"),
             deals=schema.conform(deals if deals is not None else schema.empty("deals"), "deals"),
             playbook=playbook or Playbook.default(),
             source=source,
+            deal_stages=schema.conform(stages, "deal_stages"),
         )
 
     def table(self, name: str) -> pd.DataFrame:
-        """The table called ``name`` (activities, reps or deals)."""
-        return {"activities": self.activities, "reps": self.reps, "deals": self.deals}[name]
+        """The table called ``name`` (activities, reps, deals or deal_stages)."""
+        tables = {"activities": self.activities, "reps": self.reps, "deals": self.deals}
+        return tables[name] if name in tables else self.deal_stages
 
     def save(self, folder: str | Path, format: str = "parquet") -> Path:
         """Write the dataset; :func:`coachkit.load` reads it back unchanged.
@@ -80,8 +86,12 @@ class SalesData:
             return self._save_duckdb(Path(folder))
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in schema.TABLES:
+        for name in schema.ALL_TABLES:
             frame = self.table(name)
+            if name == "deal_stages" and frame.empty:  # optional: no file rather than an empty one
+                for ext in ("csv", "parquet"):
+                    (folder / f"{name}.{ext}").unlink(missing_ok=True)
+                continue
             target = folder / f"{name}.{format}"
             with atomic_path(target) as tmp:
                 if format == "parquet":
@@ -105,8 +115,10 @@ class SalesData:
             con = duckdb.connect(str(tmp))
             try:
                 con.execute("set enable_progress_bar = false")
-                for name in schema.TABLES:
+                for name in schema.ALL_TABLES:
                     frame = self.table(name)
+                    if name == "deal_stages" and frame.empty:
+                        continue
                     con.register("_frame", frame)
                     con.execute(f'create table "{name}" as select * from _frame')
                     con.unregister("_frame")
@@ -188,7 +200,7 @@ def _iso(s: pd.Series) -> pd.Series:
 
 def _to_csv(frame: pd.DataFrame, table: str, path: Path) -> None:
     out = frame.copy()
-    for col in schema.TABLES[table]:
+    for col in schema.ALL_TABLES[table]:
         s = out[col.name]
         if col.kind == "timestamp":
             out[col.name] = _iso(s)
@@ -198,6 +210,6 @@ def _to_csv(frame: pd.DataFrame, table: str, path: Path) -> None:
             out[col.name] = s.map({True: "true", False: "false"}).astype(schema.STRING)
     # The csv module quotes fields holding "\n" but not a lone "\r", which readers take as a line
     # break; quote every field in the rare file whose text holds one.
-    text_cols = [c.name for c in schema.TABLES[table] if c.kind == "string"]
+    text_cols = [c.name for c in schema.ALL_TABLES[table] if c.kind == "string"]
     has_cr = any(out[c].str.contains("\r", regex=False).any() for c in text_cols if len(out))
     out.to_csv(path, index=False, lineterminator="\n", quoting=csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL)

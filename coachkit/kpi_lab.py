@@ -12,7 +12,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-__all__ = ["profile", "correlations", "stability"]
+__all__ = ["DUPLICATE_RHO", "profile", "correlations", "duplicates", "stability"]
+
+#: An experiment whose Spearman |ρ| with an existing KPI is at least this duplicates it: across rep-periods the
+#: two rank reps the same way (ρ² ≥ 0.81 of the rank variance shared), so the new one adds little.
+DUPLICATE_RHO = 0.9
 
 _QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -64,6 +68,35 @@ def correlations(table: pd.DataFrame, kpi: str, others: Sequence[str] | None = N
         .sort_values("_a", ascending=False, na_position="last")
         .drop(columns="_a")
         .reset_index(drop=True)
+    )
+
+
+def duplicates(corr: pd.DataFrame, kpi: str, *, threshold: float = DUPLICATE_RHO) -> str:
+    """In one plain sentence: does the experiment ``kpi`` duplicate an existing KPI? From :func:`correlations`
+    (``kpi``, ``rho``, ``n``): every KPI with |ρ| ≥ ``threshold`` (:data:`DUPLICATE_RHO`), strongest first,
+    each with its ρ and n; otherwise the strongest correlation, to show how far from a duplicate it is."""
+    from .kpis import registry
+
+    def name(k: str) -> str:
+        d = registry.get(k)
+        return f"{d.label} ({k})" if d is not None and d.label != k else k
+
+    rho = corr.dropna(subset=["rho"])
+    if rho.empty:
+        return f"{kpi}: no correlation could be computed (fewer than 3 rep-periods with values, or a constant KPI)."
+    dup = rho[rho["rho"].abs() >= threshold]
+    if len(dup):
+        parts = "; ".join(f"{name(r.kpi)}, ρ = {r.rho:.2f} over {r.n:,} rep-periods" for r in dup.itertuples())
+        which = "that KPI" if len(dup) == 1 else "those KPIs"
+        return (
+            f"**{kpi} duplicates an existing KPI**: {parts}. It ranks reps almost exactly as {which} "
+            f"(|ρ| ≥ {threshold:g}), so it adds little: keep the existing KPI, or show what the new one tells a "
+            "coach that the old one does not."
+        )
+    top = rho.iloc[0]
+    return (
+        f"{kpi} duplicates no existing KPI: its strongest correlation is with {name(top['kpi'])}, "
+        f"ρ = {top['rho']:.2f} over {int(top['n']):,} rep-periods (a duplicate would be |ρ| ≥ {threshold:g})."
     )
 
 

@@ -139,7 +139,10 @@ def list_kpis() -> pd.DataFrame:
 
 
 def import_kpi_modules(playbook: Playbook) -> None:
-    """Import the playbook's ``[kpis] modules`` so that their ``@kpi`` functions register."""
+    """Import the playbook's ``[kpis] modules`` and ``paths`` so that their ``@kpi`` functions register."""
+    from .kpi_files import import_kpi_files
+
+    import_kpi_files(getattr(playbook, "kpi_paths", ()), source=playbook.source)
     for module in playbook.kpi_modules:
         try:
             importlib.import_module(module)

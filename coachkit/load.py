@@ -382,7 +382,7 @@ def _parse_table(raw: RawTable, pb: Playbook, col: Collector) -> _Parser:
             f"{', '.join(schema.required_columns(raw.name))}",
             column=c,
         )
-    for c in schema.TABLES[raw.name]:
+    for c in schema.ALL_TABLES[raw.name]:
         if c.kind == "timestamp":
             p.out[c.name] = p.timestamp(c.name)
         elif c.kind == "date":
@@ -456,7 +456,8 @@ def _check_activities(p: _Parser, pb: Playbook) -> None:
     p.flag((score < 1) | (score > 5), "feedback_score", "feedback_score must be between 1 and 5")
 
 
-def _check_deals(p: _Parser, pb: Playbook) -> None:
+def _check_stages(p: _Parser, pb: Playbook) -> None:
+    """Match ``stage`` to the playbook's stage names (case and spacing aside); warn about unknown ones."""
     stages, _, unknown = p.category("stage", pb.stage_names)
     p.out["stage"] = stages
     if unknown.any() and pb.stage_names:
@@ -467,6 +468,10 @@ def _check_deals(p: _Parser, pb: Playbook) -> None:
             "stage",
             f"not a stage of the playbook; stages are: {', '.join(pb.stage_names)}",
         )
+
+
+def _check_deals(p: _Parser, pb: Playbook) -> None:
+    _check_stages(p, pb)
     d = p.out
     p.flag(
         checks.closed_before_created(d["created_at"], d["closed_at"]),
@@ -663,7 +668,7 @@ def _run(
     source: str | Path,
     playbook: str | Path | Playbook | None,
     reps: Iterable[str] | str | None = None,
-    tables: Sequence[str] = schema.TABLES,
+    tables: Sequence[str] = schema.ALL_TABLES,
 ) -> tuple[ValidationReport, SalesData | None]:
     src = Path(source)
     col = Collector()
@@ -704,11 +709,13 @@ def _run(
         _check_activities(parsed["activities"], pb)
     if "deals" in parsed:
         _check_deals(parsed["deals"], pb)
+    if "deal_stages" in parsed:
+        _check_stages(parsed["deal_stages"], pb)  # the same stage names and matching as deals.stage
     bad_dates = _check_reps(parsed["reps"]) if "reps" in parsed else None
     for p in parsed.values():
         if "rep_id" in p.raw.frame.columns:
             p.ids("rep_id")  # ids with spaces around them are read without, before any matching
-    drops = {name: _duplicates(p, schema.KEYS[name]) for name, p in parsed.items()}
+    drops = {name: _duplicates(p, schema.KEYS.get(name, "")) for name, p in parsed.items()}
     if "activities" in parsed:
         _check_copies(parsed["activities"], drops["activities"])
     reps_p = parsed.get("reps")
@@ -747,7 +754,7 @@ def _run(
     if not report.ok:
         return report, None
     frames = {}
-    for name in schema.TABLES:
+    for name in schema.ALL_TABLES:
         p = parsed.get(name)
         if p is None:
             frames[name] = schema.empty(name)
@@ -762,6 +769,7 @@ def _run(
         activities=frames["activities"],
         reps=frames["reps"],
         deals=frames["deals"],
+        deal_stages=frames["deal_stages"],
         playbook=pb,
         warnings=report.warnings,
         source=str(source),

@@ -13,7 +13,16 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["REPO_ROOT", "SAMPLE_DIR", "resolve_path", "open_data", "as_of_date", "setup", "rounded"]
+__all__ = [
+    "REPO_ROOT",
+    "SAMPLE_DIR",
+    "resolve_path",
+    "open_data",
+    "as_of_date",
+    "setup",
+    "install_display",
+    "rounded",
+]
 
 #: The checkout holding the ``coachkit`` package (the editable install's repository).
 REPO_ROOT: Path = Path(__file__).resolve().parents[1]
@@ -60,13 +69,53 @@ def as_of_date(as_of: Any, activities: pd.DataFrame) -> pd.Timestamp:
 
 
 def setup() -> None:
-    """Deterministic, offline display: charts as inline SVG, tables of bounded size."""
-    from .charts import enable_svg
+    """Offline, deterministic display: charts interactive in JupyterLab and stored as SVG, tables of bounded size.
 
-    enable_svg()
+    Charts use :func:`coachkit.charts.enable_interactive` (Altair's renderer ``"coachkit"``): JupyterLab
+    draws them with its own Vega (tooltips, hover; no CDN), nbconvert and nbval use the SVG beside it.
+    """
+    from .charts import enable_interactive
+
+    enable_interactive()
     pd.set_option("display.max_rows", 60)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.width", 160)
+
+
+#: Where Altair's chart classes live (their common base), for IPython's deferred type lookup.
+_ALTAIR_CHART_TYPES = (("altair.vegalite.v6.api", "TopLevelMixin"), ("altair.vegalite.v5.api", "TopLevelMixin"))
+
+
+def _chart_bundle(chart: Any) -> Any:
+    """Display an Altair chart: with coachkit's offline renderer unless the user chose another one."""
+    import altair as alt
+
+    from .charts import enable_interactive
+
+    if alt.renderers.active == "default":  # Altair's own needs a CDN or a frontend that knows Vega-Lite 6
+        enable_interactive()
+    return chart._repr_mimebundle_()
+
+
+def install_display() -> bool:
+    """In a Jupyter kernel, make Altair charts display offline without any call: done by ``import coachkit``.
+
+    Registers a display hook for Altair's chart classes by name (Altair is not imported until a chart is
+    shown): the first chart shown switches Altair's renderer to coachkit's (:func:`setup`'s), unless a
+    renderer was chosen explicitly (e.g. ``alt.renderers.enable("svg")``), which is then kept. Returns
+    whether a kernel was found (nothing is done outside Jupyter, e.g. in scripts and tests).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of ipykernel
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "kernel"):
+        return False
+    formatter = shell.display_formatter.mimebundle_formatter
+    for module, name in _ALTAIR_CHART_TYPES:
+        formatter.for_type_by_name(module, name, _chart_bundle)
+    return True
 
 
 def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:

@@ -24,7 +24,11 @@ __all__ = [
     "cohorts",
     "tenure_table",
     "ramp_frame",
+    "FIRSTS",
+    "MIN_EARLIER_HIRES",
     "time_to_firsts",
+    "firsts_table",
+    "firsts_summary",
     "ramp_progress",
     "behind_curve",
 ]
@@ -117,32 +121,98 @@ def ramp_frame(tt: pd.DataFrame, kpi: str, cohort: str, *, max_week: int | None 
     return out[["tenure_week", "cohort", "value", "ci_low", "ci_high", "n"]]
 
 
-def time_to_firsts(data: Any, as_of: Any) -> pd.DataFrame:
+#: The firsts followed after a hire: label -> column of :func:`time_to_firsts`.
+FIRSTS = {
+    "first conversation": "days_to_conversation",
+    "first held meeting": "days_to_meeting",
+    "first deal created": "days_to_deal",
+}
+
+
+def time_to_firsts(data: Any, as_of: Any, reps: Sequence[str] | None = None) -> pd.DataFrame:
     """Days from ``hired_at`` to each rep's first conversation (call connected or meeting held), first held
-    meeting and first deal created, for reps hired inside the data (on or after the first activity's date)
-    and by ``as_of``. NaN when it has not happened by ``as_of``. Columns: rep_id, name, role, hired_at,
-    weeks_in (whole weeks from hire to as_of), days_to_conversation, days_to_meeting, days_to_deal."""
+    meeting and first deal created, by ``as_of``; one row per rep of ``reps`` (default: every rep hired on or
+    after the first activity's date and by ``as_of``), in hire order, none left out.
+
+    Columns: rep_id, name, role, hired_at, weeks_in (whole weeks from hire to as_of), ``in_data`` (the hire
+    date is on or after the data's first day, so a first can be seen; False: hired before the data, or no
+    hire date, and the firsts are unknown), days_to_conversation, days_to_meeting, days_to_deal (NaN when it
+    has not happened by as_of, or is unknown). :func:`firsts_table` shows it in words, :func:`firsts_summary`
+    counts it.
+    """
     as_of = pd.Timestamp(as_of).normalize()
     acts = data.activities
     end = as_of + _DAY
     coverage = acts["occurred_at"].min().normalize() if len(acts) else as_of
-    reps = data.reps[data.reps["hired_at"].between(coverage, as_of)].sort_values(["hired_at", "rep_id"])
-    a = acts[acts["rep_id"].isin(reps["rep_id"]) & (acts["occurred_at"] < end)]
+    info = data.reps.drop_duplicates("rep_id")
+    if reps is None:
+        chosen = info[info["hired_at"].between(coverage, as_of)]
+    else:
+        chosen = info.set_index("rep_id").reindex(list(dict.fromkeys(reps))).rename_axis("rep_id").reset_index()
+    chosen = chosen.sort_values(["hired_at", "rep_id"], kind="stable", na_position="last")
+    ids = chosen["rep_id"]
+    a = acts[acts["rep_id"].isin(ids) & (acts["occurred_at"] < end)]
     conv = ((a["activity_type"] == "call") & (a["outcome"] == "connected")) | (
         (a["activity_type"] == "meeting") & (a["outcome"] == "held")
     )
     meet = (a["activity_type"] == "meeting") & (a["outcome"] == "held")
-    d = data.deals[data.deals["rep_id"].isin(reps["rep_id"]) & (data.deals["created_at"] < end)]
-    out = reps[["rep_id", "name", "role", "hired_at"]].set_index("rep_id")
-    out["weeks_in"] = ((as_of - out["hired_at"]).dt.days // 7).astype("int64")
+    d = data.deals[data.deals["rep_id"].isin(ids) & (data.deals["created_at"] < end)]
+    out = chosen[["rep_id", "name", "role", "hired_at"]].set_index("rep_id")
+    out["weeks_in"] = ((as_of - out["hired_at"]).dt.days // 7).astype("Int64")
+    out["in_data"] = (out["hired_at"] >= coverage).fillna(False).astype(bool) & (out["hired_at"] <= as_of).fillna(False)
     for col, times in (
         ("days_to_conversation", a.loc[conv.fillna(False)].groupby("rep_id")["occurred_at"].min()),
         ("days_to_meeting", a.loc[meet.fillna(False)].groupby("rep_id")["occurred_at"].min()),
         ("days_to_deal", d.groupby("rep_id")["created_at"].min()),
     ):
         first = times.reindex(out.index)
-        out[col] = (first - out["hired_at"]) / _DAY
+        out[col] = ((first - out["hired_at"]) / _DAY).where(out["in_data"])
     return out.reset_index()
+
+
+def _days_text(days: float) -> str:
+    if pd.isna(days):
+        return ""
+    return "1 day" if round(days) == 1 else f"{days:.0f} days"
+
+
+def firsts_table(t: pd.DataFrame) -> pd.DataFrame:
+    """:func:`time_to_firsts` in words, one row per hire: ``rep``, ``role``, ``hired``, ``weeks in`` and, per
+    first, ``"12 days"``, ``"not yet"`` (not by as_of) or ``"unknown: hired before the data"``."""
+    out = pd.DataFrame(
+        {
+            "rep": t["name"].fillna(t["rep_id"]),
+            "role": t["role"].fillna(""),
+            "hired": t["hired_at"].dt.strftime("%Y-%m-%d").fillna("no hire date"),
+            "weeks in": t["weeks_in"].astype("object").where(t["weeks_in"].notna(), ""),
+        }
+    )
+    for label, col in FIRSTS.items():
+        days = t[col]
+        words = np.where(days.notna(), days.map(_days_text), "not yet")
+        out[label] = np.where(t["in_data"], words, "unknown: hired before the data")
+    return out
+
+
+def firsts_summary(t: pd.DataFrame) -> pd.DataFrame:
+    """How many of the hires reached each first: ``first``, ``hires`` (n), ``reached``, ``not yet``, ``unknown``
+    (hired before the data) and ``median days`` among those who reached it (NaN when none did; a median of
+    those who got there, not of every hire, while some have not)."""
+    rows = []
+    for label, col in FIRSTS.items():
+        seen = t[t["in_data"]]
+        reached = seen[col].dropna()
+        rows.append(
+            {
+                "first": label,
+                "hires": len(t),
+                "reached": len(reached),
+                "not yet": len(seen) - len(reached),
+                "unknown": len(t) - len(seen),
+                "median days": float(reached.median()) if len(reached) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def ramp_progress(data: Any, rep_ids: Sequence[str], as_of: Any) -> pd.DataFrame:
@@ -180,15 +250,28 @@ def ramp_progress(data: Any, rep_ids: Sequence[str], as_of: Any) -> pd.DataFrame
     return pd.DataFrame(rows, columns=cols)
 
 
-def behind_curve(tt: pd.DataFrame, kpi: str, rep_ids: Sequence[str], *, last_weeks: int = 4) -> pd.DataFrame:
+#: "Behind the curve" needs at least this many earlier hires of the same role at the same tenure weeks: with
+#: fewer, their mean is one or two people's weeks, not a curve (the status is then "too few to compare").
+MIN_EARLIER_HIRES = 3
+
+
+def behind_curve(
+    tt: pd.DataFrame,
+    kpi: str,
+    rep_ids: Sequence[str],
+    *,
+    last_weeks: int = 4,
+    min_earlier: int = MIN_EARLIER_HIRES,
+) -> pd.DataFrame:
     """Is each rep behind earlier hires at the same tenure? On weekly count ``kpi`` over the rep's last
     ``last_weeks`` tenure weeks (week 1 or later):
 
     ``value`` = the rep's total / weeks (per week) with the exact 95% Poisson interval of the total ÷ weeks;
     ``benchmark`` = the mean per rep-week of reps of the same role hired before this rep, over the same tenure
     weeks (``benchmark_reps`` of them, ``benchmark_n`` rep-weeks). ``status``: ``"behind"`` when ci_high <
-    benchmark, ``"ahead"`` when ci_low > benchmark, ``"on the curve"`` otherwise, ``"no comparison"`` without
-    earlier hires at those weeks.
+    benchmark, ``"ahead"`` when ci_low > benchmark, ``"on the curve"`` otherwise; ``"too few to compare"``
+    when fewer than ``min_earlier`` earlier hires (:data:`MIN_EARLIER_HIRES`) have those tenure weeks (the
+    benchmark is still shown when there is one). Every rep of ``rep_ids`` with a week 1 or later is listed.
     """
     rows = tt[(tt["kpi"] == kpi) & (tt["tenure_week"] >= 1)]
     cols = ["rep_id", "name", "role", "weeks", "value", "ci_low", "ci_high", "benchmark"]
@@ -207,8 +290,9 @@ def behind_curve(tt: pd.DataFrame, kpi: str, rep_ids: Sequence[str], *, last_wee
         ]
         bench = float(peers["value"].mean()) if len(peers) else np.nan
         value, low, high = total / w, float(lo) / w, float(hi) / w
-        if np.isnan(bench):
-            status = "no comparison"
+        earlier = peers["rep_id"].nunique()
+        if earlier < max(min_earlier, 1):
+            status = "too few to compare"
         elif high < bench:
             status = "behind"
         elif low > bench:
@@ -217,5 +301,5 @@ def behind_curve(tt: pd.DataFrame, kpi: str, rep_ids: Sequence[str], *, last_wee
             status = "on the curve"
         weeks = f"{int(mine['tenure_week'].min())}–{int(mine['tenure_week'].max())}"
         name = mine["name"].iloc[0]
-        out.append([rep, name, role, weeks, value, low, high, bench, peers["rep_id"].nunique(), len(peers), status])
+        out.append([rep, name, role, weeks, value, low, high, bench, earlier, len(peers), status])
     return pd.DataFrame(out, columns=cols)

@@ -1,12 +1,17 @@
-"""The sales process: stage conversion and time in pipeline by stage (from the playbook's stages and the deals),
-the activity → conversation → meeting → deal → won funnel per team and rep, and the exploratory lagged
-association of weekly effort with later pipeline creation.
+"""The sales process: stage conversion and time in pipeline by stage (from the playbook's stages, the deals and,
+when present, their stage history), the activity → conversation → meeting → deal → won funnel per team and
+rep, and the exploratory lagged association of weekly effort with later pipeline creation.
 
-The deals table holds each deal's *current* stage, not its history. So a deal is known to have reached every
-open stage up to its current one; a won deal reached every open stage and the won stage; a lost deal is only
-known to have reached the first stage (where it was lost is not recorded). Stage conversion is therefore a
-lower bound for the stages after the first, and "time in stage" is the deal's age in its current stage's
-group (days since created for open deals, created → closed for closed ones).
+**Stage conversion needs stage history.** The deals table holds each deal's *current* stage only: a lost deal's
+stage is "closed_lost", so where it was lost is not recorded, and no stage-to-stage conversion can be known
+from it (counting lost deals at the first stage made "negotiation → won" look like 92% while 209 deals were
+won and 556 lost). With the optional ``deal_stages`` table (one row each time a deal entered a stage, e.g.
+Salesforce's OpportunityHistory), :func:`stage_conversion` attributes each lost deal to the furthest stage it
+reached and computes each stage's conversion among closed deals; without it, it says what it cannot know
+(:func:`stage_note`) and shows only what is known: deals open at each stage now, won and lost.
+
+"Time in stage" is the deal's age in its current stage's group (days since created for open deals, created →
+closed for closed ones).
 """
 
 from __future__ import annotations
@@ -19,52 +24,164 @@ import pandas as pd
 
 from .stats import lagged_association, wilson
 
-__all__ = ["FUNNEL_STEPS", "stage_reach", "stage_conversion", "days_by_stage", "process_funnel", "effort_vs_pipeline"]
+__all__ = [
+    "FUNNEL_STEPS",
+    "stage_reach",
+    "stage_paths",
+    "stage_conversion",
+    "stage_note",
+    "stage_bars",
+    "days_by_stage",
+    "process_funnel",
+    "effort_vs_pipeline",
+]
 
 #: The process funnel's steps, in order.
 FUNNEL_STEPS = ("activities", "conversations", "meetings held", "deals created", "deals won")
 _DAY = pd.Timedelta(days=1)
 
 
-def stage_reach(deals: pd.DataFrame, playbook: Any) -> np.ndarray:
-    """For each deal, the index of the furthest stage it is known to have reached, counting the open stages
-    0..m−1 in playbook order and the won stage as m: its own index when open; m when won (``is_won`` true or
-    a won stage); 0 when lost or when its stage is unknown."""
+def _stage_names(playbook: Any) -> tuple[list[str], str, set[str], set[str]]:
+    """(open stage names in order, the won stage's name, won stage names, lost stage names)."""
     open_names = [s.name for s in playbook.stages if not s.is_closed]
-    won_names = {s.name for s in playbook.stages if s.is_closed and s.is_won}
+    won = {s.name for s in playbook.stages if s.is_closed and s.is_won}
+    lost = {s.name for s in playbook.stages if s.is_closed and not s.is_won}
+    return open_names, next(iter(sorted(won)), "won"), won, lost
+
+
+def _status(deals: pd.DataFrame, playbook: Any) -> pd.Series:
+    """``"won"``, ``"lost"`` or ``"open"`` per deal, from ``is_won``/``is_closed`` and the stage's kind."""
+    _, _, won_names, lost_names = _stage_names(playbook)
+    won = deals["is_won"].fillna(False).astype(bool) | deals["stage"].isin(won_names)
+    closed = deals["is_closed"].fillna(False).astype(bool) | deals["stage"].isin(won_names | lost_names)
+    closed |= deals["is_won"].notna() & deals["closed_at"].notna()
+    return pd.Series(np.where(won, "won", np.where(closed, "lost", "open")), index=deals.index)
+
+
+def stage_reach(deals: pd.DataFrame, playbook: Any) -> np.ndarray:
+    """For each deal, the index of the furthest stage it is known to have reached from the deals table alone,
+    counting the open stages 0..m−1 in playbook order and the won stage as m: its own index when open; m when
+    won (``is_won`` true or a won stage); 0 when lost or when its stage is unknown."""
+    open_names, _, won_names, _ = _stage_names(playbook)
     idx = deals["stage"].map({n: i for i, n in enumerate(open_names)})
     won = deals["is_won"].fillna(False).astype(bool) | deals["stage"].isin(won_names)
     reach = np.where(won, len(open_names), idx.fillna(0).to_numpy(dtype="float64"))
     return reach.astype(np.int64)
 
 
-def stage_conversion(deals: pd.DataFrame, playbook: Any) -> pd.DataFrame:
-    """Deals that reached each stage (open stages in order, then the won stage) and the conversion from the
-    previous stage: ``stage``, ``n`` (deals known to have reached it), ``conversion`` = n / previous n,
-    ``ci_low``/``ci_high`` (95% Wilson), ``lost_here`` (for the first stage: the lost deals, whose last
-    stage is unknown). See the module docstring for why later conversions are lower bounds."""
-    open_names = [s.name for s in playbook.stages if not s.is_closed]
-    won_name = next((s.name for s in playbook.stages if s.is_closed and s.is_won), "won")
-    reach = stage_reach(deals, playbook)
+def stage_paths(deals: pd.DataFrame, history: pd.DataFrame, playbook: Any) -> pd.DataFrame:
+    """Each deal's furthest stage from its stage history and its current stage: one row per deal with
+    ``deal_id``, ``status`` (won / lost / open), ``has_history``, ``reach`` (index of the furthest open stage
+    entered, in playbook order; the number of open stages when won; -1 when unknown) and ``stage_reached``
+    (its name). History rows of other deals or of stages not in the playbook are ignored."""
+    open_names, won_name, _, _ = _stage_names(playbook)
+    order = {n: i for i, n in enumerate(open_names)}
+    h = history[history["deal_id"].isin(deals["deal_id"])]
+    from_history = h["stage"].map(order).groupby(h["deal_id"]).max()
+    status = _status(deals, playbook)
+    current = deals["stage"].map(order).where(status == "open")
+    best = pd.DataFrame({"history": from_history.reindex(deals["deal_id"]).to_numpy(), "now": current.to_numpy()})
+    best = best.max(axis=1)
+    reach = np.where(status == "won", len(open_names), best.fillna(-1).to_numpy()).astype(np.int64)
     names = [*open_names, won_name]
-    n = np.array([(reach >= i).sum() for i in range(len(names))], dtype="float64")
+    return pd.DataFrame(
+        {
+            "deal_id": deals["deal_id"].to_numpy(),
+            "status": status.to_numpy(),
+            "has_history": deals["deal_id"].isin(h["deal_id"]).to_numpy(),
+            "reach": reach,
+            "stage_reached": [names[r] if r >= 0 else None for r in reach],
+        }
+    )
+
+
+def stage_conversion(deals: pd.DataFrame, playbook: Any, history: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Stage by stage: how many deals reached it and, with stage history, the conversion from the previous stage.
+
+    Rows: the open stages in playbook order, then the won stage. Columns: ``stage``; ``open_now`` (open deals
+    whose current stage it is); and, **with** ``history`` (the ``deal_stages`` table, non-empty):
+
+    - ``n``: closed deals (won or lost) that reached the stage. A deal reached every stage up to the furthest
+      it entered (its history and its current stage; a won deal reached them all). Lost deals without any
+      history row are left out (their last stage is unknown; :func:`stage_note` counts them).
+    - ``conversion`` = n / the previous stage's n, with ``ci_low``/``ci_high`` (95% Wilson): of the closed
+      deals that reached the previous stage, the share that reached this one. Among closed deals only, so
+      that deals still open do not count as lost.
+    - ``lost_here``: lost deals whose furthest stage was this one (n of a stage = n of the next + lost_here).
+
+    **Without** history, where lost deals were lost is not recorded, so ``n``, ``conversion``, ``ci_low``,
+    ``ci_high`` and ``lost_here`` are NaN (unknown), except the won stage's ``n`` (deals won); ``open_now``
+    is known. :func:`stage_note` says so in a sentence with the overall win rate of closed deals.
+    """
+    open_names, won_name, _, _ = _stage_names(playbook)
+    names = [*open_names, won_name]
+    status = _status(deals, playbook)
+    open_now = [int(((deals["stage"] == n) & (status == "open")).sum()) for n in open_names] + [0]
+    nan = np.full(len(names), np.nan)
+    if history is None or history.empty:
+        n = nan.copy()
+        n[-1] = float((status == "won").sum())
+        return pd.DataFrame(
+            {"stage": names, "n": n, "conversion": nan, "ci_low": nan, "ci_high": nan, "lost_here": nan}
+        ).assign(open_now=open_now)
+    paths = stage_paths(deals, history, playbook)
+    closed = paths[(paths["status"] == "won") | ((paths["status"] == "lost") & (paths["reach"] >= 0))]
+    closed = closed[(closed["status"] == "won") | closed["has_history"]]
+    n = np.array([(closed["reach"] >= i).sum() for i in range(len(names))], dtype="float64")
     prev = np.concatenate([[np.nan], n[:-1]])
     lo, hi = wilson(n, prev)
     with np.errstate(divide="ignore", invalid="ignore"):
         conv = np.where(prev > 0, n / prev, np.nan)
-    lost = deals["is_won"].eq(False).fillna(False).astype(bool) & deals["is_closed"].ne(False).fillna(True)
-    lost_here = np.zeros(len(names), dtype="int64")
-    lost_here[0] = int(lost.sum())
+    lost = closed[closed["status"] == "lost"]
+    lost_here = np.array([(lost["reach"] == i).sum() for i in range(len(names))], dtype="float64")
     return pd.DataFrame(
-        {
-            "stage": names,
-            "n": n.astype("int64"),
-            "conversion": conv,
-            "ci_low": lo,
-            "ci_high": hi,
-            "lost_here": lost_here,
-        }
+        {"stage": names, "n": n, "conversion": conv, "ci_low": lo, "ci_high": hi, "lost_here": lost_here}
+    ).assign(open_now=open_now)
+
+
+def stage_note(deals: pd.DataFrame, playbook: Any, history: pd.DataFrame | None = None) -> str:
+    """One paragraph saying what :func:`stage_conversion` can and cannot tell from these deals and history."""
+    status = _status(deals, playbook)
+    won, lost, open_ = (int((status == k).sum()) for k in ("won", "lost", "open"))
+    closed = won + lost
+    if closed:
+        lo, hi = wilson(won, closed)
+        rate = f"{won:,} of {closed:,} closed deals were won ({won / closed:.0%}, 95% interval {lo:.0%}–{hi:.0%})"
+    else:
+        rate = "no deal is closed yet"
+    if history is None or history.empty:
+        return (
+            "This data has no stage history (a deal_stages table, such as Salesforce's OpportunityHistory), so "
+            f"where the {lost:,} lost deals were lost is not recorded, and no stage-to-stage conversion can be "
+            f"known. What is known: {rate}; {open_:,} deals are open, by current stage below."
+        )
+    paths = stage_paths(deals, history, playbook)
+    unknown = int(((paths["status"] == "lost") & ~paths["has_history"]).sum())
+    with_history = int(paths["has_history"].sum())
+    tail = f" {unknown:,} lost deals have no history and are left out of the conversions." if unknown else ""
+    return (
+        f"Stage history covers {with_history:,} of {len(deals):,} deals: each lost deal counts as lost at the "
+        f"furthest stage it reached, and conversions are among closed deals ({rate}).{tail}"
     )
+
+
+def stage_bars(stages: pd.DataFrame, deals: pd.DataFrame, playbook: Any) -> tuple[pd.DataFrame, str]:
+    """(frame, title) for ``charts.stage_funnel`` from :func:`stage_conversion`'s table.
+
+    With stage history (``n`` known): closed deals reaching each stage, with the conversions. Without: what is
+    known, deals open at each stage now, then the won deals and the lost deals (stage unknown), no conversion.
+    """
+    if stages["n"].iloc[:-1].notna().any():
+        cols = ["stage", "n", "conversion", "ci_low", "ci_high"]
+        return stages[cols].astype({"n": "int64"}), "Closed deals reaching each stage (from the stage history)"
+    status = _status(deals, playbook)
+    rows = [*zip(stages["stage"].iloc[:-1], stages["open_now"].iloc[:-1], strict=True)]
+    rows += [
+        (stages["stage"].iloc[-1], int((status == "won").sum())),
+        ("lost (stage unknown)", int((status == "lost").sum())),
+    ]
+    frame = pd.DataFrame(rows, columns=["stage", "n"]).assign(conversion=np.nan)
+    return frame, "Deals by current stage (no stage history: no conversion between stages)"
 
 
 def days_by_stage(deals: pd.DataFrame, playbook: Any, as_of: Any) -> pd.DataFrame:

@@ -54,7 +54,7 @@ _SCHEMA: dict[str, Any] = {
         "actions": dict,
     },
     "currency": {"base": str, "rates": dict},
-    "kpis": {"modules": list},
+    "kpis": {"modules": list, "paths": list},
 }
 
 
@@ -129,6 +129,8 @@ class Playbook:
     benchmarks: dict[str, float] = field(default_factory=dict)
     actions: dict[str, str] = field(default_factory=dict)
     kpi_modules: tuple[str, ...] = ()
+    #: ``[kpis] paths``, made absolute: relative paths are taken from the playbook file's folder.
+    kpi_paths: tuple[str, ...] = ()
     source: str = "<default>"
     #: The TOML text the playbook was read from (None when built from a dict).
     text: str | None = field(default=None, repr=False, compare=False)
@@ -464,6 +466,11 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
     modules = d["kpis"]["modules"]
     if not all(isinstance(m, str) and m for m in modules):
         raise PlaybookError(f"{source}: `kpis.modules` must be a list of import paths like 'mypkg.kpis'")
+    kpi_paths = d["kpis"].get("paths", [])
+    if not all(isinstance(x, str) and x.strip() for x in kpi_paths):
+        raise PlaybookError(f"{source}: `kpis.paths` must be a list of paths like 'kpis/' or 'kpis/my_kpis.py'")
+    here = Path.cwd() if source.startswith("<") else Path(source).expanduser().resolve().parent
+    kpi_paths = [str((here / Path(x).expanduser()).resolve()) for x in kpi_paths]
 
     return Playbook(
         timezone=tz,
@@ -489,6 +496,7 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         benchmarks=benchmarks,
         actions=actions,
         kpi_modules=tuple(modules),
+        kpi_paths=tuple(kpi_paths),
         source=source,
         raw=d,
     )

@@ -391,7 +391,7 @@ def read_folder(
     folder: Path,
     col: Collector,
     reps: list[str] | None = None,
-    tables: Sequence[str] = schema.TABLES,
+    tables: Sequence[str] = schema.ALL_TABLES,
     *,
     playbook: bool = True,
 ) -> tuple[dict[str, RawTable | None], str | None, str]:
@@ -420,7 +420,7 @@ def read_folder(
             )
             continue
         if not present:
-            if table != "deals":
+            if table not in schema.OPTIONAL_TABLES:
                 col.add(
                     ERROR,
                     f"{table}.csv",
@@ -449,7 +449,7 @@ def _quote(name: str) -> str:
 
 
 def read_duckdb(
-    path: Path, col: Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.TABLES
+    path: Path, col: Collector, reps: list[str] | None = None, tables: Sequence[str] = schema.ALL_TABLES
 ) -> tuple[dict[str, RawTable | None], str | None, str]:
     import duckdb
 
@@ -470,7 +470,7 @@ def read_duckdb(
         for table in tables:
             file = f"{path.name}:{table}"
             if table not in present:
-                if table != "deals":
+                if table not in schema.OPTIONAL_TABLES:
                     col.add(ERROR, file, f"required table missing: {path.name} needs a table named {table}")
                 raws[table] = None
                 continue

@@ -21,6 +21,10 @@ __all__ = [
     "ACTIVITIES",
     "REPS",
     "DEALS",
+    "DEAL_STAGES",
+    "EXTRA_TABLES",
+    "ALL_TABLES",
+    "OPTIONAL_TABLES",
     "ACTIVITY_TYPES",
     "DEFAULT_OUTCOMES",
     "DIRECTIONS",
@@ -86,12 +90,28 @@ DEALS: tuple[Column, ...] = (
     Column("is_closed", "boolean", False, ""),
 )
 
-#: table name -> its columns, in canonical order.
+#: Optional stage history of the deals: one row each time a deal entered a stage (e.g. Salesforce's
+#: OpportunityHistory). With it, stage conversion knows where each lost deal was lost.
+DEAL_STAGES: tuple[Column, ...] = (
+    Column("deal_id", "string", True, "the deal (a deal_id of deals)"),
+    Column("stage", "string", True, "a playbook stage the deal entered"),
+    Column("entered_at", "timestamp", True, "when it entered that stage"),
+)
+
+#: table name -> its columns, in canonical order: the three tables every dataset has.
 TABLES: dict[str, tuple[Column, ...]] = {
     "activities": ACTIVITIES,
     "reps": REPS,
     "deals": DEALS,
 }
+#: Further optional tables, read when a source has them (kept apart so that code looping over the main
+#: tables, which all have rep_id, is unaffected).
+EXTRA_TABLES: dict[str, tuple[Column, ...]] = {"deal_stages": DEAL_STAGES}
+#: Every table a source may hold, main tables first.
+ALL_TABLES: dict[str, tuple[Column, ...]] = {**TABLES, **EXTRA_TABLES}
+
+#: Tables a dataset may leave out (read as empty tables).
+OPTIONAL_TABLES: tuple[str, ...] = ("deals", *EXTRA_TABLES)
 
 #: The primary key of each table.
 KEYS: dict[str, str] = {"activities": "activity_id", "reps": "rep_id", "deals": "deal_id"}
@@ -121,17 +141,17 @@ _DTYPES = {
 
 def columns(table: str) -> list[str]:
     """The canonical column names of ``table``, in canonical order."""
-    return [c.name for c in TABLES[table]]
+    return [c.name for c in ALL_TABLES[table]]
 
 
 def required_columns(table: str) -> list[str]:
     """The columns a file of ``table`` must contain."""
-    return [c.name for c in TABLES[table] if c.required]
+    return [c.name for c in ALL_TABLES[table] if c.required]
 
 
 def dtypes(table: str) -> dict[str, object]:
     """Column name -> canonical pandas dtype for ``table``."""
-    return {c.name: _DTYPES[c.kind] for c in TABLES[table]}
+    return {c.name: _DTYPES[c.kind] for c in ALL_TABLES[table]}
 
 
 def empty(table: str) -> pd.DataFrame:
@@ -148,7 +168,7 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
     """
     out = {}
     n = len(frame)
-    for col in TABLES[table]:
+    for col in ALL_TABLES[table]:
         dt = _DTYPES[col.kind]
         if col.name in frame.columns:
             s = frame[col.name]

@@ -425,7 +425,10 @@ def test_outcome_mix_shares_and_n_per_type() -> None:
     }
     assert {r["activity_type"]: r["n_label"] for r in totals} == {"call": "n=40", "meeting": "n=10"}
     assert enc(spec, "bar", "y")[0]["sort"] == ["call", "meeting"]
-    assert enc(spec, "bar", "color")[0]["scale"]["domain"] == ["held", "connected", "no_answer", "no_show"]
+    # the taxonomy's order and each outcome's fixed colour, whatever the order or counts of the rows
+    scale = enc(spec, "bar", "color")[0]["scale"]
+    assert scale["domain"] == ["connected", "no_answer", "held", "no_show"]
+    assert scale["range"] == ["#0072B2", "#E69F00", "#009E73", "#D55E00"]
     assert {"n", "share", "total"} <= tooltip_fields(spec)
 
 
@@ -608,3 +611,121 @@ def test_to_svg_is_what_the_svg_renderer_draws(name: str) -> None:
     out = c.to_svg(chart)
     assert out.lstrip().startswith("<svg")
     assert _renumber_gradients(out) == _renumber_gradients(bundle["image/svg+xml"])
+
+
+# ---- issue 14: the explorer's charts -----------------------------------------------------------------
+
+
+def test_every_outcome_has_one_distinct_colour_whatever_the_selection() -> None:
+    assert len(set(c.OUTCOME_COLOURS.values())) == len(c.OUTCOME_COLOURS) == 17
+    from coachkit.schema import DEFAULT_OUTCOMES
+
+    canon = {o for outs in DEFAULT_OUTCOMES.values() for o in outs}
+    assert canon | {c.NOT_LOGGED} == set(c.OUTCOME_COLOURS)
+    one = pd.DataFrame({"activity_type": ["call", "call"], "outcome": ["voicemail", "connected"], "n": [5, 1]})
+    two = pd.DataFrame(
+        {"activity_type": ["email", "call", "call"], "outcome": ["replied", None, "voicemail"], "n": [1, 9, 2]}
+    )
+    scales = [enc(c.outcome_mix(f).to_dict(), "bar", "color")[0]["scale"] for f in (one, two)]
+    colour = [dict(zip(s["domain"], s["range"], strict=True)) for s in scales]
+    assert colour[0]["voicemail"] == colour[1]["voicemail"] == "#CC79A7"  # the same in both selections
+    assert scales[1]["domain"] == ["voicemail", "replied", "not logged"]  # taxonomy order, missing last
+    assert c.outcome_colour("custom_thing") == c.outcome_colour("custom_thing")  # a playbook extra: stable
+    assert c.outcome_order(["zeta", "held", "not logged", "alpha", "connected"]) == [
+        "connected",
+        "held",
+        "alpha",
+        "zeta",
+        "not logged",
+    ]
+
+
+def test_counts_get_no_n_label_and_an_empty_label_series_is_fine() -> None:
+    counts = trend_frame().assign(kpi="calls", value=[3.0, 5.0, 0.0], denominator=np.nan)
+    spec = c.kpi_trend(counts, title="Calls", unit="calls").to_dict()
+    assert not [m for m in marks(spec) if m["mark"] == "text"]  # no "n=0" under count points
+    assert c._n_label(pd.Series([], dtype="float64")).tolist() == []
+    assert c._n_label(pd.Series([1234.0, np.nan])).tolist() == ["n=1,234", "n=0"]
+
+
+def test_partial_periods_are_hollow_and_say_how_many_days() -> None:
+    f = trend_frame().assign(partial=[False, False, True], days=[7, 7, 3])
+    spec = c.kpi_trend(f, title="Connect rate", unit="%").to_dict()
+    (rows,) = values(spec)
+    assert [r["coverage"] for r in rows] == ["whole period", "whole period", "partial period: 3 days covered"]
+    (point,) = [m for m in marks(spec) if m["mark"] == "point"]
+    assert point["enc"]["fill"]["condition"] == {"test": "datum.partial", "value": "white"}
+    assert "coverage" in tooltip_fields(spec)
+
+
+@pytest.mark.parametrize(("top", "domain"), [(0.13, [0, 0.15]), (0.062, [0, 0.07]), (0.97, [0, 1.0]), (np.nan, [0, 1])])
+def test_rate_axes_zoom_to_the_data(top: float, domain: list[float]) -> None:
+    f = trend_frame().assign(value=[0.03, 0.05, np.nan], ci_high=[0.04, top, np.nan])
+    if np.isnan(top):  # nothing to zoom to: the whole 0-100%
+        f = f.assign(value=np.nan, ci_low=np.nan, ci_high=np.nan)
+    spec = c.kpi_trend(f, title="Connect rate", unit="%", zoom=True).to_dict()
+    assert enc(spec, "line", "y")[0]["scale"]["domain"] == pytest.approx(domain)
+    bars = c.rate_bars(rates().assign(ci_high=[0.05, 0.06, np.nan, 0.13], value=0.04), zoom=True).to_dict()
+    assert enc(bars, "rule", "x")[0]["scale"]["domain"] == pytest.approx([0, 0.15])
+
+
+def test_names_peers_in_grey_and_each_point_its_own_tooltip() -> None:
+    f = trend_frame().assign(name="Ann <b>Lee</b>")
+    team = pd.DataFrame({"period_start": WEEKS, "value": [0.2, 0.2, 0.2], "team_n": [5, 5, 4]})
+    spec = c.kpi_trend(f, title="t", unit="%", team=team, team_label="peers' median (SMB SDR)").to_dict()
+    colour = enc(spec, "line", "color")[0]["scale"]
+    assert colour == {"domain": ["Ann <b>Lee</b>", "peers' median (SMB SDR)"], "range": [c.REP_COLOUR, c.TEAM_GREY]}
+    points = [m for m in marks(spec) if m["mark"] == "point"]
+    tips = [{t["field"] for t in p["enc"]["tooltip"]} for p in points]
+    assert "team_n" in tips[0] and "n" not in tips[0]  # the median's points: how many reps, no rate n
+    assert "n" in tips[1] and "team_n" not in tips[1]  # the rep's points: n and the interval
+    assert HOSTILE not in svg(c.kpi_trend(f.assign(name=HOSTILE), title="t", unit="%"))
+
+
+def test_select_adds_the_click_selection_the_drill_down_listens_to() -> None:
+    spec = c.kpi_trend(trend_frame(), title="t", unit="%", select=True).to_dict()
+    (param,) = [p for n in nodes(spec) for p in n.get("params", []) if p.get("name") == c.PICK]
+    assert param["select"]["fields"] == ["rep_id", "period"] and param["select"]["on"] == "click"
+    (rows,) = values(spec)
+    assert [r["period"] for r in rows] == ["2025-01-06", "2025-01-13", "2025-01-20"]
+    assert "params" not in json.dumps(c.kpi_trend(trend_frame(), title="t", unit="%").to_dict())
+
+
+def test_the_display_bundle_is_interactive_static_and_text() -> None:
+    chart = c.kpi_trend(trend_frame(), title="Connect <rate>", unit="%")
+    bundle = c.mimebundle(chart)
+    assert set(bundle) == {"application/vnd.vegalite.v5+json", "image/svg+xml", "text/plain"}
+    assert bundle["application/vnd.vegalite.v5+json"] == chart.to_dict(validate=False)
+    assert bundle["image/svg+xml"] == c.to_svg(chart)
+    assert bundle["text/plain"] == "<chart: Connect <rate>>"
+    before = alt.renderers.active
+    try:
+        c.enable_interactive()
+        c.enable_interactive()
+        assert alt.renderers.active == "coachkit"
+        data = chart._repr_mimebundle_()
+        assert set(data[0] if isinstance(data, tuple) else data) == set(bundle)
+    finally:
+        alt.renderers.enable(before)
+
+
+def test_offline_jupyter_chart_bundle_is_cached_on_disk(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(alt.JupyterChart, "_is_offline", False, raising=False)
+    monkeypatch.setattr(alt.JupyterChart, "_esm", alt.JupyterChart._esm)
+    (tmp_path / "cached.txt").write_text("x")
+    import vl_convert
+
+    cache = tmp_path / f"jupyterchart-altair{alt.__version__}-vlc{vl_convert.__version__}.js"
+    cache.write_text("export default {render(){}}  // cached bundle")
+    c.offline_jupyter_charts(cache_dir=str(tmp_path))
+    assert alt.JupyterChart._esm.endswith("// cached bundle") and alt.JupyterChart._is_offline
+    assert "esm.sh" not in alt.JupyterChart._esm
+
+
+def test_a_trend_with_partial_periods_keeps_one_legend_of_names() -> None:
+    f = pd.concat([trend_frame(), trend_frame().assign(rep_id="r2")], ignore_index=True)
+    f = f.assign(name=["Ann"] * 3 + ["Bob"] * 3, partial=[False, False, True] * 2)
+    team = pd.DataFrame({"period_start": WEEKS, "value": [0.2, 0.25, 0.3]})
+    drawn = svg(c.kpi_trend(f, title="t", unit="%", team=team, team_label="peers' median (A SDR)"))
+    legend = re.findall(r"role-legend-label[^>]*>.*?<text[^>]*>([^<]+)</text>", drawn, flags=re.S)
+    assert legend == ["Ann", "Bob", "peers&#39; median (A SDR)"] or legend == ["Ann", "Bob", "peers' median (A SDR)"]

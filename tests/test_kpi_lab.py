@@ -10,22 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coachkit import Playbook, SalesData, kpi_lab, kpis
+from coachkit import Playbook, SalesData, kpi_files, kpi_lab, kpis
 from coachkit.sample import sample_playbook
 
 LAB = Path(__file__).resolve().parents[1] / "examples" / "kpi_lab"
 
 
 @pytest.fixture
-def lab(monkeypatch):
-    """The example folder on sys.path; the KPI registry restored afterwards (other tests see the built-ins)."""
+def lab():
+    """The KPI registry and imported modules restored afterwards (other tests see the built-ins)."""
     saved = dict(kpis.registry)
-    monkeypatch.syspath_prepend(str(LAB))
-    sys.modules.pop("my_kpis", None)
+    before = set(sys.modules)
     yield
     kpis.registry.clear()
     kpis.registry.update(saved)
-    sys.modules.pop("my_kpis", None)
+    for name in set(sys.modules) - before:
+        if name == "my_kpis" or name.startswith(("coachkit_kpis_", "team_kpis", "helpers")):
+            sys.modules.pop(name, None)
 
 
 def tiny(playbook: Playbook | None = None) -> SalesData:
@@ -51,7 +52,7 @@ def tiny(playbook: Playbook | None = None) -> SalesData:
 
 
 def test_calls_per_active_day(lab):
-    import my_kpis  # noqa: F401  (registers the KPI)
+    kpi_files.import_kpi_files([LAB / "my_kpis.py"])  # registers the KPI
 
     t = kpis.kpi_table(tiny(), kpis=["calls_per_active_day"]).set_index(["rep_id", "period_start"])
     w1, w2 = pd.Timestamp("2026-01-05"), pd.Timestamp("2026-01-12")
@@ -66,15 +67,61 @@ def test_calls_per_active_day(lab):
 
 def test_promotion_through_the_playbook(lab):
     pb = Playbook.from_toml(LAB / "playbook.toml")
-    assert pb.kpi_modules == ("my_kpis",)
+    assert pb.kpi_paths == (str(LAB / "my_kpis.py"),) and pb.kpi_modules == ()  # relative to the playbook
     assert "calls_per_active_day" not in kpis.registry
-    t = kpis.kpi_table(tiny(pb))  # imports the playbook's modules: no coachkit edit needed
+    t = kpis.kpi_table(tiny(pb))  # imports the playbook's KPI files: no coachkit edit, no PYTHONPATH
     assert "calls_per_active_day" in set(t["kpi"])
 
 
 def test_example_playbook_is_the_sample_playbook_plus_the_module():
     pb = Playbook.from_toml(LAB / "playbook.toml")
-    assert dataclasses.replace(pb, kpi_modules=(), source="x") == dataclasses.replace(sample_playbook(), source="x")
+    plain = dataclasses.replace(pb, kpi_modules=(), kpi_paths=(), source="x")
+    assert plain == dataclasses.replace(sample_playbook(), source="x")
+
+
+def test_kpi_paths_are_relative_to_the_playbook_and_import_folders(lab, tmp_path, monkeypatch):
+    team = tmp_path / "team"
+    (team / "kpis").mkdir(parents=True)
+    (team / "kpis" / "helpers.py").write_text("def calls(inp):\n    return inp.count(inp.is_type('call'))\n")
+    (team / "kpis" / "team_kpis.py").write_text(
+        "import coachkit\nfrom helpers import calls\n\n"
+        "@coachkit.kpi('double_calls', label='Double calls', unit='calls', kind='count')\n"
+        'def double_calls(inp):\n    """2 x calls."""\n    return inp.frame(2 * calls(inp))\n'
+    )
+    (team / "kpis" / "_private.py").write_text("raise RuntimeError('not imported')\n")
+    (team / "playbook.toml").write_text('[kpis]\npaths = ["kpis/"]\n')
+    monkeypatch.chdir(tmp_path)  # the paths do not depend on the working directory
+    pb = Playbook.from_toml(team / "playbook.toml")
+    assert pb.kpi_paths == (str(team / "kpis"),)
+    t = kpis.kpi_table(tiny(pb), kpis=["double_calls"]).set_index(["rep_id", "period_start"])
+    assert t.loc[("R1", pd.Timestamp("2026-01-05")), "value"] == 8.0  # 4 calls
+    kpis.kpi_table(tiny(pb), kpis=["double_calls"])  # a second import is not needed, nor an error
+    assert [m.__name__ for m in kpi_files.import_kpi_files([team / "kpis"])] == ["helpers", "team_kpis"]
+
+
+def test_kpi_paths_errors_name_the_playbook_the_path_and_the_fix(lab, tmp_path):
+    (tmp_path / "playbook.toml").write_text('[kpis]\npaths = ["nope/"]\n')
+    pb = Playbook.from_toml(tmp_path / "playbook.toml")
+    with pytest.raises(ImportError, match=r"playbook.toml: `kpis.paths` names '.*nope', which does not exist"):
+        kpis.kpi_table(tiny(pb))
+    (tmp_path / "broken.py").write_text("1 / 0\n")
+    with pytest.raises(ImportError, match=r"broken.py failed to import: ZeroDivisionError"):
+        kpi_files.import_kpi_files([tmp_path / "broken.py"], source="x.toml")
+    with pytest.raises(Exception, match="`kpis.paths` must be a list of paths"):
+        Playbook.from_text("[kpis]\npaths = [1]\n")
+
+
+def test_duplicates_says_it_plainly():
+    corr = pd.DataFrame({"kpi": ["calls", "connect_rate"], "rho": [0.97, -0.5], "n": [350, 346]})
+    text = kpi_lab.duplicates(corr, "calls_per_active_day")
+    assert text.startswith("**calls_per_active_day duplicates an existing KPI**: Calls (calls), ρ = 0.97 over 350")
+    assert "connect_rate" not in text
+    other = kpi_lab.duplicates(corr.iloc[1:], "x")
+    assert other == (
+        "x duplicates no existing KPI: its strongest correlation is with Connect rate (connect_rate), "
+        "ρ = -0.50 over 346 rep-periods (a duplicate would be |ρ| ≥ 0.9)."
+    )
+    assert "no correlation could be computed" in kpi_lab.duplicates(corr.assign(rho=np.nan), "x")
 
 
 def table() -> pd.DataFrame:

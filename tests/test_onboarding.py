@@ -79,14 +79,28 @@ def test_ramp_progress_against_ramp_adjusted_targets():
 
 def test_time_to_firsts():
     t = onboarding.time_to_firsts(ramp_data(), "2026-01-31")
-    assert t["rep_id"].tolist() == ["N"]  # E was hired before the data begins
+    assert t["rep_id"].tolist() == ["N"]  # by default: hires the data can see (E was hired before it begins)
     row = t.iloc[0]
     assert row["days_to_conversation"] == pytest.approx(9 / 24 + 30 / 1440)  # 4th call, Monday 09:30
     assert row["days_to_meeting"] == pytest.approx(8 + 15 / 24)
     assert row["days_to_deal"] == pytest.approx(10.5)
-    assert row["weeks_in"] == 3
+    assert row["weeks_in"] == 3 and row["in_data"]
     early = onboarding.time_to_firsts(ramp_data(), "2026-01-12").iloc[0]
     assert np.isnan(early["days_to_meeting"]) and np.isnan(early["days_to_deal"])
+
+
+def test_time_to_firsts_lists_every_hire_asked_for_with_not_yet_and_n():
+    t = onboarding.time_to_firsts(ramp_data(), "2026-01-12", reps=["E", "N", "ghost"])
+    assert t["rep_id"].tolist() == ["E", "N", "ghost"]  # hire order; an unknown id is kept, last
+    assert t["in_data"].tolist() == [False, True, False]
+    words = onboarding.firsts_table(t).set_index("rep")
+    assert words.loc["Nia"].tolist() == ["SDR", "2026-01-05", 1, "0 days", "not yet", "not yet"]
+    assert words.loc["Eve", "first conversation"] == "unknown: hired before the data"
+    assert words.loc["ghost", "hired"] == "no hire date"
+    summary = onboarding.firsts_summary(t).set_index("first")
+    assert summary.loc["first conversation"].tolist() == [3, 1, 0, 2, pytest.approx(9 / 24 + 30 / 1440)]
+    assert summary.loc["first held meeting", ["reached", "not yet", "unknown"]].tolist() == [0, 1, 2]
+    assert np.isnan(summary.loc["first held meeting", "median days"])
 
 
 def tenure_rows() -> pd.DataFrame:
@@ -105,14 +119,22 @@ def tenure_rows() -> pd.DataFrame:
 
 
 def test_behind_curve_compares_same_role_at_same_tenure():
-    b = onboarding.behind_curve(tenure_rows(), "conversations", ["new", "old2"]).set_index("rep_id")
+    b = onboarding.behind_curve(tenure_rows(), "conversations", ["new", "old2"], min_earlier=2).set_index("rep_id")
     lo, hi = stats.poisson_interval(4)
     assert b.loc["new", ["value", "ci_low", "ci_high"]].tolist() == pytest.approx([2.0, lo / 2, hi / 2])
     assert b.loc["new", ["benchmark", "benchmark_reps", "benchmark_n"]].tolist() == [20.0, 2, 4]
     assert b.loc["new", "status"] == "behind"
     assert b.loc["new", "weeks"] == "1–2"
-    assert b.loc["old2", "benchmark"] == 20.0 and b.loc["old2", "status"] == "on the curve"
-    assert onboarding.behind_curve(tenure_rows(), "conversations", ["ae"]).loc[0, "status"] == "no comparison"
+    assert b.loc["old2", "benchmark"] == 20.0  # old1 alone: one earlier hire
+    assert b.loc["old2", "status"] == "too few to compare"
+    assert onboarding.behind_curve(tenure_rows(), "conversations", ["ae"]).loc[0, "status"] == "too few to compare"
+
+
+def test_behind_curve_needs_the_documented_minimum_of_earlier_hires():
+    assert onboarding.MIN_EARLIER_HIRES == 3
+    b = onboarding.behind_curve(tenure_rows(), "conversations", ["new"])  # 2 earlier SDRs < 3
+    assert b.loc[0, "status"] == "too few to compare" and b.loc[0, "benchmark_reps"] == 2
+    assert b.loc[0, "benchmark"] == 20.0  # still shown
 
 
 def test_ramp_frame_cohort_against_earlier_hires():

@@ -1,8 +1,9 @@
 """An analyst's KPI experiment: calls per active day.
 
-Promote it by naming this module in the playbook's ``[kpis] modules`` (see ``playbook.toml`` beside this
-file) with this folder on ``sys.path``: from then on ``coachkit.kpi_table`` computes it, and it appears in
-explore and in the rep reviews, without editing coachkit. Worked through in ``notebooks/kpi_lab.ipynb``.
+Promote it by naming this file in the playbook's ``[kpis] paths`` (see ``playbook.toml`` beside this file;
+paths are relative to the playbook, no PYTHONPATH needed): from then on ``coachkit.kpi_table`` computes it,
+and it appears in explore and in the rep reviews, without editing coachkit. Worked through in
+``notebooks/kpi_lab.ipynb``.
 """
 
 from __future__ import annotations
