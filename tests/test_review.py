@@ -385,7 +385,10 @@ def test_effort_vs_feedback_is_exploratory_with_n(data, window) -> None:
     sec = review.effort_vs_feedback(data, "r1", window, history_weeks=2)
     assert len(sec.frames["weekly"]) == 2
     text = "\n".join(sec.sentences)
-    assert "not enough to say (only 2 pairs (need 4); n = 2 weeks)" in text
+    assert (
+        "Exploratory, on the peer group's last 2 weeks (2 reps, 2 rep-weeks), one week later: not estimated (only 2 reps with pairs (need 4))."
+        in text
+    )
     assert "Exploratory" in text
 
 

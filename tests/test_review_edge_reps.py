@@ -206,7 +206,7 @@ def test_a_rep_with_nothing_in_the_window_is_reviewed_as_zeros(edge) -> None:
         "No scored activities in the window.",
         "No notes on conversations in the window, so no themes to compare.",
     ]
-    assert s["effort"].sentences[1] == "Active on 0 of 5 working days (peers' median 1 active days)."
+    assert "Active on 0 of 5 working days (peers' median 1 active days)." in s["effort"].sentences
 
 
 def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> None:

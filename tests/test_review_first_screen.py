@@ -380,3 +380,50 @@ def test_a_new_hire_is_not_compared_with_weeks_before_the_hire() -> None:
     # 50 calls a day x 5 days x (0.25 + 0.25 + 0.5 + 0.5) = 375
     assert card.loc["calls", "target"] == 375
     assert "week 4 since hire, ramping: targets at 50% of full" in review.section_html(top, level=0)
+
+
+def test_activity_score_is_capped_and_names_the_targets_run_over(full) -> None:
+    from coachkit.review.sections.effort import activity_score_text
+
+    w = review.review_window(full, AS_OF, 4)
+    team = review.team_tables(full, "r1", w)
+    text = activity_score_text(full, "r1", w, team)
+    # calls 800 of 1,000 (80%), emails 6 a day of 5 (120%, counts as 100%), meetings 4 of 4 (100%); weights 1, 0.5,
+    # 2 (the default playbook's): 100 x (0.8 + 0.5 + 2) / 3.5 = 94
+    assert text.startswith("Activity score 94/100 (95% CI ")
+    assert "each of the role's 3 targets counts up to 100%, so 100 means every target met." in text
+    assert "Over target: Emails 120% (running over one target does not make up for another)." in text
+
+
+def test_the_effort_outcome_section_names_only_directions_the_interval_supports(full, monkeypatch) -> None:
+    import coachkit.coaching
+
+    rows = pd.DataFrame(
+        {
+            "effort": ["calls", "calls", "conversations", "conversations"],
+            "outcome": ["conversations", "conversations", "meetings", "meetings"],
+            "effect": ["within rep", "between reps"] * 2,
+            "slope": [0.09, 0.05, 0.01, np.nan],
+            "ci_low": [0.02, -0.1, -0.02, np.nan],
+            "ci_high": [0.16, 0.2, 0.04, np.nan],
+            "p_value": [0.01, 0.5, 0.6, np.nan],
+            "reps": [4, 4, 4, 4],
+            "rep_weeks": [44, 44, 44, 44],
+            "lag": [1, 1, 1, 1],
+            "direction": ["positive", "no clear direction", "no clear direction", ""],
+            "label": "exploratory",
+            "reason": ["", "", "", "effort does not vary"],
+            "sentence": ["s1", "s2", "s3", "s4"],
+        }
+    )
+    monkeypatch.setattr(coachkit.coaching, "effort_associations", lambda *a, **k: rows)
+    w = review.review_window(full, AS_OF, 4)
+    sec = review.effort_vs_feedback(full, "r1", w)
+    assert sec.sentences[0] == (
+        "Exploratory, on the peer group's last 12 weeks (4 reps, 44 rep-weeks), one week later: a rep's busier weeks "
+        "in calls went with more conversations. An association, not a cause."
+    )
+    assert sec.sentences[1] == "No clear direction: calls → conversations; conversations → meetings."
+    table = sec.tables[0]
+    assert table["95% interval"].tolist() == ["+0.020 to +0.160", "-0.100 to +0.200", "-0.020 to +0.040", "–"]
+    assert table["n"].iloc[0] == "4 reps, 44 rep-weeks"

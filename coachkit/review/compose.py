@@ -36,7 +36,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("outcomes", "Outcomes of the effort"),
     ("follow_up", "Follow-up discipline"),
     ("feedback", "Feedback"),
-    ("effort_vs_feedback", "Effort and feedback"),
+    ("effort_vs_feedback", "Effort and what it earned"),
     ("pipeline", "Pipeline (monitored, not managed)"),
 )
 

@@ -11,7 +11,7 @@ import pandas as pd
 from ... import charts
 from ...coverage import Coverage
 from ...kpis import registry
-from ...window import Window
+from ...window import Window, focus_as_of
 from ..fmt import is_missing, num, pct, plural, short_day_text
 from ..page import Chart, Details, Section, Table, Text
 from ..rows import rep_row, window_activities
@@ -55,6 +55,62 @@ def _daily_volume(data: Any, rep_id: str, window: Window, types: dict[str, str] 
                 target = (tgt[1] if tgt[0] == "day" else tgt[1] / 5) * ramp[i] if is_work else 0.0
             rows.append({"period_start": d, "activity_type": t, "count": int(counts.get((d, t), 0)), "target": target})
     return pd.DataFrame(rows, columns=["period_start", "activity_type", "count", "target"])
+
+
+def activity_score_text(data: Any, rep_id: str, window: Window, team: Team) -> str:
+    """One sentence on the rep's activity score over the window (:func:`coachkit.coaching.activity_scores`: each of
+    the role's targets counts up to 100%, so 100 means every target met), with its 95% interval from the counts'
+    own variation and the targets run over; '' when the role has no target the data supports."""
+    from ...coaching import activity_scores
+    from ...panel import rep_week_panel
+
+    pb = data.playbook
+    me = rep_row(data, rep_id)
+    targets = pb.targets_for(me.get("role"))
+    if not targets:
+        return ""
+    cut = data.between(None, window.end)
+    panel = rep_week_panel(cut, window.start, window.end, list(targets), reps=team.peers)
+    panel = panel[panel["exposure"] > 0]
+    if panel.empty or rep_id not in set(panel["rep_id"]):
+        return ""
+    info = data.reps.drop_duplicates("rep_id").set_index("rep_id")
+    panel = panel.assign(role=panel["rep_id"].map(info["role"]), hired_at=panel["rep_id"].map(info["hired_at"]))
+    scores = activity_scores(panel, pb).set_index("rep_id")
+    if rep_id not in scores.index or is_missing(scores.at[rep_id, "score"]):
+        return ""
+    r = scores.loc[rep_id]
+    over = (
+        f" Over target: {r['over_target']} (running over one target does not make up for another)."
+        if r["over_target"]
+        else ""
+    )
+    return (
+        f"Activity score {r['score']:.0f}/100 (95% CI {r['ci_low']:.0f}–{r['ci_high']:.0f}): each of the role's "
+        f"{plural(r['targets'], 'target')} counts up to 100%, so 100 means every target met.{over}"
+    )
+
+
+def trend_text(data: Any, rep_id: str, window: Window, weeks: int = 12) -> str:
+    """One sentence on the trend of the rep's weekly activities over the last ``weeks`` full weeks
+    (:func:`coachkit.coaching.weekly_trend`: rising or falling only when the 95% interval excludes no change;
+    weeks before the data or the hire are not zero weeks); '' with too few weeks."""
+    from ...coaching import weekly_trend
+
+    as_of = focus_as_of(data.playbook, window.end)
+    t = weekly_trend(data.between(None, window.end), rep_id, as_of, "activities", weeks=weeks)
+    if not t.get("direction"):
+        return ""
+    n = plural(t["weeks"], "full week")
+    if t["direction"] == "no clear trend":
+        return f"Over the last {n}: no clear trend in activities (weekly volume varies, but no steady rise or fall)."
+    lo, hi = np.expm1(t["ci_low"]), np.expm1(t["ci_high"])
+    word = "rising" if t["direction"] == "rising" else "falling"
+    a, b = sorted((abs(lo), abs(hi)))
+    return (
+        f"Over the last {n}: activities {word} by about {pct(abs(t['weekly_change']))} a week (95% CI {pct(a)} to "
+        f"{pct(b)})."
+    )
 
 
 def absent_note(absences: pd.DataFrame | None, window: Window) -> str:
@@ -162,6 +218,12 @@ def effort(
     if len(daily) and daily["count"].sum() > 0:
         sec.add(Chart(charts.volume_vs_target(daily, title="Daily volume against target (tick = the day's target)")))
     sec.frames["mix"] = _mix(team)
+    score = activity_score_text(data, rep_id, window, team)
+    if score:
+        sec.add(score)
+    trend = trend_text(data, rep_id, window)
+    if trend:
+        sec.add(Text(trend, "note"))
     # active days
     a = window_activities(data, rep_id, window.start, window.end)
     days = a["occurred_at"].dt.normalize().drop_duplicates()
