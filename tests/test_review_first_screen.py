@@ -427,3 +427,16 @@ def test_the_effort_outcome_section_names_only_directions_the_interval_supports(
     table = sec.tables[0]
     assert table["95% interval"].tolist() == ["+0.020 to +0.160", "-0.100 to +0.200", "-0.020 to +0.040", "–"]
     assert table["n"].iloc[0] == "4 reps, 44 rep-weeks"
+
+
+def test_the_playbook_chooses_the_scorecard() -> None:
+    data = team_data()
+    pb = Playbook.from_dict(
+        {
+            "targets": {"SDR": {"per_day": {"calls": 50, "emails": 5}, "per_week": {"meetings": 1}}},
+            "review": {"scorecard": {"SDR": ["meetings", "connect_rate", "active_days"]}},
+        }
+    )
+    data = SalesData.from_frames(data.activities, data.reps, None, pb)
+    top, _ = build(data, "r1")
+    assert top.frames["scorecard"]["kpi"].tolist() == ["meetings", "connect_rate", "active_days"]

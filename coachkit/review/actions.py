@@ -6,10 +6,10 @@ tries that KPI's causes in order (:data:`CAUSES`); the first whose test holds on
 (against their peers' where a comparison is needed) picks the action, and the focus item names the evidence
 that chose it. When no cause holds, the playbook's action for the KPI is used.
 
-The action and evidence sentences are templates (:data:`DEFAULT_TEXTS`, keyed ``(kpi, cause)``) filled with the
+The actions are the playbook's (``[coaching.actions.<kpi>]``: one sentence per cause and a ``default``; see
+``coachkit/default_playbook.toml``); the evidence sentences are :data:`WHY`. Both are templates filled with the
 rep's numbers (``{name}`` placeholders only: no attribute or index access), so two reps with the same focus get
-different, specific sentences. A playbook may replace any of them (``actions``: ``"kpi"`` -> the default
-action, ``"kpi.cause"`` -> that cause's).
+different, specific sentences.
 
 Inputs are plain frames (:class:`Evidence`): the rep's activities in the focus window, the other peers'
 activities in the same window, and which KPIs the rep is behind on. Everything is vectorised.
@@ -17,6 +17,7 @@ activities in the same window, and which KPIs the rep is behind on. Everything i
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import pandas as pd
 
 from .fmt import is_missing, num, pct, plural
 
-__all__ = ["CAUSES", "DEFAULT_TEXTS", "Action", "Evidence", "choose_action", "hour_ranges"]
+__all__ = ["CAUSES", "WHY", "Action", "Evidence", "choose_action", "hour_ranges"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Evidence:
     has_time_of_day: bool = True
     day_target: Mapping[str, float] = field(default_factory=dict)
     peers: str = "peers"
+    actions: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,86 +68,47 @@ class Action:
     why: str = ""
 
 
-#: (kpi, cause) -> (action template, evidence template). ``default`` causes fall back to the playbook's action.
-DEFAULT_TEXTS: dict[tuple[str, str], tuple[str, str]] = {
-    ("calls", "few_days"): (
-        "Put a call block in the calendar on every working day next week, starting with the {idle_days} days that "
-        "had no calls.",
-        "Calls were logged on {active_days} of {working_days} working days.",
-    ),
+#: (kpi, cause) -> the evidence sentence that names why the cause was chosen (the action itself is the playbook's
+#: ``[coaching.actions.<kpi>] <cause>``, :data:`coachkit.Playbook.actions`).
+WHY: dict[tuple[str, str], str] = {
+    ("calls", "few_days"): ("Calls were logged on {active_days} of {working_days} working days."),
     ("calls", "short_days"): (
-        "On each calling day, block two 90-minute sessions and aim for {target_day} calls a day.",
-        "On the {active_days} days with calls, the rep made {per_day} a day against a target of {target_day}.",
+        "On the {active_days} days with calls, the rep made {per_day} a day against a target of {target_day}."
     ),
     ("conversations", "low_connect"): (
-        "Keep the dialling volume and work on the connect rate: {connect_action}",
-        "Dials are there ({calls} calls) but only {connect} of them connected, against {connect_peers} for "
-        "the {peers}.",
+        "Dials are there ({calls} calls) but only {connect} of them connected, against {connect_peers} for the {peers}."
     ),
     ("conversations", "low_volume"): (
-        "The connect rate is fine; more conversations need more dials: aim for {target_day} calls a working day.",
-        "The connect rate ({connect}) is in line, but {calls} calls in {working_days} working days is {per_day} a day.",
+        "The connect rate ({connect}) is in line, but {calls} calls in {working_days} working days is {per_day} a day."
     ),
     ("conversations", "both"): (
-        "First restore the dialling volume ({target_day} calls a day), then move the call blocks to {best_hours}.",
-        "Both dials ({calls} calls, {per_day} a day) and the connect rate ({connect}) are short.",
+        "Both dials ({calls} calls, {per_day} a day) and the connect rate ({connect}) are short."
     ),
     ("connect_rate", "call_times"): (
-        "Move two call blocks a day into {best_hours}, when the {peers} connect most.",
-        "Only {rep_share} of the rep's calls were in {best_hours}, against {peer_share} of the {peers}' calls; "
-        "there the {peers} connect {best_rate}, against {other_rate} at other hours.",
+        "Only {rep_share} of the rep's calls were in {best_hours}, against {peer_share} of the {peers}' calls; there the {peers} connect {best_rate}, against {other_rate} at other hours."
     ),
     ("connect_rate", "list_quality"): (
-        "Clean the call list before the next block: replace numbers that reach a gatekeeper or a wrong number with "
-        "direct dials.",
-        "{bad_share} of the rep's calls reached a gatekeeper or a wrong number, against {bad_peers} for the {peers}.",
+        "{bad_share} of the rep's calls reached a gatekeeper or a wrong number, against {bad_peers} for the {peers}."
     ),
     ("connect_rate", "unanswered"): (
-        "Try other call times and follow each voicemail with a short email the same day.",
-        "{unanswered_share} of the rep's calls went unanswered or to voicemail, against {unanswered_peers} for "
-        "the {peers}.",
+        "{unanswered_share} of the rep's calls went unanswered or to voicemail, against {unanswered_peers} for the {peers}."
     ),
     ("meetings", "few_conversations"): (
-        "Meetings come from conversations: work on conversations first (see above), and ask for the meeting on each.",
-        "{conversations} in {working_days} working days leave little to book meetings from.",
+        "{conversations} in {working_days} working days leave little to book meetings from."
     ),
     ("meetings", "low_conversion"): (
-        "Ask for the meeting on every conversation, offering two concrete time slots before hanging up.",
-        "{conversations} led to {meetings}: {conversion} of conversations, against {conversion_peers} for the {peers}.",
+        "{conversations} led to {meetings}: {conversion} of conversations, against {conversion_peers} for the {peers}."
     ),
-    ("meeting_show_rate", "no_shows"): (
-        "Confirm every meeting the day before with a one-line agenda, and call the morning of the meeting.",
-        "{no_shows} of {booked} meetings with an outcome were no-shows.",
-    ),
+    ("meeting_show_rate", "no_shows"): ("{no_shows} of {booked} meetings with an outcome were no-shows."),
     ("follow_up_24h_rate", "waiting"): (
-        "Start Monday by following up on the {waiting_n} accounts still waiting (the oldest for {oldest}), then "
-        "log a follow-up within a working day of every conversation.",
-        "{waiting_n} accounts had a conversation in the window and no call, meeting, email or follow-up since.",
+        "{waiting_n} accounts had a conversation in the window and no call, meeting, email or follow-up since."
     ),
-    ("follow_up_24h_rate", "late"): (
-        "Follow up the same day: block 20 minutes after each call session to send them.",
-        "Follow-ups do happen, but a median of {median_delay} after the conversation.",
-    ),
-    ("notes_coverage", "few_notes"): (
-        "After every conversation, write two lines: what the buyer said and the agreed next step.",
-        "Notes were written after {noted} of {conversations}.",
-    ),
-    ("outcome_logged_rate", "unlogged"): (
-        "Log a disposition on every call right after it ends.",
-        "{unlogged} of {calls} calls have no outcome logged.",
-    ),
-    ("emails", "per_day"): (
-        "Batch personalised emails after each call block: {target_day} a working day.",
-        "{emails} emails in {working_days} working days is {per_day} a day.",
-    ),
-    ("follow_ups", "per_day"): (
-        "End each day by scheduling the follow-ups for that day's conversations: {target_day} a working day.",
-        "{follow_ups} follow-ups in {working_days} working days is {per_day} a day.",
-    ),
-    ("active_days", "idle_days"): (
-        "Plan at least one block of activity on every working day next week.",
-        "Activity on {active_days} of {working_days} working days.",
-    ),
+    ("follow_up_24h_rate", "late"): ("Follow-ups do happen, but a median of {median_delay} after the conversation."),
+    ("notes_coverage", "few_notes"): ("Notes were written after {noted} of {conversations}."),
+    ("outcome_logged_rate", "unlogged"): ("{unlogged} of {calls} calls have no outcome logged."),
+    ("emails", "per_day"): ("{emails} emails in {working_days} working days is {per_day} a day."),
+    ("follow_ups", "per_day"): ("{follow_ups} follow-ups in {working_days} working days is {per_day} a day."),
+    ("active_days", "idle_days"): ("Activity on {active_days} of {working_days} working days."),
 }
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
@@ -334,7 +297,10 @@ def _connect_action(ev: Evidence) -> str:
     v: dict[str, str] = {"peers": ev.peers}
     for cause in CAUSES["connect_rate"]:
         if RULES[cause](ev, v):
-            return fill(DEFAULT_TEXTS[("connect_rate", cause)][0], v)
+            text = ev.actions.get(f"connect_rate.{cause}") or ev.actions.get("connect_rate")
+            if text:
+                t = fill(text, v)
+                return t[0].lower() + t[1:]
     return "test other call windows and check the call list."
 
 
@@ -456,16 +422,16 @@ _TYPE_RULES = {"emails": _type_per_day("emails", "email"), "follow_ups": _type_p
 
 
 def choose_action(kpi: str, ev: Evidence, playbook_actions: Mapping[str, str] | None = None) -> Action:
-    """The next step for a focus area on ``kpi``: the first cause of :data:`CAUSES` whose test holds on ``ev``,
-    its action and the evidence that chose it (templates :data:`DEFAULT_TEXTS`, or the playbook's
-    ``"kpi.cause"`` action), else the playbook's action for ``kpi`` (cause ``default``)."""
+    """The next step for a focus area on ``kpi``: the first cause of :data:`CAUSES` whose test holds on ``ev``, the
+    playbook's action for it (``playbook_actions["kpi.cause"]``, else the KPI's, filled with the rep's numbers) and
+    the evidence that chose it (:data:`WHY`), else the playbook's action for ``kpi`` (cause ``default``)."""
     actions = dict(playbook_actions or {})
+    ev = dataclasses.replace(ev, actions=actions)
     values: dict[str, str] = {"peers": ev.peers}
+    generic = f"Review {kpi.replace('_', ' ')} together and agree one change to try next week."
     for cause in CAUSES.get(kpi, ()):
         rule = _TYPE_RULES[kpi] if cause == "per_day" else RULES[cause]
         if rule(ev, values):
-            todo, why = DEFAULT_TEXTS[(kpi, cause)]
-            todo = actions.get(f"{kpi}.{cause}", todo)
-            return Action(kpi, cause, fill(todo, values), fill(why, values))
-    default = actions.get(kpi) or f"Review {kpi.replace('_', ' ')} together and agree one change to try next week."
-    return Action(kpi, "default", default)
+            todo = actions.get(f"{kpi}.{cause}") or actions.get(kpi) or generic
+            return Action(kpi, cause, fill(todo, values), fill(WHY[(kpi, cause)], values))
+    return Action(kpi, "default", fill(actions.get(kpi) or generic, values))

@@ -132,7 +132,8 @@ def top(
 
     The scorecard KPIs are :func:`coachkit.review.scorecard.scorecard_kpis` of the rep's role (from
     ``original_playbook``, the playbook before :func:`fit_to_data`, so that a KPI the data lacks is named in the
-    "not in this data" line rather than silently missing); ``chosen``: role -> KPIs to show instead. ``links``:
+    "not in this data" line rather than silently missing); ``chosen``: role -> KPIs to show instead (default: the
+    playbook's ``[review] scorecard``). ``links``:
     True for :data:`LINKS` (a review published by the batch), or (text, href) pairs. ``absences``
     (:func:`absences`): a count's change is judged on the weeks that were not absent. A rep with no activity in
     the window gets the header and one paragraph saying so.
@@ -144,7 +145,7 @@ def top(
     me = rep_row(data, rep_id)
     role = me.get("role")
     pb0 = original_playbook or data.playbook
-    kpis = scorecard_kpis(pb0, role, chosen=(chosen or {}).get(str(role)))
+    kpis = scorecard_kpis(pb0, role, chosen=(chosen or getattr(pb0, "scorecard", {}) or {}).get(str(role)))
     missing = profile.unsupported(kpis)
     shown = [k for k in kpis if k not in missing]
     absent = []

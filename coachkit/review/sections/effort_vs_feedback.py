@@ -99,7 +99,9 @@ def effort_vs_feedback(
             bits = []
             for r in found.to_dict("records"):
                 e, o = registry[r["effort"]].label.lower(), registry[r["outcome"]].label.lower()
-                more = "more" if r["direction"] == "positive" else "less"
+                counted = registry[r["outcome"]].kind == "count"
+                up = r["direction"] == "positive"
+                more = ("more" if up else "fewer") if counted else ("a higher" if up else "a lower")
                 who = "a rep's busier weeks" if r["effect"] == "within rep" else "reps who put in more"
                 bits.append(f"{who} in {e} went with {more} {o}")
             sec.add(head + "; ".join(bits) + ". An association, not a cause.")
