@@ -152,6 +152,31 @@ def _since(summary: Mapping[str, Any], previous: Any) -> str:
     return "<br>".join(esc(b) for b in bits)
 
 
+def _by_group(findings: list[Mapping[str, Any]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for f in findings:
+        label = str(f.get("peer_label") or "")
+        n = f.get("peers_n")
+        key = f"{label} ({n} reps)" if n not in (None, "") else label
+        groups.setdefault(key, []).append(f)
+    return list(groups.items())
+
+
+def _topic(group: str, items: list[Mapping[str, Any]]) -> str:
+    """One team topic: the peer group and each KPI it misses as a group, with its value and the target."""
+    esc = _html.escape
+    bits = []
+    for f in items:
+        label = str(f.get("label") or f.get("kpi") or "")
+        value, target, what = f.get("team_value"), f.get("target"), str(f.get("target_kind") or "target")
+        if f.get("measure") == "rate":
+            detail = f"{_fmt(value, 'pct')} vs {what} {_fmt(target, 'pct')}"
+        else:  # counts: a week of 5 working days (coachkit.coaching.team_findings)
+            detail = f"{_fmt(value, 'int')} a week vs {what} {_fmt(target, 'int')}"
+        bits.append(f"{esc(label.lower())} ({esc(detail)})")
+    return f"<li><b>{esc(group)}</b> as a group, below: {'; '.join(bits)}.</li>"
+
+
 def render_index(manifest: Mapping[str, Any], *, definitions: str = "definitions.html") -> str:
     """The index page of a review run from its manifest (see the module docstring).
 
@@ -202,11 +227,11 @@ def render_index(manifest: Mapping[str, Any], *, definitions: str = "definitions
     if findings:
         out.append("<h2>Team topics</h2>")
         out.append(
-            '<p class="meta">Gaps the whole peer group shares: a process or target question, raised once here '
-            "and not as any one rep's focus.</p>"
+            '<p class="meta">Gaps a whole peer group shares: a process or target question, raised once here and not '
+            "as any one rep's focus (each rep is compared with the peers instead).</p>"
         )
         out.append(
-            '<ul class="topics">' + "".join(f"<li>{esc(str(f.get('evidence', '')))}</li>" for f in findings) + "</ul>"
+            '<ul class="topics">' + "".join(_topic(label, items) for label, items in _by_group(findings)) + "</ul>"
         )
     if ok:
         out.append("<h2>Reviews, most in need of attention first</h2>")

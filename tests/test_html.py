@@ -292,7 +292,28 @@ def _manifest() -> dict:
             "weeks": 4,
             "window": {"start": "2024-06-03", "end": "2024-06-28"},
         },
-        "team_findings": [{"evidence": "The East <SDRs> (5 reps) as a group: emails below the role target."}],
+        "team_findings": [
+            {
+                "peer_label": "East <SDRs>",
+                "peers_n": 5,
+                "kpi": "emails",
+                "label": "Emails",
+                "measure": "count",
+                "team_value": 99.7,
+                "target": 125.0,
+                "target_kind": "role target",
+            },
+            {
+                "peer_label": "East <SDRs>",
+                "peers_n": 5,
+                "kpi": "connect_rate",
+                "label": "Connect rate",
+                "measure": "rate",
+                "team_value": 0.086,
+                "target": 0.1,
+                "target_kind": "playbook benchmark",
+            },
+        ],
         "reps": {
             "r1": {
                 "status": "ok",
@@ -363,7 +384,10 @@ def test_index_orders_by_attention_links_names_and_shows_changes() -> None:
     )
     assert '<span class="kpi" title="95% interval 24%–39%; n = 140">Connect rate <b>31%</b> (target 10%)</span>' in page
     # the team topic once, escaped; the failure with its error; the skipped rep with its reason in the one date style
-    assert "<li>The East &lt;SDRs&gt; (5 reps) as a group: emails below the role target.</li>" in page
+    assert (
+        "<li><b>East &lt;SDRs&gt; (5 reps)</b> as a group, below: emails (100 a week vs role target 125); connect "
+        "rate (9% vs playbook benchmark 10%).</li>" in page
+    )
     assert "<td>&lt;script&gt;</td><td><b>ValueError</b><pre>bad &lt;img src=x onerror=alert(1)&gt;</pre>" in page
     assert '<a href="script-0123456789.ipynb">notebook</a>' in page
     assert (

@@ -440,3 +440,20 @@ def test_the_playbook_chooses_the_scorecard() -> None:
     data = SalesData.from_frames(data.activities, data.reps, None, pb)
     top, _ = build(data, "r1")
     assert top.frames["scorecard"]["kpi"].tolist() == ["meetings", "connect_rate", "active_days"]
+
+
+def test_a_team_that_misses_a_target_together_is_a_team_topic_not_each_reps_focus() -> None:
+    """Every East SDR makes 40 calls a day against a target of 50: a team finding; no rep is told to call more,
+    and each review says the team topic once, in its details."""
+    data = team_data()
+    a = data.activities
+    calls = a[a["activity_type"] == "call"]
+    n = calls.groupby(["rep_id", calls["occurred_at"].dt.normalize()]).cumcount()
+    keep = ~((a["activity_type"] == "call") & n.reindex(a.index, fill_value=0).ge(40))
+    data = SalesData.from_frames(a[keep.to_numpy()].reset_index(drop=True), data.reps, None, PLAYBOOK)
+    for rep in ("r2", "r3"):
+        top, _ = build(data, rep)
+        cands = top.frames["focus_candidates"].set_index("kpi")
+        assert bool(cands.loc["calls", "team_finding"]) and cands.loc["calls", "benchmark"] == "peer group"
+        assert "calls" not in set(top.frames["focus_focus"]["kpi"])
+        assert "the East SDRs as a group are below their target on calls" in " ".join(top.sentences)

@@ -293,6 +293,17 @@ def _details(
             "note",
         )
     ]
+    if len(rows) and "team_finding" in rows:
+        team = rows[rows["team_finding"].astype(bool) & rows["kind"].eq("leading").to_numpy(dtype=bool)]
+        if len(team):
+            listed = ", ".join(str(x).lower() for x in team["label"])
+            parts.append(
+                Text(
+                    f"Team topics (in the index): the {rows.iloc[0]['peer_label']} as a group are below their target "
+                    f"on {listed}; on these the rep is compared with the peers, not the target.",
+                    "note",
+                )
+            )
     shown = rows[rows["kind"].eq("leading").to_numpy(dtype=bool)] if len(rows) else rows
     if len(shown):  # a KPI the data cannot support is not shown as a number, here either
         lacking = shown["reason"].astype(str).str.startswith(("the data has no", "outcomes are logged on only"))
