@@ -33,6 +33,7 @@ __all__ = [
     "money_text",
     "render_definitions",
     "render_index",
+    "render_not_reviewed",
 ]
 
 #: The index's stylesheet: one column of text at most 1240 px wide; the table never wider than the page.
@@ -323,3 +324,40 @@ def render_definitions(kpis: Any = None, *, notes: Any = (), title: str = "Defin
             "",
         ]
     )
+
+
+def render_not_reviewed(
+    rep_id: str, reason: Mapping[str, Any], window: Mapping[str, Any], *, name: str = "", team: str = "", role: str = ""
+) -> str:
+    """The short page of a rep asked for by name who has no review this run (no activity in the window: left, not yet
+    hired, on leave): the header line and one paragraph saying why, with links to the index and the definitions.
+    ``reason``: the manifest's ``{"kind", "message"}``; ``window``: ``{"start", "end"}`` (ISO dates)."""
+    esc = _html.escape
+    who = name or rep_id
+    facts = " · ".join(x for x in (" ".join(y for y in (team, role) if y), _span(window)) if x)
+    message = dates_in_text(str(reason.get("message") or "no activity in the window"))
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>Review: {esc(who)}</title>",
+            f"<style>{INDEX_CSS}</style>",
+            "</head>",
+            "<body>",
+            '<p class="meta"><a href="index.html">All reps</a> <a href="definitions.html">Definitions</a></p>',
+            f'<h1>{esc(who)} <span class="sub" style="display:inline">{esc(facts)}</span></h1>',
+            f"<p>No review for {esc(who)} ({esc(rep_id)}) this week: {esc(message)}. There is nothing to review; "
+            "if the rep should have activity, check that their work is logged under this rep id.</p>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+
+
+def _span(window: Mapping[str, Any]) -> str:
+    a, b = date_text(window.get("start")), date_text(window.get("end"))
+    return f"{a} – {b}" if a and b else ""

@@ -426,3 +426,24 @@ def test_definitions_page_once_per_run() -> None:
     assert '<p class="ck-note">Targets for emails are left out: &lt;no emails&gt;.</p>' in page
     assert '<a href="index.html">All reps</a>' in page and "<details" not in page  # open, not collapsed
     assert export.external_references(page) == [] and "<script" not in page
+
+
+def test_the_page_of_a_rep_not_reviewed() -> None:
+    from coachkit.run_pages import render_not_reviewed
+
+    page = render_not_reviewed(
+        "R9",
+        {"kind": "left", "message": "left on 2024-05-31; no activity in the window 2024-06-03 to 2024-06-28"},
+        {"start": "2024-06-03", "end": "2024-06-28"},
+        name="Zed <Z>",
+        team="East",
+        role="SDR",
+    )
+    assert "<title>Review: Zed &lt;Z&gt;</title>" in page
+    assert "East SDR · Mon 03 Jun 2024 – Fri 28 Jun 2024" in page
+    assert (
+        "No review for Zed &lt;Z&gt; (R9) this week: left on Fri 31 May 2024; no activity in the window Mon 03 Jun "
+        "2024 to Fri 28 Jun 2024." in page
+    )
+    assert '<a href="index.html">All reps</a>' in page and "<script" not in page
+    assert export.external_references(page) == []
