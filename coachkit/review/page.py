@@ -158,6 +158,7 @@ h1.ck-h1{font-size:1.45rem;margin:0;line-height:1.3;border:0;padding:0}
 nav.ck-links{order:2;white-space:nowrap;font-size:.92em}
 .ck-cols{display:grid;grid-template-columns:minmax(0,1.08fr) minmax(0,1fr);gap:0 1.8em;align-items:start}
 @media (max-width:1000px){.ck-cols{grid-template-columns:minmax(0,1fr)}}
+.ck-col{min-width:0}details.ck-details{max-width:100%;overflow-x:auto}
 .ck-cols h3{margin:.5em 0 .25em;font-size:1.08rem;border:0}
 table.ck-scorecard{border-collapse:collapse;width:100%;font-size:.9em;margin:.3em 0 .2em}
 table.ck-scorecard caption{caption-side:top;text-align:left;color:#444;padding:0 0 .2em;font-size:.95em}

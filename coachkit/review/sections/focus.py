@@ -337,7 +337,7 @@ def _details(
                         ],
                         "n": [fmt_n(p, k, n) for p, k, n in zip(shown["kpi"], kinds, shown["n"], strict=True)],
                         "Compared with": [
-                            f"{b} {fmt_value(k, p, v)}"
+                            f"{'the peers' if b == 'peer group' else 'the ' + b} {fmt_value(k, p, v)}"
                             for b, k, p, v in zip(
                                 shown["benchmark"], kinds, shown["kpi"], shown["benchmark_value"], strict=True
                             )

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..going_well import going_well
-from ..page import Bullets, Columns, Contents, Heading, Section, Text
+from ..page import Bullets, Columns, Contents, Details, Heading, Section, Text
 from ..scorecard import Scorecard
 
 __all__ = ["first_screen"]
@@ -46,7 +46,11 @@ def first_screen(
         empty="Nothing stands out this window: no KPI is clearly ahead of its benchmark or clearly up on the prior "
         "window.",
     )
-    sec.add(Columns((scorecard,), (Heading(focus.title), *focus.parts, Heading("Going well"), well)))
+    # the statistics behind the focus open full width below the two columns, not inside the narrow one
+    talk = [p for p in focus.parts if not isinstance(p, Details)]
+    stats = [p for p in focus.parts if isinstance(p, Details)]
+    sec.add(Columns((scorecard,), (Heading(focus.title), *talk, Heading("Going well"), well)))
+    sec.add(*stats)
     if contents:
         sec.add(Contents(tuple(contents)))
     return sec
