@@ -9,7 +9,6 @@ only when the interval excludes none (:func:`coachkit.coaching.effort_associatio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -17,35 +16,11 @@ import pandas as pd
 from ...coverage import Coverage
 from ...kpis import registry
 from ...window import Window, focus_as_of
-from ..fmt import fmt_interval, is_missing, num, p_text, pct, plural
+from ..fmt import fmt_interval, is_missing, num, pct, plural
 from ..page import Details, Section, Table, Text
 from ..trend import history
 
-__all__ = ["association_sentence", "effort_vs_feedback"]
-
-
-def _strength(rho: float) -> str:
-    r = abs(rho)
-    return "no visible" if r < 0.1 else ("a weak" if r < 0.3 else ("a moderate" if r < 0.5 else "a strong"))
-
-
-def association_sentence(x_label: str, y_label: str, row: Mapping[str, Any]) -> str:
-    """One exploratory sentence for a :func:`coachkit.stats.lagged_association` row (kept for analysts'
-    notebooks; the review uses :func:`coachkit.coaching.effort_associations`)."""
-    lag = int(row["lag"])
-    when = "in the same week" if lag == 0 else f"{plural(lag, 'week')} later"
-    n = int(row["n"])
-    if is_missing(row.get("rho")):
-        return f"{x_label} and {y_label} {when}: not enough to say ({row.get('reason') or 'no data'}; n = {n} weeks)."
-    rho, p = float(row["rho"]), float(row["p_value"])
-    direction = "higher" if rho > 0 else "lower"
-    head = f"{_strength(rho)} relation" if abs(rho) >= 0.1 else "no visible relation"
-    if abs(rho) >= 0.1:
-        head += f": weeks with more {x_label.lower()} tended to have {direction} {y_label.lower()} {when}"
-    else:
-        head += f" between {x_label.lower()} and {y_label.lower()} {when}"
-    chance = "could well be chance" if p >= 0.05 else "unlikely to be chance alone, but not proof of cause"
-    return f"{head[0].upper()}{head[1:]} (Spearman ρ = {rho:+.2f}, n = {n} weeks, permutation {p_text(p)}; {chance})."
+__all__ = ["effort_vs_feedback"]
 
 
 def _pairs(profile: Coverage | None) -> tuple[tuple[str, str], ...]:

@@ -13,7 +13,6 @@ from ..fmt import N_NOUNS, fmt_interval, fmt_n, fmt_value, is_missing, num, plur
 from ..kpi_rows import kpi_rows
 from ..page import Section, Table
 from ..team import Team, team_for
-from ..trend import trend_sentence, trends
 from .focus import next_week_sentence
 
 #: The headline KPIs of the summary and the team index, in reading order: effort, outcomes, feedback.
@@ -55,9 +54,11 @@ def summary(
     if sentences:
         text = summary_sentences(frame, window, team_group=team.group)
         if weekly is not None and len(weekly):
-            trend = trends(weekly)
-            sec.frames["trend"] = trend
-            text.append(trend_sentence(trend))
+            from .effort import trend_text
+
+            trend = trend_text(data, rep_id, window)
+            if trend:
+                text.append(trend)
         if focus_frame is not None:
             text.append(next_week_sentence(focus_frame))
         sec.add(*text)
