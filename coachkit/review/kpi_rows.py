@@ -99,7 +99,7 @@ def kpi_rows(
         phi, df = (c["phi"], c["df"]) if c is not None else (np.nan, np.nan)
         if c is not None:  # the calibrated focus's peer group: its size, name and median (focus window)
             row |= {"phi": phi, "df": df, "peers_n": c["peers_n"], "peer_label": c["peer_label"]}
-            row["team_median"] = c["team_median"]
+            row |= {"team_median": c["team_median"], "team_finding": bool(c.get("team_finding", False))}
         scale = 1.0 if is_missing(phi) else float(phi)
         if d.kind == "rate":
             kk, n = float(this["numerator"]), float(this["denominator"])
