@@ -17,6 +17,12 @@ It prints the wall times, the ratio and the per-rep cost, the load average (the
 machine may be shared), and checks that both produce equivalent reviews: the same
 code cells with the same outputs (SVG gradient ids renumbered, see tests/test_batch.py)
 and the same published summary (headline KPI values) for every rep.
+
+``--against DIR --rounds N`` compares ``coachkit review`` of this checkout with the one of
+another checkout ``DIR`` (e.g. ``git worktree add /tmp/before <commit>``; run with this
+virtual environment and ``PYTHONPATH=DIR``), alternating the two N times into fresh output
+folders, and prints each time, the load average and the medians: the cost of a change on a
+shared machine, measured in one session.
 """
 
 from __future__ import annotations
@@ -100,6 +106,97 @@ def _equivalent(reps: list[str], ours: Path, theirs: Path) -> tuple[int, list[st
     return same, differ
 
 
+def _run_folder(out: Path) -> Path:
+    """The folder holding the run's manifest: ``out`` itself (a flat run) or its review week."""
+    if (out / "manifest.json").is_file():
+        return out
+    return max(p.parent for p in out.glob("*/manifest.json"))
+
+
+def _review_cmd(data: Path, out: Path, args: argparse.Namespace, code: Path | None = None) -> tuple[list, dict]:
+    """The ``coachkit review`` command (of the checkout ``code``, else this one) and its environment."""
+    options = ["review", str(data), "--out", str(out), "--quiet", "--workers", str(args.workers)]
+    options += ["--isolation", args.isolation]
+    if code is None:
+        return [BIN / "coachkit", *options], dict(os.environ)
+    env = dict(os.environ, PYTHONPATH=str(code))
+    # -P: not the current directory first on sys.path (it would import this checkout's coachkit)
+    return [sys.executable, "-P", "-c", "from coachkit.cli import main; main()", *options], env
+
+
+def _against(data: Path, work: Path, args: argparse.Namespace) -> None:
+    """Alternate this checkout and ``args.against``, ``args.rounds`` times each; print the times and medians."""
+    import ctypes
+    import resource
+
+    # Become the subreaper of the runs' processes: a process a run leaves behind (multiprocessing's
+    # forkserver exits after the batch that started it, unwaited for) is then this process's child,
+    # waited for below, so that its CPU time, and that of the workers and kernels it waited for,
+    # is counted for every run alike.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+    def reap(seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                    time.sleep(0.2)
+            except ChildProcessError:
+                return
+
+    def cpu() -> float:  # user + system seconds of every process waited for: the run's whole tree
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    cpus: dict[str, list[float]] = {"before": [], "after": []}
+    # the runs' working directory is outside both checkouts: a kernel started with `python -m ipykernel_launcher`
+    # keeps it on sys.path, and would import the coachkit found there
+    work.mkdir(parents=True, exist_ok=True)
+    for label, code in (("before", args.against), ("after", None)):
+        env = dict(os.environ, PYTHONPATH=str(code)) if code else dict(os.environ)
+        where = subprocess.run(
+            [sys.executable, "-P", "-c", "import coachkit; print(coachkit.__file__)"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        print(f"{label}: {where}")
+    for i in range(args.rounds):
+        for label, code in (
+            (("before", args.against), ("after", None))
+            if i % 2 == 0
+            else (
+                ("after", None),
+                ("before", args.against),
+            )
+        ):
+            out = work / f"{label}-{i}"
+            cmd, env = _review_cmd(data, out, args, code)
+            load, c = _load(), cpu()
+            t = _timed(cmd, env=env, cwd=work)
+            reap()
+            c = cpu() - c
+            n = len(json.loads((_run_folder(out) / "manifest.json").read_text())["reps"])
+            times[label].append(t)
+            cpus[label].append(c)
+            print(
+                f"round {i + 1} {label:6s}: {t:6.1f} s wall, {c:6.1f} s CPU for {n} reps;"
+                f" load at start {load}, at end {_load()}"
+            )
+            shutil.rmtree(out, ignore_errors=True)
+    for what, values in (("wall", times), ("CPU", cpus)):
+        med = {k: sorted(v)[len(v) // 2] for k, v in values.items()}
+        print(
+            f"{what}: median before {med['before']:.1f} s, after {med['after']:.1f} s: "
+            f"{100 * (med['after'] / med['before'] - 1):+.1f}%"
+            f" (min {min(values['before']):.1f} vs {min(values['after']):.1f} s)"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=40)
@@ -109,6 +206,8 @@ def main() -> None:
     ap.add_argument("--isolation", default="warm", choices=["warm", "fresh"])
     ap.add_argument("--cache", type=Path, default=CACHE)
     ap.add_argument("--no-baseline", action="store_true", help="time coachkit only")
+    ap.add_argument("--against", type=Path, help="another checkout: time its coachkit review against this one's")
+    ap.add_argument("--rounds", type=int, default=3, help="with --against: runs of each")
     args = ap.parse_args()
 
     data = args.cache / f"sample-{args.reps}x{args.weeks}"
@@ -123,11 +222,12 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     ours, theirs, serial = work / "coachkit", work / "baseline", work / "serial"
     print(f"cores {os.cpu_count()}, workers {args.workers}, load average at start {_load()}")
+    if args.against:
+        _against(data, work, args)
+        return
 
-    t_ours = _timed(
-        [BIN / "coachkit", "review", str(data), "--out", str(ours), "--quiet", "--workers", str(args.workers)]
-        + ["--isolation", args.isolation]
-    )
+    t_ours = _timed(_review_cmd(data, ours, args)[0])
+    ours = _run_folder(ours)
     manifest = json.loads((ours / "manifest.json").read_text())
     reps = list(manifest["reps"])
     failed = [r for r, v in manifest["reps"].items() if v["status"] != "ok"]

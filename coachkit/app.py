@@ -51,7 +51,7 @@ def explorer_cell(source: str, playbook: str | None = None) -> Any:
     from .playbook import PlaybookError
 
     try:
-        data = load(source, playbook=playbook or None)
+        data = load(source, playbook=playbook or None).performed()  # to-dos not done are not effort
     except DataError as exc:
         first = exc.report.errors[0] if exc.report.errors else None
         where = f"{first.file}: " if first is not None and first.file else ""

@@ -1,25 +1,30 @@
 """The review batch: execute the rep review notebook for many reps, in parallel, and export HTML.
 
 :func:`run_reviews` runs ``notebooks/rep_review.ipynb`` once per rep through papermill
-in a pool of worker processes and writes, into the output folder ``DIR``:
+in a pool of worker processes and publishes the review week ``DIR/<YYYY-Www>`` (the ISO
+week of the window's last day; :mod:`coachkit.publish` has the layout), holding:
 
-* ``DIR/<stem>.ipynb``: the executed notebook (papermill records the parameters in
-  its metadata); kept for a failed rep too, when the kernel got that far;
-* ``DIR/<stem>.html``: the self-contained review page (:mod:`coachkit.export`);
-* ``DIR/index.html``: the team table, from each review's published summary;
-* ``DIR/manifest.json``: per rep its status, seconds, error and files; the run's
-  parameters and the versions used.
+* ``<stem>.ipynb``: the executed notebook (papermill records the parameters in
+  its metadata); kept for a failed rep too, when the kernel got that far and it can be read;
+* ``<stem>.html``: the self-contained review page (:mod:`coachkit.export`);
+* ``index.html``: the team table, from each review's published summary;
+* ``manifest.json``: per rep its status (``ok``, ``failed``, ``skipped``), seconds, error
+  or reason, files and previous review; the run's parameters, data fingerprint and versions.
 
-``<stem>`` is :func:`coachkit.naming.safe_name` of the rep id. Every file is written
-atomically. A rerun replaces the folder's reviews cleanly: files the previous run's
-manifest lists and this run does not produce (reps no longer in the run, the HTML of
-a rep that now fails, or all HTML with ``html=False``) are removed, so the folder
-always holds exactly one run. Files coachkit did not write are never touched.
+``DIR/index.html`` lists the weeks. ``<stem>`` is :func:`coachkit.naming.safe_name` of the
+rep id. The week is built in a staging folder and switched in by one atomic rename: a
+rerun of the week replaces it whole, earlier weeks are never written to, and each review
+compares with the rep's review in the most recent earlier week. One run at a time per
+``DIR`` (:mod:`coachkit.runlock`), one data snapshot per run (:mod:`coachkit.snapshot`),
+and no process of the run outlives it (:mod:`coachkit.procs`).
 
 A rep's failure never stops the others: a cell exception (papermill's
 ``PapermillExecutionError``), a cell timeout (nbclient's ``CellTimeoutError``), a dead
-kernel (``DeadKernelError``; its notebook can look complete), an unknown rep id or any
-other exception is recorded for that rep and the batch goes on.
+kernel (``DeadKernelError``; its notebook can look complete), a kernel that does not start
+(``KernelStartError``, naming the interpreter), an unknown rep id, the dataset's files
+changed since the run started (``DataChangedError``) or any other exception is recorded
+for that rep and the batch goes on. A review that could not be written for lack of disk
+space stops the publication instead: the previous run of the week stays as it was.
 
 The functions :func:`load_dataset` and :func:`find_rep` are also what the notebook uses, and
 :func:`review_window` is :func:`coachkit.window.window_bounds`, the review's own window, so that the
@@ -36,7 +41,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -80,9 +84,10 @@ DEFAULT_NOTEBOOK = _default_notebook()
 #: ``isolation`` -> papermill engine name. ``warm`` (the default) runs each worker's reps
 #: in one kernel that it keeps, with a clean namespace per rep (:mod:`coachkit.engine`):
 #: the kernel start and the imports are paid once per worker instead of once per rep.
-#: ``fresh`` starts a new kernel per rep (papermill's default engine): slower, but nothing
-#: a notebook does to a module's global state can reach the next rep.
-ISOLATION_ENGINES: dict[str, str | None] = {"fresh": None, "warm": "coachkit-warm"}
+#: ``fresh`` starts a new kernel per rep: slower, but nothing a notebook does to a module's
+#: global state can reach the next rep. Both start kernels with the running interpreter,
+#: whatever kernelspecs the user has (:class:`coachkit.engine.InterpreterKernelSpecManager`).
+ISOLATION_ENGINES: dict[str, str | None] = {"fresh": "coachkit-fresh", "warm": "coachkit-warm"}
 
 #: Kernel start-up arguments: quiet start-up, and skip the slow optional IRI checker of
 #: jsonschema (see ``coachkit.engine``); the statement leaves no name in the namespace.
@@ -150,7 +155,8 @@ def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None
     Reads the reps table (:func:`coachkit.load_reps`), then the activities and deals of the reps of
     the same team and role as ``rep_id`` (:func:`coachkit.review.peers`: the benchmarks a review
     shows) through ``coachkit.load(source, reps=...)``, which skips the Parquet row groups (or
-    DuckDB rows) of other reps. The returned :class:`coachkit.SalesData` holds those reps only.
+    DuckDB rows) of other reps. The returned :class:`coachkit.SalesData` holds those reps only, and their
+    performed activities only (:meth:`coachkit.SalesData.performed`: to-dos not done are left out).
     Raises :class:`UnknownRepError`, naming some known ids, for a rep not in the reps table.
 
     The process keeps the last team it read: the next rep of the same team, in a warm kernel, gets
@@ -171,7 +177,7 @@ def load_for_review(source: str | Path, rep_id: str, playbook: str | Path | None
     group = peers(reps, rep_id)
     if _LAST_READ.get("group") != group:
         _LAST_READ.update(group=group, team=load(source, playbook=pb, reps=group))
-    team = _LAST_READ["team"]
+    team = _LAST_READ["team"].performed()  # to-dos not done (``done`` false) are not effort: never reviewed
     return dataclasses.replace(
         team,
         activities=team.activities.copy(deep=False),
@@ -238,6 +244,38 @@ def select_reps(
     return chosen
 
 
+def skip_reasons(
+    dataset: Any, window: tuple[pd.Timestamp, pd.Timestamp], rep_ids: Iterable[str]
+) -> dict[str, dict[str, str]]:
+    """Why each of ``rep_ids`` that is in the reps table has no review: it has no activity in the window.
+
+    Returns rep id -> ``{"kind": ..., "message": ...}`` for those reps only (reps with an
+    activity in the window, and unknown ids, are left out). ``kind`` is ``left`` (``left_at``
+    on or before the window's last day), ``not yet hired`` (``hired_at`` after it) or ``no
+    activity`` (neither: on leave, or not logging); the message says it with the dates.
+    """
+    start, end = window
+    acts = dataset.activities
+    in_window = acts["occurred_at"].ge(start) & acts["occurred_at"].lt(end + pd.Timedelta(days=1))
+    active = set(acts.loc[in_window, "rep_id"].dropna().astype(str))
+    table = dataset.reps.assign(rep_id=dataset.reps["rep_id"].astype(str)).drop_duplicates("rep_id")
+    rows = table.set_index("rep_id")
+    span = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+    out: dict[str, dict[str, str]] = {}
+    for rep in dict.fromkeys(str(r) for r in rep_ids):
+        if rep in active or rep not in rows.index:
+            continue
+        left = pd.to_datetime(rows.at[rep, "left_at"]) if "left_at" in rows else pd.NaT
+        hired = pd.to_datetime(rows.at[rep, "hired_at"]) if "hired_at" in rows else pd.NaT
+        if pd.notna(left) and left <= end + pd.Timedelta(days=1):
+            out[rep] = {"kind": "left", "message": f"left on {left:%Y-%m-%d}; no activity in the window {span}"}
+        elif pd.notna(hired) and hired > end:
+            out[rep] = {"kind": "not yet hired", "message": f"starts on {hired:%Y-%m-%d}, after the window {span}"}
+        else:
+            out[rep] = {"kind": "no activity", "message": f"no activity in the window {span}"}
+    return out
+
+
 # ---------------------------------------------------------------- one rep
 
 
@@ -253,13 +291,18 @@ def execute_notebook(
     """Execute ``notebook`` with ``parameters`` into ``output``; return the executed notebook.
 
     The one place the batch runs a notebook (swap the engine here). ``timeout`` is per
-    cell, in seconds. Raises whatever papermill/nbclient raise; ``output`` holds the
-    notebook as far as it got.
+    cell, in seconds. The kernel is this interpreter's (:mod:`coachkit.engine`), whatever
+    kernelspecs are installed. Raises whatever papermill/nbclient raise, and
+    :class:`coachkit.engine.KernelStartError` when the kernel does not start; ``output``
+    holds the notebook as far as it got.
     """
     import papermill
 
+    from .engine import register_engines
+
     if isolation not in ISOLATION_ENGINES:
         raise ValueError(f"isolation must be one of {sorted(ISOLATION_ENGINES)}, got {isolation!r}")
+    register_engines()
     return papermill.execute_notebook(
         str(notebook),
         str(output),
@@ -281,6 +324,9 @@ def _check_engine(isolation: str) -> None:
         return
     from papermill.engines import papermill_engines
 
+    from .engine import register_engines
+
+    register_engines()
     if engine not in papermill_engines._engines:
         raise ValueError(
             f"isolation {isolation!r} needs the papermill engine {engine!r}, which is not installed; "
@@ -290,8 +336,13 @@ def _check_engine(isolation: str) -> None:
 
 def _classify(exc: BaseException) -> dict[str, str]:
     """The manifest's error record for an exception: type, kind and a one-paragraph message."""
+    import errno
+
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
+
+    from .engine import KernelStartError
+    from .snapshot import DataChangedError
 
     if isinstance(exc, PapermillExecutionError):
         # The exception raised inside the notebook, e.g. UnknownRepError: rep 'x' is not ...
@@ -304,6 +355,12 @@ def _classify(exc: BaseException) -> dict[str, str]:
         kind, etype, message = "dead kernel", "DeadKernelError", str(exc) or "the kernel died"
     elif isinstance(exc, UnknownRepError):
         kind, etype, message = "unknown rep", "UnknownRepError", str(exc)
+    elif isinstance(exc, KernelStartError):
+        kind, etype, message = "kernel start", "KernelStartError", str(exc)
+    elif isinstance(exc, DataChangedError):
+        kind, etype, message = "data changed", "DataChangedError", str(exc)
+    elif isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        kind, etype, message = "disk full", type(exc).__name__, f"could not write the review: {exc}"
     else:
         kind, etype, message = "error", type(exc).__name__, str(exc)
     message = _ANSI.sub("", message).strip()
@@ -313,45 +370,66 @@ def _classify(exc: BaseException) -> dict[str, str]:
 
 
 def _review_one(task: dict[str, Any]) -> dict[str, Any]:
-    """Run one rep's review into the staging folder; never raises. Returns its manifest record."""
+    """Run one rep's review into the staging folder; never raises. Returns its manifest record.
+
+    The dataset's files are checked against the run's snapshot before and after the review
+    (:func:`coachkit.snapshot.check`): a review that may have read other files fails, and
+    its files are dropped. A failed rep's notebook is kept only if it can be read back.
+    """
     from . import export
+    from .snapshot import check
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     started = time.perf_counter()
     stem, staging = task["stem"], Path(task["staging"])
-    staged_nb = staging / f"{stem}.ipynb"
+    staged_nb, staged_html = staging / f"{stem}.ipynb", staging / f"{stem}.html"
     record: dict[str, Any] = {"stem": stem, "status": "ok", "error": None, "files": {}, "summary": None}
-    nb = None
+    params = task["parameters"]
+    snapshot = task.get("fingerprint")
     try:
+        if snapshot is not None:
+            check(snapshot, params["data"], params.get("playbook") or None)
         nb = execute_notebook(
             task["notebook"],
             staged_nb,
-            task["parameters"],
+            params,
             timeout=task["timeout"],
             isolation=task["isolation"],
         )
         record["summary"] = export.read_summary(nb)
         if task["html"]:
             title = f"Review: {(record['summary'] or {}).get('name') or task['rep_id']}"
-            write_text(staging / f"{stem}.html", export.export_html(nb, title=title))
+            write_text(staged_html, export.export_html(nb, title=title))
+        if snapshot is not None:
+            check(snapshot, params["data"], params.get("playbook") or None)
     except Exception as exc:
         record["status"] = "failed"
         record["error"] = _classify(exc)
-        _mark_failed(staged_nb, record["error"])
+        staged_html.unlink(missing_ok=True)
+        if record["error"]["kind"] in ("data changed", "disk full") or not _mark_failed(staged_nb, record["error"]):
+            staged_nb.unlink(missing_ok=True)
+    record["files"] = {kind: p.name for kind, p in (("ipynb", staged_nb), ("html", staged_html)) if p.is_file()}
     record["seconds"] = round(time.perf_counter() - started, 3)
     return record
 
 
-def _mark_failed(path: Path, error: dict[str, str]) -> None:
-    """Record the failure in a kept notebook's metadata (a dead kernel's notebook looks complete)."""
+def _mark_failed(path: Path, error: dict[str, str]) -> bool:
+    """Record the failure in a kept notebook's metadata (a dead kernel's notebook looks complete).
+
+    Returns False when there is no notebook to keep: none was written, or it cannot be read
+    back (truncated by a full disk) or rewritten.
+    """
     if not path.exists():
-        return
+        return False
     import nbformat
 
-    with contextlib.suppress(Exception):
+    try:
         nb = nbformat.read(path, as_version=4)
         nb.metadata["coachkit"] = {"status": "failed", "error": error}
         write_text(path, nbformat.writes(nb))
+    except Exception:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- the batch
@@ -359,10 +437,14 @@ def _mark_failed(path: Path, error: dict[str, str]) -> None:
 
 @dataclass
 class BatchResult:
-    """The outcome of :func:`run_reviews`: the output folder and the manifest written into it."""
+    """The outcome of :func:`run_reviews`: the output folder, the week folder published and its manifest."""
 
     out: Path
     manifest: dict[str, Any] = field(repr=False)
+    #: The week folder the run was published as (``out/2026-W47``).
+    folder: Path | None = None
+    #: What the run did besides the reviews (a stale lock taken over, leftovers removed, ...), one line each.
+    notices: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> list[str]:
@@ -372,20 +454,43 @@ class BatchResult:
     @property
     def failed(self) -> dict[str, dict[str, str]]:
         """Rep id -> error record (type, kind, message) of each failed rep."""
-        return {r: v["error"] for r, v in self.manifest["reps"].items() if v["status"] != "ok"}
+        return {r: v["error"] for r, v in self.manifest["reps"].items() if v["status"] == "failed"}
+
+    @property
+    def skipped(self) -> dict[str, dict[str, str]]:
+        """Rep id -> reason (kind, message) of each rep not reviewed because it has no activity in the window."""
+        return {r: v["reason"] for r, v in self.manifest["reps"].items() if v["status"] == "skipped"}
 
     @property
     def exit_code(self) -> int:
-        """0 when every rep succeeded, else 1."""
+        """0 when no rep failed (skipped reps are not failures), else 1."""
         return 1 if self.failed else 0
 
     def summary(self) -> str:
-        """A short text summary naming the failed reps and their errors."""
-        lines = [f"{len(self.ok)} review(s) written to {self.out}, {len(self.failed)} failed."]
+        """A short text summary naming the failed and skipped reps, with their errors and reasons."""
+        where = self.folder or self.out
+        skipped = f", {len(self.skipped)} skipped" if self.skipped else ""
+        lines = [f"{len(self.ok)} review(s) written to {where}, {len(self.failed)} failed{skipped}."]
         for rep, err in self.failed.items():
             first = (err.get("message") or "").splitlines()[0] if err.get("message") else ""
             lines.append(f"  FAILED {rep!r}: {err.get('type')}: {first[:200]}")
+        skipped = list(self.skipped.items())
+        for rep, reason in skipped[:_SHOWN]:
+            lines.append(f"  skipped {rep!r}: {reason.get('message')}")
+        if len(skipped) > _SHOWN:
+            lines.append(f"  ... and {len(skipped) - _SHOWN} more skipped (see the manifest or the week's index)")
+        data = self.manifest.get("data") or {}
+        if data.get("changed"):
+            hit = any((e or {}).get("kind") == "data changed" for e in self.failed.values())
+            lines.append(
+                f"The dataset changed during the run ({', '.join(data.get('changes') or [])}): "
+                + (_CHANGED if hit else "after the last review; every review used the data as it was at the start.")
+            )
         return "\n".join(lines)
+
+
+_CHANGED = "the reviews written used the data as it was at the start; run again for the others."
+_SHOWN = 10  # skipped reps named in the summary
 
 
 def _versions() -> dict[str, str]:
@@ -400,16 +505,23 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _previous_manifest(out: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) and isinstance(data.get("reps"), dict) else {}
+#: Bytes a review (notebook and HTML) is assumed to need when the output folder has no earlier week to go by.
+REVIEW_BYTES = 2_000_000
 
 
-def _is_plain_name(name: Any) -> bool:
-    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+def _bytes_per_review(weeks: list[Any]) -> int:
+    """Average size of a rep's files in the latest published week, else :data:`REVIEW_BYTES`."""
+    for week in reversed(weeks):
+        sizes = [p.stat().st_size for p in week.path.iterdir() if p.is_file() and p.suffix in (".ipynb", ".html")]
+        n = sum(r.get("status") == "ok" for r in week.manifest["reps"].values() if isinstance(r, dict))
+        if sizes and n:
+            return max(sum(sizes) // n, 100_000)
+    return REVIEW_BYTES
+
+
+def _notify(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(f"coachkit review: {line}", file=sys.stderr)
 
 
 def run_reviews(
@@ -428,15 +540,30 @@ def run_reviews(
     isolation: str = "warm",
     playbook: str | Path | None = None,
 ) -> BatchResult:
-    """Review each selected rep (see :func:`select_reps`) and write the review folder ``out``.
+    """Review each selected rep (see :func:`select_reps`) and publish the review week ``out/<YYYY-Www>``.
 
     ``timeout`` is per notebook cell, in seconds (None: no limit). ``workers`` defaults
     to the number of cores. ``isolation`` is ``warm`` (each worker reuses one kernel, with a
-    clean namespace per rep) or ``fresh`` (a new kernel per rep); see :data:`ISOLATION_ENGINES`. A tqdm progress bar shows on a terminal unless ``quiet``.
+    clean namespace per rep) or ``fresh`` (a new kernel per rep); see :data:`ISOLATION_ENGINES`.
+    A tqdm progress bar shows on a terminal unless ``quiet``. Reps in scope with no activity
+    in the window (left, not yet hired, on leave) are recorded as ``skipped`` with the reason
+    (:func:`skip_reasons`), not reviewed.
+
+    The run is published by one atomic switch of its week folder (:mod:`coachkit.publish`),
+    holding the folder's lock (:mod:`coachkit.runlock`) throughout, with one data snapshot
+    (:mod:`coachkit.snapshot`) and no child process outliving it (:mod:`coachkit.procs`).
+
     Returns a :class:`BatchResult`; failed reps are in ``result.failed`` (it does not raise
-    for them). Bad arguments (unknown team, bad date, missing notebook) raise ``ValueError``
-    or ``FileNotFoundError`` before anything runs.
+    for them). Raises, before any review runs: ``ValueError`` or ``FileNotFoundError`` for bad
+    arguments (unknown team, bad date, missing notebook); :class:`coachkit.publish.OutputError`
+    for an output folder that cannot be written (also when the run cannot be published: the
+    previous run is then left as it was); :class:`coachkit.runlock.RunLockedError` when another
+    run holds ``out``; :class:`coachkit.snapshot.DataChangedError` when the dataset changed
+    while it was being read; :class:`coachkit.procs.Interrupted` on SIGINT/SIGTERM (after
+    stopping the workers and kernels and removing the staging folder).
     """
+    from . import procs, publish, snapshot
+
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
     if isolation not in ISOLATION_ENGINES:
@@ -446,113 +573,244 @@ def run_reviews(
     if not notebook.is_file():
         raise FileNotFoundError(f"review notebook {notebook} not found")
     source_path = Path(source).resolve()
-    out = Path(out).resolve()
-    dataset = load_dataset(source_path, playbook)
-    start, end = review_window(dataset.activities, as_of, weeks)
-    chosen = select_reps(dataset, (start, end), list(reps or ()), list(teams or ()))
-    stems = {rep: safe_name(rep) for rep in chosen}
-    clash = {s for s in stems.values() if list(stems.values()).count(s) > 1}
-    if clash:  # ~impossible (10 hex digits of SHA-256), but never let two reps share files
-        raise ValueError(f"rep ids {[r for r, s in stems.items() if s in clash]} map to the same file name")
-    known = set(dataset.reps["rep_id"].dropna().astype(str))
-
-    out.mkdir(parents=True, exist_ok=True)
-    previous = _previous_manifest(out)
-    staging = Path(tempfile.mkdtemp(prefix=".coachkit-run-", dir=out))
-    records: dict[str, dict[str, Any]] = {}
-    try:
-        # the data-coverage profile of the whole dataset, once per run: each review shows only what it supports
+    playbook_path = Path(playbook).resolve() if playbook else None
+    out = publish.prepare_out(Path(out).resolve())
+    tag = procs.run_tag()
+    opened = publish.open_out(out, _render_week_index, _render_weeks, _notify)
+    with opened as (lock, notices), procs.tagged_environment(tag), procs.stop_signals() as signals:
+        # one data snapshot: the files as the batch read them, checked again by every review
+        fingerprint = snapshot.fingerprint(source_path, playbook_path)
+        dataset = load_dataset(source_path, playbook)
+        snapshot.check(fingerprint, source_path, playbook_path, "it changed while coachkit read it: run it again")
+        start, end = review_window(dataset.activities, as_of, weeks)
+        week = publish.week_key(end)
+        ordered, to_review, skipped = _plan(dataset, (start, end), list(reps or ()), list(teams or ()))
+        stems = {rep: safe_name(rep) for rep in ordered}
+        clash = {s for s in stems.values() if list(stems.values()).count(s) > 1}
+        if clash:  # ~impossible (10 hex digits of SHA-256), but never let two reps share files
+            raise ValueError(f"rep ids {[r for r, s in stems.items() if s in clash]} map to the same file name")
+        foreign = publish.foreign_clashes(out / week, [f"{stems[r]}.{x}" for r in to_review for x in ("ipynb", "html")])
+        if foreign:
+            raise publish.OutputError(
+                f"cannot write the week {week}: {out / week} holds files coachkit did not write with the names "
+                f"of this run's reviews ({', '.join(foreign[:5])}); move them away"
+            )
+        previous = publish.previous_reviews(out, week, to_review)
+        published = publish.weeks(out)
+        need = int(1.2 * _bytes_per_review(published) * max(1, len(to_review))) + 1_000_000
+        publish.check_space(out, need, f"{len(to_review)} review(s) to {out}")
+        known = set(dataset.reps["rep_id"].dropna().astype(str))
+        records: dict[str, dict[str, Any]] = {}
+        for rep in to_review:
+            if rep not in known:
+                err = _classify(UnknownRepError(find_rep_message(dataset, rep)))
+                records[rep] = {"stem": stems[rep], "status": "failed", "error": err, "files": {}}
+                records[rep] |= {"summary": None, "seconds": 0.0}
+        for rep, reason in skipped.items():
+            records[rep] = {"stem": stems[rep], "status": "skipped", "reason": reason, "error": None}
+            records[rep] |= {"files": {}, "summary": None, "seconds": 0.0}
+        from .coaching import FOCUS_KPIS, peer_groups
         from .coverage import coverage, without_unsupported
         from .run_pages import render_definitions
 
-        profile = coverage(dataset)
-        profile_file = staging / "coverage.json"
-        write_text(profile_file, json.dumps(profile.to_dict(), indent=1))
-        definitions_page = render_definitions(notes=without_unsupported(dataset.playbook, profile)[1])
-        tasks = []
-        for rep in chosen:
-            if rep not in known:
-                err = _classify(UnknownRepError(find_rep_message(dataset, rep)))
-                records[rep] = {"stem": stems[rep], "status": "failed", "error": err, "files": {}, "summary": None}
-                records[rep]["seconds"] = 0.0
-                continue
-            prev_nb = out / f"{stems[rep]}.ipynb"
-            prev_ok = (previous.get("reps", {}).get(rep) or {}).get("status") == "ok"
-            params = {
-                "rep_id": rep,
-                "data": str(source_path),
-                "as_of": end.date().isoformat(),
-                "weeks": int(weeks),
-                "playbook": str(Path(playbook).resolve()) if playbook else "",
-                "previous": str(prev_nb) if prev_ok and prev_nb.exists() else "",
-                "coverage": str(profile_file),
-                "links": True,
-            }
-            tasks.append(
-                {
-                    "rep_id": rep,
-                    "stem": stems[rep],
-                    "staging": str(staging),
-                    "notebook": str(notebook),
-                    "parameters": params,
-                    "timeout": timeout,
-                    "isolation": isolation,
-                    "html": html,
-                }
-            )
-        # the reps of one team one after another: a warm kernel then reads each team once (load_for_review)
-        from .coaching import peer_groups
-
         group = peer_groups(dataset.reps)
-        tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
+        # the data-coverage profile of the whole dataset, once per run: each review shows only what it supports
+        profile = coverage(dataset)
+        definitions_page = render_definitions(notes=without_unsupported(dataset.playbook, profile)[1])
+        reps_table = dataset.reps
+        focus_as_of = _focus_as_of(dataset.playbook, end)
         del dataset  # each review loads what it needs; do not hold the whole dataset during the run
-        n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
-        show = not quiet and sys.stderr.isatty()
-        for task, record in _run_all(tasks, n_workers, show):
-            records[task["rep_id"]] = record
-        for rep in chosen:  # publish each rep's files: staged -> out, atomically by rename
-            _publish(records[rep], staging, out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging = publish.new_staging(out, week)
+        try:
+            run_data = staging / RUN_DATA  # the run's own inputs for the reviews, removed before publishing
+            run_data.mkdir()
+            profile_file = run_data / "coverage.json"
+            write_text(profile_file, json.dumps(profile.to_dict(), indent=1))
+            focus_file, findings = _focus_prepass(
+                source_path,
+                playbook_path,
+                focus_as_of,
+                int(weeks),
+                end,
+                [r for r in to_review if r not in records],
+                profile.unsupported(FOCUS_KPIS),
+                reps_table,
+                run_data,
+            )
+            for rep in reps or ():  # a rep asked for by name and not reviewed gets a page saying why
+                rec = records.get(rep)
+                if rec and rec["status"] == "skipped":
+                    _not_reviewed_page(staging, rep, stems[rep], rec, reps_table, start, end)
+            common = {"staging": str(staging), "notebook": str(notebook), "timeout": timeout}
+            common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint}
+            tasks = [
+                common
+                | {"rep_id": rep, "stem": stems[rep]}
+                | {
+                    "parameters": {
+                        "rep_id": rep,
+                        "data": str(source_path),
+                        "as_of": end.date().isoformat(),
+                        "weeks": int(weeks),
+                        "playbook": str(playbook_path) if playbook_path else "",
+                        "previous": str(previous[rep]) if rep in previous else "",
+                        "coverage": str(profile_file),
+                        "focus_run": str(focus_file) if focus_file else "",
+                        "links": True,
+                    }
+                }
+                for rep in to_review
+                if rep not in records
+            ]
+            # the reps of one team one after another: a warm kernel then reads each team once (load_for_review)
+            tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
+            n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
+            show = not quiet and sys.stderr.isatty()
+            with contextlib.closing(_run_all(tasks, n_workers, show, tag)) as results:
+                for task, record in results:
+                    records[task["rep_id"]] = record
+            for rep in to_review:
+                rel = previous.get(rep)
+                records[rep]["previous"] = f"{rel.parent.name}/{rel.name}" if rel else None
+            full = [r for r, v in records.items() if (v.get("error") or {}).get("kind") == "disk full"]
+            if full:
+                raise publish.OutputError(
+                    f"cannot write the reviews to {out}: no space left on the disk ({len(full)} review(s) could "
+                    f"not be written); {publish.unchanged(out, week)}; free some space or choose another --out"
+                )
+            changed = snapshot.changes(fingerprint, snapshot.fingerprint(source_path, playbook_path))
+            if not changed and any((v.get("error") or {}).get("kind") == "data changed" for v in records.values()):
+                changed = ["the files changed and changed back"]
+            manifest = {
+                "coachkit_review_manifest": 1,
+                "week": week,
+                "started_at": started_at.isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - t0, 3),
+                "run": {"tag": tag, "pid": os.getpid(), "host": lock.holder.get("host", "")},
+                "parameters": {
+                    "source": str(source_path),
+                    "out": str(out),
+                    "as_of": end.date().isoformat(),
+                    "weeks": int(weeks),
+                    "window": {"start": start.date().isoformat(), "end": end.date().isoformat()},
+                    "reps": list(reps or ()),
+                    "teams": list(teams or ()),
+                    "workers": n_workers,
+                    "timeout": timeout,
+                    "html": html,
+                    "isolation": isolation,
+                    "notebook": str(notebook),
+                    "playbook": str(playbook) if playbook else "",
+                },
+                "versions": _versions(),
+                "data": {"fingerprint": fingerprint, "changed": bool(changed), "changes": changed},
+                "counts": {k: sum(r["status"] == k for r in records.values()) for k in ("ok", "failed", "skipped")},
+                "previous_week": next((w.key for w in reversed(published) if w.key < week), None),
+                "run_files": [INDEX, DEFINITIONS],
+                "team_findings": findings,
+                "reps": {rep: records[rep] for rep in ordered},
+            }
+            text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            shutil.rmtree(run_data, ignore_errors=True)
+            with signals.held():  # publishing is not cut half-way by a signal: it is handled after
+                files = {MANIFEST: text, INDEX: _render_week_index(manifest), DEFINITIONS: definitions_page}
+                folder = publish.publish_run(out, staging, week, files, _render_weeks, notices, _notify)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return BatchResult(out=out, manifest=manifest, folder=folder, notices=notices)
 
-    produced = {f for r in records.values() for f in r["files"].values()}
-    for old in (previous.get("reps") or {}).values():
-        for name in (old.get("files") or {}).values() if isinstance(old, dict) else ():
-            if _is_plain_name(name) and name not in produced and name not in (MANIFEST, INDEX, DEFINITIONS):
-                (out / name).unlink(missing_ok=True)
 
-    manifest = {
-        "coachkit_review_manifest": 1,
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - t0, 3),
-        "parameters": {
-            "source": str(source_path),
-            "out": str(out),
-            "as_of": end.date().isoformat(),
-            "weeks": int(weeks),
-            "window": {"start": start.date().isoformat(), "end": end.date().isoformat()},
-            "reps": list(reps or ()),
-            "teams": list(teams or ()),
-            "workers": n_workers,
-            "timeout": timeout,
-            "html": html,
-            "isolation": isolation,
-            "notebook": str(notebook),
-            "playbook": str(playbook) if playbook else "",
-        },
-        "versions": _versions(),
-        "counts": {
-            "ok": sum(r["status"] == "ok" for r in records.values()),
-            "failed": sum(r["status"] != "ok" for r in records.values()),
-        },
-        "reps": {rep: records[rep] for rep in chosen},
-    }
-    write_text(out / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+def _plan(
+    dataset: Any, window: tuple[pd.Timestamp, pd.Timestamp], reps: list[str], teams: list[str]
+) -> tuple[list[str], list[str], dict[str, dict[str, str]]]:
+    """(every rep of the run in manifest order, the reps to review, the skipped reps with their reason).
+
+    The scope is the reps named and the named teams' members, or every rep of the reps table
+    when neither is given; reps of the scope with no activity in the window are skipped.
+    """
+    chosen = select_reps(dataset, window, reps, teams)
+    table = dataset.reps
+    if reps or teams:
+        members = table.loc[table["team"].isin(teams), "rep_id"].dropna().astype(str)
+    else:
+        members = table["rep_id"].dropna().astype(str)
+    scope = chosen + sorted(set(members) - set(chosen))
+    skipped = skip_reasons(dataset, window, scope)
+    to_review = [r for r in chosen if r not in skipped]
+    return list(dict.fromkeys(chosen + [r for r in scope if r in skipped])), to_review, skipped
+
+
+#: The staging folder's subfolder for the run's inputs to the reviews (coverage profile, focus file).
+RUN_DATA = ".coachkit-run-data"
+
+
+def _focus_as_of(playbook: Any, end: Any) -> pd.Timestamp:
+    from .window import focus_as_of
+
+    return focus_as_of(playbook, end)
+
+
+def _focus_prepass(
+    source: Path,
+    playbook: Path | None,
+    as_of: pd.Timestamp,
+    weeks: int,
+    end: pd.Timestamp,
+    reps: list[str],
+    unsupported: dict[str, str],
+    reps_table: pd.DataFrame,
+    folder: Path,
+) -> tuple[Path | None, list[dict[str, Any]]]:
+    """The run-wide focus (:func:`coachkit.focus_run.run_focus`: one peer group read at a time, one
+    Benjamini-Hochberg family over every rep and KPI of the run): (the focus file the reviews read, the team
+    findings for the index as JSON-ready records). (None, []) when no rep is reviewed."""
+    from .absence import read_time_off
+    from .focus_run import run_focus, write_focus
+
+    if not reps:
+        return None, []
+    selected, findings = run_focus(
+        source,
+        as_of,
+        weeks,
+        reps,
+        end=end,
+        playbook=playbook,
+        unsupported=unsupported,
+        time_off=read_time_off(source),
+        reps_table=reps_table,
+    )
+    if selected.empty:
+        return None, []
+    path = write_focus(folder / "focus.parquet", selected)
+    return path, json.loads(findings.to_json(orient="records"))
+
+
+def _not_reviewed_page(
+    staging: Path, rep: str, stem: str, record: dict[str, Any], reps_table: pd.DataFrame, start: Any, end: Any
+) -> None:
+    """Write the short page of a rep asked for by name and skipped (no activity in the window) into the run."""
+    from .run_pages import render_not_reviewed
+
+    row = reps_table[reps_table["rep_id"].astype(str) == rep]
+    info = {} if row.empty else {k: row.iloc[0].get(k) for k in ("name", "team", "role")}
+    text = {k: "" if v is None or (isinstance(v, float) and v != v) else str(v) for k, v in info.items()}
+    window = {"start": pd.Timestamp(start).date().isoformat(), "end": pd.Timestamp(end).date().isoformat()}
+    name = f"{stem}.html"
+    write_text(staging / name, render_not_reviewed(rep, record.get("reason") or {}, window, **text))
+    record["files"] = {"html": name}
+
+
+def _render_week_index(manifest: Any) -> str:
     from .export import render_index
 
-    write_text(out / INDEX, render_index(manifest))
-    write_text(out / DEFINITIONS, definitions_page)
-    return BatchResult(out=out, manifest=manifest)
+    return render_index(manifest)
+
+
+def _render_weeks(weeks: Any) -> str:
+    from .export import render_weeks
+
+    return render_weeks(weeks)
 
 
 def find_rep_message(dataset: Any, rep: str) -> str:
@@ -564,9 +822,18 @@ def find_rep_message(dataset: Any, rep: str) -> str:
     return f"rep {rep!r} is unknown"
 
 
-def _run_all(tasks: list[dict[str, Any]], n_workers: int, show: bool) -> Iterable[tuple[dict[str, Any], dict]]:
-    """Run ``tasks`` (in a process pool when more than one worker), yielding (task, record) as they finish."""
+def _run_all(
+    tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str
+) -> Iterable[tuple[dict[str, Any], dict]]:
+    """Run ``tasks`` (in a process pool when more than one worker), yielding (task, record) as they finish.
+
+    The pool's processes carry the run's ``tag`` and die with the batch (:mod:`coachkit.procs`).
+    Closing the generator early (an exception, SIGINT/SIGTERM) stops the pool at once:
+    pending reviews are cancelled, workers are terminated and their kernels shut down.
+    """
     from tqdm.auto import tqdm
+
+    from . import procs
 
     bar = tqdm(total=len(tasks), unit="rep", desc="Reviews", disable=not show, file=sys.stderr)
     try:
@@ -576,44 +843,19 @@ def _run_all(tasks: list[dict[str, Any]], n_workers: int, show: bool) -> Iterabl
                     yield task, _review_one(task)
                     bar.update()
             finally:
-                if any(t["isolation"] == "warm" for t in tasks):
-                    from .engine import shutdown_kernels
+                from .engine import shutdown_kernels
 
-                    shutdown_kernels()
+                shutdown_kernels()
             return
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        # forkserver: workers are forked from a clean server process (forking this one,
-        # which may run pyarrow threads, can deadlock); papermill and nbconvert are
-        # imported once in the server, not once per worker.
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(method)
-        if method == "forkserver":
-            ctx.set_forkserver_preload(["coachkit.batch", "coachkit.export", "papermill", "nbconvert"])
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_review_one, task): task for task in tasks}
-            for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    record = future.result()
-                except Exception as exc:  # the worker process itself died
-                    record = {"stem": task["stem"], "status": "failed", "error": _classify(exc)}
-                    record |= {"files": {}, "summary": None, "seconds": 0.0}
-                yield task, record
+        # forkserver: workers are forked from a clean server process (forking this one, which may
+        # run pyarrow threads, can deadlock); papermill and nbconvert are imported once in the server.
+        preload = ["coachkit.batch", "coachkit.export", "papermill", "nbconvert"]
+        with contextlib.closing(procs.run_pool(_review_one, tasks, n_workers, tag, preload)) as results:
+            for task, result in results:
+                if isinstance(result, BaseException):  # the worker process itself died
+                    record = {"stem": task["stem"], "status": "failed", "error": _classify(result)}
+                    result = record | {"files": {}, "summary": None, "seconds": 0.0}
+                yield task, result
                 bar.update()
     finally:
         bar.close()
-
-
-def _publish(record: dict[str, Any], staging: Path, out: Path) -> None:
-    """Move a rep's staged files into ``out`` and fill ``record['files']``; drop its stale files."""
-    stem = record["stem"]
-    files: dict[str, str] = {}
-    for kind in ("ipynb", "html"):
-        name = f"{stem}.{kind}"
-        staged = staging / name
-        if staged.exists():
-            os.replace(staged, out / name)
-            files[kind] = name
-    record["files"] = files

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from .cli_paths import InputPath
+
 __all__ = ["main"]
 
 
@@ -113,9 +115,9 @@ def playbook_cmd() -> None:
 
 
 @main.command("explore")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=InputPath("dataset"))
 @click.option("--port", default=8866, show_default=True, help="Port on 127.0.0.1 (0: any free port).")
-@click.option("--playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Playbook override.")
+@click.option("--playbook", type=InputPath("file"), help="Playbook override.")
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; just print the address.")
 @click.option("--verbose", is_flag=True, help="Show the server's (Voila's) log.")
 def explore_cmd(source: Path, port: int, playbook: Path | None, no_browser: bool, verbose: bool) -> None:

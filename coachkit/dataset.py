@@ -15,9 +15,29 @@ from . import schema
 from .files import atomic_path, write_text
 from .playbook import Playbook
 
-__all__ = ["SalesData"]
+__all__ = ["SalesData", "performed_activities"]
 
 FORMATS = ("parquet", "csv", "duckdb")
+
+
+def performed_activities(activities: pd.DataFrame) -> pd.DataFrame:
+    """The performed rows of an activities frame: every row but those whose ``done`` is false.
+
+    ``done`` (:data:`coachkit.schema.ACTIVITIES`) is false on a to-do that was not done (an open
+    Salesforce task, a Pipedrive "To do"); empty or true is performed. Returns ``activities`` itself, not
+    a copy, when no row is a to-do or the frame has no ``done`` column, so normal data costs one pass
+    over a boolean column.
+    """
+    if "done" not in activities.columns:
+        return activities
+    done = activities["done"]
+    if pd.api.types.is_bool_dtype(done.dtype):
+        not_done = ~done.to_numpy(dtype=bool, na_value=True)
+    else:  # a frame built by hand: anything but False counts as performed
+        not_done = done.eq(False).to_numpy(dtype=bool, na_value=False)
+    if not not_done.any():
+        return activities
+    return activities[~not_done].reset_index(drop=True)
 
 
 @dataclass
@@ -62,6 +82,16 @@ class SalesData:
             deal_stages=schema.conform(stages, "deal_stages"),
         )
 
+    def performed(self) -> SalesData:
+        """The dataset of performed activities only: what every KPI, chart and review reads.
+
+        Activities whose ``done`` is false (to-dos kept by an importer: open tasks, Pipedrive "To do") are
+        left out; reps, deals and the rest are the same objects. Returns ``self`` when every activity is
+        performed (the normal case), so calling it costs one pass over the ``done`` column.
+        """
+        acts = performed_activities(self.activities)
+        return self if acts is self.activities else replace(self, activities=acts)
+
     def table(self, name: str) -> pd.DataFrame:
         """The table called ``name`` (activities, reps, deals or deal_stages)."""
         tables = {"activities": self.activities, "reps": self.reps, "deals": self.deals}
@@ -87,7 +117,7 @@ class SalesData:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in schema.ALL_TABLES:
-            frame = self.table(name)
+            frame = _without_empty_sparse(self.table(name), name)
             if name == "deal_stages" and frame.empty:  # optional: no file rather than an empty one
                 for ext in ("csv", "parquet"):
                     (folder / f"{name}.{ext}").unlink(missing_ok=True)
@@ -116,7 +146,7 @@ class SalesData:
             try:
                 con.execute("set enable_progress_bar = false")
                 for name in schema.ALL_TABLES:
-                    frame = self.table(name)
+                    frame = _without_empty_sparse(self.table(name), name)
                     if name == "deal_stages" and frame.empty:
                         continue
                     con.register("_frame", frame)
@@ -175,6 +205,12 @@ class SalesData:
         )
 
 
+def _without_empty_sparse(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """``frame`` without its :data:`coachkit.schema.SPARSE_COLUMNS` that hold no value (read back as empty)."""
+    empty = [c for c in schema.SPARSE_COLUMNS.get(table, ()) if c in frame.columns and frame[c].isna().all()]
+    return frame.drop(columns=empty) if empty else frame
+
+
 def _end_exclusive(end: Any) -> pd.Timestamp | None:
     if end is None:
         return None
@@ -201,6 +237,8 @@ def _iso(s: pd.Series) -> pd.Series:
 def _to_csv(frame: pd.DataFrame, table: str, path: Path) -> None:
     out = frame.copy()
     for col in schema.ALL_TABLES[table]:
+        if col.name not in out.columns:  # a sparse column left out
+            continue
         s = out[col.name]
         if col.kind == "timestamp":
             out[col.name] = _iso(s)

@@ -26,7 +26,18 @@ A kernel that dies, times out or is interrupted is shut down and forgotten: only
 notebook fails (papermill raises as usual), and the next notebook starts a new kernel.
 Kernels are shut down when the process exits (:func:`shutdown_kernels`).
 
-Registered under papermill's ``papermill.engine`` entry point as ``coachkit-warm``::
+**Which Python.** Kernels are started with the interpreter running coachkit
+(``sys.executable``), whatever kernelspecs the user has: a kernelspec named ``python3``
+elsewhere on ``JUPYTER_PATH`` (another Python, another virtual environment) plays no part
+(:class:`InterpreterKernelSpecManager`). A kernel that does not start raises
+:class:`KernelStartError` naming the interpreter. The kernel's first statement ties it to
+the process that started it (:func:`coachkit.procs.kernel_launch_code`): it is killed when
+that process dies, so that no kernel outlives a killed review run.
+
+:class:`FreshEngine` (``coachkit-fresh``) is the same kernel start with a new kernel per
+notebook (``coachkit review --isolation fresh``). Both engines are registered with
+papermill by :func:`register_engines`; ``coachkit-warm`` is also papermill's
+``papermill.engine`` entry point::
 
     [project.entry-points."papermill.engine"]
     coachkit-warm = "coachkit.engine:WarmEngine"
@@ -44,16 +55,30 @@ import sys
 import warnings
 from typing import Any
 
-__all__ = ["ENGINE_NAME", "PRELOAD", "prepare_kernel", "reset_kernel", "shutdown_kernels"]  # and WarmEngine (lazy)
+__all__ = [
+    "ENGINE_NAME",
+    "FRESH_ENGINE_NAME",
+    "PRELOAD",
+    "KernelStartError",
+    "interpreter_kernel_spec",
+    "kill_kernels",
+    "prepare_kernel",
+    "register_engines",
+    "reset_kernel",
+    "shutdown_kernels",
+]  # and WarmEngine, FreshEngine, InterpreterKernelSpecManager, InterpreterKernelManager (lazy)
 
-#: The papermill engine name.
+#: The papermill engine names: one warm kernel per process, or a new kernel per notebook.
 ENGINE_NAME = "coachkit-warm"
+FRESH_ENGINE_NAME = "coachkit-fresh"
 
 #: Modules imported in a new kernel before its first notebook.
 PRELOAD = ("pandas", "altair", "nbformat", "coachkit", "coachkit.review", "coachkit.export", "coachkit.batch")
 
 # kernel key -> kernel manager, in this process
 _KERNELS: dict[tuple[str, tuple[str, ...]], tuple[Any, Any]] = {}  # key -> (manager, client)
+# every kernel started in this process and not shut down yet (kept or in use): id(manager) -> manager
+_LIVE: dict[int, Any] = {}
 
 
 # ---------------------------------------------------------------- inside the kernel
@@ -123,14 +148,127 @@ def reset_kernel(cwd: str | None = None) -> None:
 # ---------------------------------------------------------------- in the process running papermill
 
 
-def _warm_engine() -> type:
+class KernelStartError(RuntimeError):
+    """A review kernel did not start; the message names the interpreter and the cause."""
+
+
+def interpreter_kernel_spec(parent: int | None = None) -> Any:
+    """The kernelspec of every review kernel: this interpreter (``sys.executable``) running ipykernel.
+
+    ``argv`` is ``[sys.executable, "-Xfrozen_modules=off", "-c", <code>, "-f", "{connection_file}"]``
+    where the code (:func:`coachkit.procs.kernel_launch_code`) makes the kernel die with
+    ``parent`` (default: this process, which starts the kernel), then starts ipykernel.
+    """
+    from jupyter_client.kernelspec import KernelSpec
+
+    from .procs import kernel_launch_code
+
+    code = kernel_launch_code(os.getpid() if parent is None else parent)
+    return KernelSpec(
+        argv=[sys.executable, "-Xfrozen_modules=off", "-c", code, "-f", "{connection_file}"],
+        display_name=f"Python ({sys.executable})",
+        language="python",
+        interrupt_mode="signal",
+        metadata={"debugger": False},
+    )
+
+
+def _classes() -> dict[str, type]:
     # Built on first use, not at import: the kernel imports this module for prepare_kernel and
     # reset_kernel without papermill, and papermill itself imports it (entry point) while
     # papermill.engines is still initialising.
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import Engine
     from papermill.log import logger
     from papermill.utils import merge_kwargs, remove_args
+    from traitlets import default
+
+    class InterpreterKernelSpecManager(KernelSpecManager):
+        """Every kernel name resolves to :func:`interpreter_kernel_spec`: the user's kernelspecs play no part."""
+
+        def get_kernel_spec(self, kernel_name: str) -> Any:
+            return interpreter_kernel_spec()
+
+        def find_kernel_specs(self) -> dict[str, str]:
+            return {"python3": ""}
+
+    class InterpreterKernelManager(AsyncKernelManager):
+        """nbclient's kernel manager, with kernels from :class:`InterpreterKernelSpecManager`."""
+
+        @default("kernel_spec_manager")
+        def _kernel_spec_manager_default(self) -> Any:
+            return InterpreterKernelSpecManager(data_dir=self.data_dir)
+
+    class Client(PapermillNotebookClient):
+        """Papermill's notebook client with the interpreter's kernels and a :class:`KernelStartError` on a failed start."""
+
+        async def async_start_new_kernel(self, **kwargs: Any) -> None:
+            try:
+                await super().async_start_new_kernel(**kwargs)
+            except Exception as exc:
+                raise _start_error(exc) from exc
+            finally:
+                if self.km is not None:
+                    _LIVE[id(self.km)] = self.km
+
+        async def _async_cleanup_kernel(self) -> None:
+            km = self.km
+            try:
+                await super()._async_cleanup_kernel()
+            finally:
+                if km is not None:
+                    _LIVE.pop(id(km), None)
+
+        async def async_start_new_kernel_client(self) -> Any:
+            try:
+                return await super().async_start_new_kernel_client()
+            except Exception as exc:
+                raise _start_error(exc) from exc
+
+        # nbclient's synchronous wrappers are bound to its own coroutines: bind them to these
+        start_new_kernel = run_sync(async_start_new_kernel)
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
+        _cleanup_kernel = run_sync(_async_cleanup_kernel)  # papermill's client uses nbclient's synchronous setup_kernel
+
+    def client_kwargs(kernel_name: str, log_output: bool, stdout_file: Any, stderr_file: Any, start_timeout: float,
+                      execution_timeout: float | None, kwargs: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        kwargs = remove_args(["input_path"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        return merge_kwargs(
+            safe_kwargs,
+            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            kernel_manager_class=InterpreterKernelManager,
+        )
+
+    class FreshEngine(Engine):
+        """Papermill engine: a new kernel of this interpreter for each notebook (papermill's own engine otherwise)."""
+
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: float = 60,
+            execution_timeout: float | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            """Execute ``nb_man``'s notebook in a new kernel (same arguments as papermill's engines)."""
+            final_kwargs = client_kwargs(
+                kernel_name, log_output, stdout_file, stderr_file, start_timeout, execution_timeout, kwargs
+            )
+            return Client(nb_man, **final_kwargs).execute()
 
     class WarmEngine(Engine):
         """Papermill engine executing each notebook in this process's warm kernel (see the module docstring)."""
@@ -148,24 +286,15 @@ def _warm_engine() -> type:
             **kwargs: Any,
         ) -> Any:
             """Execute ``nb_man``'s notebook in the warm kernel for ``kernel_name`` (same arguments as papermill's)."""
-            kwargs = remove_args(["input_path"], **kwargs)
-            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-            final_kwargs = merge_kwargs(
-                safe_kwargs,
-                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                startup_timeout=start_timeout,
-                kernel_name=kernel_name,
-                log=logger,
-                log_output=log_output,
-                stdout_file=stdout_file,
-                stderr_file=stderr_file,
+            final_kwargs = client_kwargs(
+                kernel_name, log_output, stdout_file, stderr_file, start_timeout, execution_timeout, kwargs
             )
             key = (kernel_name, tuple(final_kwargs.get("extra_arguments") or ()))
             km, kc = _KERNELS.pop(key, (None, None))
             if km is not None and not _alive(km):
                 _shutdown(km, kc)
                 km = kc = None
-            client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+            client = Client(nb_man, km=km, **final_kwargs)
             client.owns_km = False  # keep the kernel (and its client) after this notebook
             # papermill writes the whole output notebook before and after every cell (~0.2 s
             # per review); here it is written once, when the notebook ends or fails.
@@ -175,7 +304,10 @@ def _warm_engine() -> type:
                     client.km = client.create_kernel_manager()
                     client.start_new_kernel(cwd=os.getcwd())
                     client.start_new_kernel_client()
-                    _run(client, f"__import__('coachkit.engine', fromlist=['_']).prepare_kernel({PRELOAD!r})")
+                    try:
+                        _run(client, f"__import__('coachkit.engine', fromlist=['_']).prepare_kernel({PRELOAD!r})")
+                    except Exception as exc:
+                        raise _start_error(exc) from exc
                 else:
                     client.kc = kc
                 _run(client, f"__import__('coachkit.engine', fromlist=['_']).reset_kernel({os.getcwd()!r})")
@@ -191,14 +323,40 @@ def _warm_engine() -> type:
             _register_exit()
             return nb
 
-    return WarmEngine
+    return {
+        "WarmEngine": WarmEngine,
+        "FreshEngine": FreshEngine,
+        "InterpreterKernelSpecManager": InterpreterKernelSpecManager,
+        "InterpreterKernelManager": InterpreterKernelManager,
+    }
+
+
+def _start_error(exc: BaseException) -> KernelStartError:
+    if isinstance(exc, KernelStartError):
+        return exc
+    cause = " ".join(str(exc).split()) or type(exc).__name__
+    return KernelStartError(
+        f"the review kernel did not start with the Python running coachkit, {sys.executable} "
+        f"(ipykernel): {type(exc).__name__}: {cause}; check that `{sys.executable} -m ipykernel --version` works"
+    )
 
 
 def __getattr__(name: str) -> Any:
-    if name == "WarmEngine":
-        engine = globals()["WarmEngine"] = _warm_engine()
-        return engine
+    if name in ("WarmEngine", "FreshEngine", "InterpreterKernelSpecManager", "InterpreterKernelManager"):
+        made = _classes()
+        globals().update(made)
+        return made[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def register_engines() -> None:
+    """Register :data:`ENGINE_NAME` and :data:`FRESH_ENGINE_NAME` with papermill (idempotent)."""
+    from papermill.engines import papermill_engines
+
+    module = sys.modules[__name__]
+    for name, cls in ((ENGINE_NAME, "WarmEngine"), (FRESH_ENGINE_NAME, "FreshEngine")):
+        if name not in papermill_engines._engines:
+            papermill_engines.register(name, getattr(module, cls))
 
 
 def _run(client: Any, code: str) -> None:
@@ -227,6 +385,8 @@ def _alive(km: Any) -> bool:
 def _shutdown(km: Any, kc: Any = None) -> None:
     from jupyter_core.utils import ensure_async, run_sync
 
+    _LIVE.pop(id(km), None)
+
     if kc is not None:
         try:
             kc.stop_channels()
@@ -244,6 +404,42 @@ def _shutdown(km: Any, kc: Any = None) -> None:
         run_sync(stop)()
     except Exception:
         pass
+
+
+def kill_kernels() -> None:
+    """Kill every kernel this process started and remove their connection files, at once (for a signal handler).
+
+    No Jupyter message and no event loop: the kernel's process group gets SIGKILL, which is what a
+    shutdown with ``now=True`` does. Used when a worker is told to stop (:func:`coachkit.procs.worker_init`).
+    """
+    import signal
+
+    for km in list(_LIVE.values()):
+        provisioner = getattr(km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        pgid = getattr(provisioner, "pgid", None)
+        try:
+            if pgid and hasattr(os, "killpg"):
+                os.killpg(pgid, signal.SIGKILL)
+            elif pid:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            km.cleanup_connection_file()
+        except Exception:
+            pass
+    _LIVE.clear()
+
+
+def _register_term_hook() -> None:
+    from . import procs
+
+    if kill_kernels not in procs.TERM_HOOKS:
+        procs.TERM_HOOKS.append(kill_kernels)
+
+
+_register_term_hook()
 
 
 def shutdown_kernels() -> None:

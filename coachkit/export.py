@@ -45,7 +45,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ __all__ = [
     "publish_summary",
     "read_summary",
     "render_index",
+    "render_weeks",
     "table",
 ]
 
@@ -372,3 +373,14 @@ def render_index(manifest: Mapping[str, Any]) -> str:
     from .run_pages import render_index as render
 
     return render(manifest)
+
+
+INDEX_NAME = "index.html"
+
+
+def render_weeks(weeks: Sequence[Any]) -> str:
+    """The review history page (``OUT/index.html``), from the published weeks: see
+    :func:`coachkit.run_pages.render_weeks`."""
+    from .run_pages import render_weeks as render
+
+    return render(weeks)

@@ -3,7 +3,7 @@
 Output is written to a temporary file beside the target, then renamed, so that a
 crash never leaves a half-written report or dataset file behind.
 
-Input: :func:`unreadable` and :func:`read_text` turn what the operating system says
+Input: :func:`unreadable`, :func:`path_problem` and :func:`read_text` turn what the operating system says
 (a missing file, a directory in a file's place, a symbolic-link loop, a denied
 permission, bytes that are not UTF-8) into one line naming the cause and the fix,
 instead of a traceback. Nothing here changes the files it reads.
@@ -25,6 +25,8 @@ __all__ = [
     "write_bytes",
     "FileReadError",
     "unreadable",
+    "PATH_KINDS",
+    "path_problem",
     "os_reason",
     "read_text",
     "decode_error_line",
@@ -144,6 +146,41 @@ def unreadable(path: str | Path) -> str | None:
     except OSError as exc:
         return os_reason(exc, path)
     return None
+
+
+#: What an input path must be -> the word used in messages.
+PATH_KINDS = {"file": "file", "folder": "folder", "dataset": "dataset", "any": "file or folder"}
+
+
+def path_problem(path: str | Path, kind: str) -> str | None:
+    """Why ``path`` cannot be read as ``kind`` (one line: the cause and the fix), or None when it can.
+
+    ``kind``: ``file`` (a readable regular file), ``folder`` (a folder whose entries can be listed and
+    opened), ``dataset`` (a folder, or a file: a ``.duckdb`` file, which the loader checks further) or
+    ``any`` (a file or a folder). Follows symbolic links; changes nothing.
+    """
+    what = PATH_KINDS[kind]
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.lexists(path):
+            return f"no such {what}"
+        return os_reason(exc, path, what=what)
+    if stat.S_ISDIR(st.st_mode):
+        if kind == "file":
+            return "is a directory, not a file; give the file itself"
+        try:
+            with os.scandir(path) as entries:
+                next(entries, None)
+        except OSError as exc:
+            return os_reason(exc, path, what="folder")
+        if not os.access(path, os.X_OK):  # listed but not entered: its files cannot be opened
+            return os_reason(PermissionError(errno.EACCES, "Permission denied"), path, what="folder")
+        return None
+    if kind == "folder":
+        return "is a file, not a folder; give the folder that holds the files"
+    return unreadable(path)
 
 
 def decode_error_line(data: bytes, exc: UnicodeDecodeError) -> int:

@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import schema
+from .dataset import performed_activities
 from .playbook import Playbook
 from .stats import wilson
 
@@ -327,8 +328,9 @@ def _followed_within(
 class KpiInput:
     """What a KPI function receives.
 
-    - ``activities``: the canonical activities plus ``period_start`` (all of them,
-      also those outside the grid; results are reindexed to the grid).
+    - ``activities``: the canonical performed activities plus ``period_start`` (all of
+      them, also those outside the grid; results are reindexed to the grid). Activities
+      whose ``done`` is false (to-dos not done) are left out: no KPI counts them.
     - ``deals``: the canonical deals plus ``created_period`` and ``closed_period``.
     - ``reps``: the canonical reps table; ``playbook``; ``freq`` ("D", "W" or "M").
     - ``grid``: one row per rep x period to report, indexed by (``rep_id``,
@@ -368,7 +370,7 @@ class KpiInput:
         from .timezones import rep_local
 
         pb: Playbook = data.playbook
-        acts = data.activities
+        acts = performed_activities(data.activities)  # to-dos not done (``done`` false) are not effort
         # a rep with a timezone of their own: their days, weeks and hours in their local time
         occurred = rep_local(_as_naive_local(acts["occurred_at"], pb), acts["rep_id"], data.reps, pb)
         a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)

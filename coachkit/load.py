@@ -626,6 +626,8 @@ def _check_future(p: _Parser, columns: Sequence[str]) -> None:
         if c not in p.raw.frame.columns:
             continue
         future = (p.out[c] > now).to_numpy(dtype=bool, na_value=False)
+        if "done" in p.out:  # a to-do not done (done false) is due later, not logged in advance
+            future = future & ~p.out["done"].eq(False).to_numpy(dtype=bool, na_value=False)
         if future.any():
             p.col.rows(
                 WARNING,

@@ -45,14 +45,16 @@ def resolve_path(path: str | Path, *, what: str = "data") -> Path:
 
 
 def open_data(data: str | Path, playbook: str | Path | None = None) -> Any:
-    """The dataset at ``data`` (folder or ``.duckdb``), via :func:`coachkit.load.load`, paths resolved as above.
+    """The performed activities of the dataset at ``data`` (folder or ``.duckdb``), via :func:`coachkit.load.load`
+    and :meth:`coachkit.SalesData.performed`, paths resolved as above.
 
-    ``playbook`` (empty or None: the dataset's own) replaces the dataset's playbook.
+    ``playbook`` (empty or None: the dataset's own) replaces the dataset's playbook. Activities whose ``done`` is
+    false (to-dos an importer kept) are left out, so every view, chart and table of a notebook shows effort only.
     """
     from .load import load
 
     pb = resolve_path(playbook, what="playbook") if playbook else None
-    return load(resolve_path(data), playbook=pb)
+    return load(resolve_path(data), playbook=pb).performed()
 
 
 def as_of_date(as_of: Any, activities: pd.DataFrame) -> pd.Timestamp:

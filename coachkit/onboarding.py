@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .dataset import performed_activities
 from .kpis import kpi_table
 from .stats import poisson_interval
 
@@ -141,7 +142,7 @@ def time_to_firsts(data: Any, as_of: Any, reps: Sequence[str] | None = None) -> 
     counts it.
     """
     as_of = pd.Timestamp(as_of).normalize()
-    acts = data.activities
+    acts = performed_activities(data.activities)  # a to-do not done is no first conversation
     end = as_of + _DAY
     coverage = acts["occurred_at"].min().normalize() if len(acts) else as_of
     info = data.reps.drop_duplicates("rep_id")

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .dataset import performed_activities
 from .stats import lagged_association, wilson
 
 __all__ = [
@@ -229,7 +230,7 @@ def process_funnel(data: Any, start: Any, end: Any, *, by: str = "team") -> pd.D
             return pd.Series("all", index=rep_ids.index)
         return rep_ids.map(teams).fillna("(no team)") if by == "team" else rep_ids
 
-    a = window.activities
+    a = performed_activities(window.activities)  # to-dos not done are not effort
     typ, out = a["activity_type"], a["outcome"]
     held = ((typ == "meeting") & (out == "held")).fillna(False)
     conv = (((typ == "call") & (out == "connected")) | held).fillna(False)

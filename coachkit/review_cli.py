@@ -5,22 +5,26 @@ Registered on the ``coachkit`` command group by :mod:`coachkit.cli`.
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import click
 
+from .cli_paths import InputPath
+
 __all__ = ["review_command"]
 
 
 @click.command("review")
-@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.argument("source", type=InputPath("dataset"))
 @click.option(
     "--out",
     "out",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder: one .ipynb and .html per rep, index.html, manifest.json.",
+    help="Output folder: one folder per review week (DIR/2026-W47/: one .ipynb and .html per rep, index.html, "
+    "manifest.json) and DIR/index.html listing the weeks.",
 )
 @click.option(
     "--rep", "reps", multiple=True, metavar="ID", help="Review this rep (repeatable). Default: every active rep."
@@ -44,7 +48,7 @@ __all__ = ["review_command"]
     help="warm: each worker reuses one kernel (imports paid once), clearing the namespace before each rep; "
     "fresh: a new kernel per rep, slower, but no module-level state (e.g. pandas options) can carry over.",
 )
-@click.option("--playbook", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Playbook override.")
+@click.option("--playbook", type=InputPath("file"), help="Playbook override.")
 def review_command(
     source: Path,
     out: Path,
@@ -59,8 +63,17 @@ def review_command(
     isolation: str,
     playbook: Path | None,
 ) -> None:
-    """Review each rep of SOURCE into DIR; exit 1 naming the reps whose review failed."""
+    """Review each rep of SOURCE into DIR/<week>; exit 1 naming the reps whose review failed.
+
+    Exits 1 with a one-line error when DIR cannot be written, another run holds DIR, or the
+    data changed while it was read; 130 (Ctrl-C) or 143 (SIGTERM) when stopped, after
+    removing what the run had staged: DIR keeps its previous runs.
+    """
     from .batch import run_reviews
+    from .procs import Interrupted
+    from .publish import OutputError
+    from .runlock import RunLockedError
+    from .snapshot import DataChangedError
 
     try:
         result = run_reviews(
@@ -77,6 +90,13 @@ def review_command(
             isolation=isolation,
             playbook=playbook,
         )
+    except Interrupted as exc:
+        # nbclient's event loop was left mid-cell: asyncio would log its abandoned tasks at exit
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
+        click.echo(f"coachkit review: stopped by {exc.signal_name}; nothing of this run was published.", err=True)
+        sys.exit(exc.exit_code)
+    except (OutputError, RunLockedError, DataChangedError) as exc:
+        raise click.ClickException(str(exc)) from None
     except (ValueError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc)) from exc
     except Exception as exc:
@@ -88,3 +108,7 @@ def review_command(
         sys.exit(1)
     if not quiet:
         click.echo(result.summary())
+    else:  # a rep asked for by name and not reviewed is said even when quiet
+        for rep, reason in result.skipped.items():
+            if rep in reps:
+                click.echo(f"skipped {rep!r}: {reason.get('message')}", err=True)

@@ -34,6 +34,7 @@ __all__ = [
     "render_definitions",
     "render_index",
     "render_not_reviewed",
+    "render_weeks",
 ]
 
 #: The index's stylesheet: one column of text at most 1240 px wide; the table never wider than the page.
@@ -361,3 +362,54 @@ def render_not_reviewed(
 def _span(window: Mapping[str, Any]) -> str:
     a, b = date_text(window.get("start")), date_text(window.get("end"))
     return f"{a} – {b}" if a and b else ""
+
+
+def render_weeks(weeks: Any) -> str:
+    """The review history page (``OUT/index.html``): the review weeks, newest first, the latest linked at the top.
+
+    ``weeks``: :class:`coachkit.publish.Week` items (``key``, ``manifest``). Each row links ``<week>/index.html``;
+    the window, the counts and when the run was made come from the week's manifest. Values are escaped; dates in
+    the one style of the index.
+    """
+    esc = _html.escape
+    ordered = sorted(weeks, key=lambda w: w.key, reverse=True)
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Rep reviews</title>",
+        f"<style>{INDEX_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<h1>Rep reviews</h1>",
+    ]
+    if not ordered:
+        out.append('<p class="meta">No review week yet.</p>')
+    else:
+        latest = ordered[0]
+        window = (latest.manifest.get("parameters") or {}).get("window") or {}
+        out.append(
+            f'<p>Latest: <a href="{esc(quote(latest.key))}/index.html">{esc(latest.key)}</a>, '
+            f"{esc(_span(window))}.</p>"
+        )
+        out.append('<table class="weeks"><thead><tr><th>Week</th><th>Window</th><th>Reviewed</th>')
+        out.append("<th>Failed</th><th>Not reviewed</th><th>Run</th></tr></thead><tbody>")
+        for w in ordered:
+            m = w.manifest
+            window = (m.get("parameters") or {}).get("window") or {}
+            reps = [r for r in (m.get("reps") or {}).values() if isinstance(r, Mapping)]
+            n_ok = sum(r.get("status") == "ok" for r in reps)
+            n_skipped = sum(r.get("status") == "skipped" for r in reps)
+            n_failed = len(reps) - n_ok - n_skipped
+            started = str(m.get("started_at", ""))
+            when = f"{date_text(started)} {started[11:16]}".strip()
+            out.append(
+                f'<tr><td><a href="{esc(quote(w.key))}/index.html">{esc(w.key)}</a></td>'
+                f"<td>{esc(_span(window))}</td>"
+                f"<td>{n_ok}</td><td>{n_failed}</td><td>{n_skipped}</td><td>{esc(when)}</td></tr>"
+            )
+        out.append("</tbody></table>")
+    out += ["</body>", "</html>", ""]
+    return "\n".join(out)

@@ -22,6 +22,7 @@ __all__ = [
     "REPS",
     "DEALS",
     "DEAL_STAGES",
+    "SPARSE_COLUMNS",
     "EXTRA_TABLES",
     "ALL_TABLES",
     "OPTIONAL_TABLES",
@@ -64,7 +65,17 @@ ACTIVITIES: tuple[Column, ...] = (
     Column("account_id", "string", False, "account the activity was about"),
     Column("contact_id", "string", False, "contact the activity was with"),
     Column("deal_id", "string", False, "deal the activity was about"),
+    Column(
+        "done",
+        "boolean",
+        False,
+        "false = a to-do that was not done (an open task, a Pipedrive 'To do'): kept, but no KPI counts it; "
+        "empty or true = performed",
+    ),
 )
+
+#: Activity columns written only when some row has a value (so that datasets without them stay byte-identical).
+SPARSE_COLUMNS: dict[str, tuple[str, ...]] = {"activities": ("done",)}
 
 REPS: tuple[Column, ...] = (
     Column("rep_id", "string", True, ""),

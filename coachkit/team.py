@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .coaching import activity_scores
+from .dataset import performed_activities
 from .kpis import registry
 from .panel import active_reps, peer_table, rep_week_panel
 from .stats import (
@@ -87,7 +88,7 @@ def team_panel(data: Any, start: Any, end: Any, reps: Sequence[str] | None = Non
     weeks), ``role`` and ``hired_at``. Reps without any activity in the weeks are left out.
     ``attrs["playbook"]`` is the dataset's playbook (for the activity score's targets).
     """
-    cut = data.between(None, end)
+    cut = data.between(None, end).performed()  # to-dos not done (``done`` false) are not effort
     names = [k for k in PANEL_KPIS if k in registry]
     p = rep_week_panel(cut, pd.Timestamp(start), pd.Timestamp(end), names, reps=reps)
     covered = set(p.loc[p["exposure"] > 0, "rep_id"])
@@ -366,6 +367,7 @@ def activity_spread(
         reps = reps[~(reps["left_at"] < pd.Timestamp(start))]
     if end is not None:
         reps = reps[~(reps["hired_at"] > pd.Timestamp(end))]
+    activities = performed_activities(activities)  # to-dos not done (``done`` false) are not effort
     counts = pd.crosstab(activities["rep_id"], activities["activity_type"])
     base = reps[["rep_id", "team"]].drop_duplicates("rep_id").set_index("rep_id")
     per = base.join(counts).fillna(0)

@@ -10,7 +10,6 @@ import html
 import importlib
 import json
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -118,6 +117,54 @@ def test_select_reps() -> None:
     assert select_reps(data, window, ["w1"], ["East", "West"]) == ["w1", EVIL, "R1"]
     with pytest.raises(ValueError, match=r"unknown team\(s\) \['North'\]; the dataset's teams are \['East', 'West'\]"):
         select_reps(data, window, teams=["North"])
+
+
+def test_skip_reasons_by_hand() -> None:
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["on", "left_before", "left_in", "hire", "hire_in", "away", "no_dates"],
+            "hired_at": pd.to_datetime(["2020-01-01", None, None, "2024-07-01", "2024-06-25", "2020-01-01", None]),
+            "left_at": pd.to_datetime([None, "2024-06-16", "2024-06-20", None, None, None, None]),
+        }
+    )
+    acts = pd.DataFrame([_activity(1, "on", "call", "2024-06-17 09:00", "connected")])
+    data = SalesData.from_frames(acts, reps)
+    window = (pd.Timestamp("2024-06-17"), pd.Timestamp("2024-06-30"))
+    span = "no activity in the window 2024-06-17 to 2024-06-30"
+    assert batch.skip_reasons(data, window, [*reps["rep_id"], "unknown"]) == {
+        # 'on' is active; an unknown id is not skipped (it fails, as before)
+        "left_before": {"kind": "left", "message": f"left on 2024-06-16; {span}"},  # the day before the window
+        "left_in": {"kind": "left", "message": f"left on 2024-06-20; {span}"},
+        "hire": {"kind": "not yet hired", "message": "starts on 2024-07-01, after the window 2024-06-17 to 2024-06-30"},
+        "hire_in": {"kind": "no activity", "message": span},  # hired in the window, no activity yet
+        "away": {"kind": "no activity", "message": span},
+        "no_dates": {"kind": "no activity", "message": span},
+    }
+
+
+def test_the_summary_names_failed_and_at_most_ten_skipped_reps() -> None:
+    reps = {f"s{i:02d}": {"status": "skipped", "reason": {"kind": "left", "message": f"left {i}"}} for i in range(12)}
+    reps["ok"] = {"status": "ok"}
+    reps["bad"] = {"status": "failed", "error": {"type": "DataChangedError", "kind": "data changed", "message": "x"}}
+    data = {"changed": True, "changes": ["reps.parquet modified"]}
+    text = batch.BatchResult(Path("/o"), {"reps": reps, "data": data}, Path("/o/2024-W26")).summary()
+    assert text.splitlines() == [
+        "1 review(s) written to /o/2024-W26, 1 failed, 12 skipped.",
+        "  FAILED 'bad': DataChangedError: x",
+        *[f"  skipped 's{i:02d}': left {i}" for i in range(10)],
+        "  ... and 2 more skipped (see the manifest or the week's index)",
+        "The dataset changed during the run (reps.parquet modified): the reviews written used the data as it was "
+        "at the start; run again for the others.",
+    ]
+    del reps["bad"]  # a change after the last review: no review failed for it
+    text = batch.BatchResult(Path("/o"), {"reps": reps, "data": data}, Path("/o/2024-W26")).summary()
+    assert text.splitlines()[-1] == (
+        "The dataset changed during the run (reps.parquet modified): after the last review; "
+        "every review used the data as it was at the start."
+    )
+    failed = {"status": "failed", "error": {"type": "ValueError", "kind": "cell error", "message": "boom\nline 2"}}
+    text = batch.BatchResult(Path("/o"), {"reps": {"bad": failed}}, Path("/o/W")).summary()
+    assert text.splitlines() == ["0 review(s) written to /o/W, 1 failed.", "  FAILED 'bad': ValueError: boom"]
 
 
 def test_find_rep() -> None:
@@ -236,9 +283,12 @@ def review_run(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.slow
 def test_files_and_manifest(review_run, data_dir: Path) -> None:
-    out = review_run.out
+    out = review_run.folder
     evil = safe_name(EVIL)
     assert review_run.exit_code == 0, review_run.summary()
+    # the window ends on Sunday 2024-06-30: ISO week 2024-W26; OUT holds the weeks, their list and the lock
+    assert out == review_run.out / "2024-W26"
+    assert sorted(p.name for p in review_run.out.iterdir()) == [".coachkit-lock", "2024-W26", "index.html"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["index.html", "definitions.html", "manifest.json", "R1.ipynb", "R1.html", f"{evil}.ipynb", f"{evil}.html"]
     )
@@ -254,7 +304,17 @@ def test_files_and_manifest(review_run, data_dir: Path) -> None:
     assert r1["status"] == "ok" and r1["error"] is None and r1["seconds"] > 0
     assert r1["files"] == {"ipynb": "R1.ipynb", "html": "R1.html"}
     assert manifest["reps"][EVIL]["files"] == {"ipynb": f"{evil}.ipynb", "html": f"{evil}.html"}
-    assert manifest["counts"] == {"ok": 2, "failed": 0}
+    assert manifest["counts"] == {"ok": 2, "failed": 0, "skipped": 0}
+    assert manifest["week"] == "2024-W26" and manifest["previous_week"] is None and r1["previous"] is None
+    # the data snapshot: the dataset's files (SalesData.save writes the playbook too), as they were
+    fingerprint = manifest["data"]["fingerprint"]
+    assert sorted(Path(f).name for f in fingerprint) == [
+        "activities.parquet",
+        "deals.parquet",
+        "playbook.toml",
+        "reps.parquet",
+    ]
+    assert manifest["data"]["changed"] is False and manifest["data"]["changes"] == []
 
 
 @pytest.mark.slow
@@ -264,7 +324,7 @@ def test_review_summary_reaches_the_index(review_run) -> None:
     assert (r1["rep_id"], r1["name"], r1["team"], r1["role"]) == ("R1", "Ann Lee", "East", "SDR")
     assert r1["window"] == {"start": "2024-06-17", "end": "2024-06-30"}
     assert r1["headline"] and all({"key", "label", "value"} <= set(h) for h in r1["headline"])
-    page = (review_run.out / "index.html").read_text()
+    page = (review_run.folder / "index.html").read_text()
     for item in r1["headline"][:3]:  # the first three scorecard KPIs are the index's key numbers
         assert f"{html.escape(item['label'])} <b>" in page
     assert '<a href="R1.html">Ann Lee</a>' in page and f'<a href="{safe_name(EVIL)}.html">' in page
@@ -275,7 +335,7 @@ def test_review_summary_reaches_the_index(review_run) -> None:
 
 @pytest.mark.slow
 def test_executed_notebook_records_parameters(review_run, data_dir: Path) -> None:
-    nb = nbformat.read(review_run.out / "R1.ipynb", as_version=4)
+    nb = nbformat.read(review_run.folder / "R1.ipynb", as_version=4)
     params = nb.metadata["papermill"]["parameters"]
     assert params["rep_id"] == "R1" and params["as_of"] == AS_OF and params["weeks"] == 2
     assert params["data"] == str(data_dir.resolve()) and params["previous"] == ""
@@ -285,7 +345,7 @@ def test_executed_notebook_records_parameters(review_run, data_dir: Path) -> Non
 @pytest.mark.slow
 def test_review_html_is_self_contained_and_escaped(review_run) -> None:
     for name in ("R1.html", f"{safe_name(EVIL)}.html"):
-        page = (review_run.out / name).read_text()
+        page = (review_run.folder / name).read_text()
         body = page.split("<body", 1)[1]
         assert export.external_references(page) == [] and export.external_urls(page) == []
         assert "<script" not in page  # no script at all: charts are inline SVG
@@ -293,7 +353,7 @@ def test_review_html_is_self_contained_and_escaped(review_run) -> None:
         assert body.count('class="marks"') >= 1
         assert body.count("<svg") == body.count('class="marks"') + body.count('class="ck-spark"')
         assert "<img" not in body and "jp-InputArea" not in body  # no hostile tag, no code
-    evil = (review_run.out / f"{safe_name(EVIL)}.html").read_text()
+    evil = (review_run.folder / f"{safe_name(EVIL)}.html").read_text()
     assert '&lt;script&gt;alert("name")&lt;/script&gt;' in evil  # the rep's name, as text
 
 
@@ -359,18 +419,18 @@ def test_summary_values_by_hand(probe_run) -> None:
     # a1 (06-16) and a6 (07-01) are outside
     assert {h["key"]: h["value"] for h in reps["R1"]["summary"]["headline"]} == {"activities": 4, "active_days": 3}
     assert {h["key"]: h["value"] for h in reps[EVIL]["summary"]["headline"]} == {"activities": 1, "active_days": 1}
-    page = (probe_run.out / "index.html").read_text()
+    page = (probe_run.folder / "index.html").read_text()
     assert '<span class="kpi">Activities <b>4</b></span><span class="kpi">Active days <b>3.0</b></span>' in page
 
 
 @pytest.mark.slow
 def test_probe_html_escapes_notes_and_inlines_the_chart(probe_run) -> None:
-    page = (probe_run.out / "R1.html").read_text()
+    page = (probe_run.folder / "R1.html").read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script" not in page
     assert "<p>Window: 2024-06-17 to 2024-06-30, 4 activities</p>" in page
     # weekly bars: week of 06-17: call; week of 06-24 (06-30 is its Sunday): email, meeting
     assert page.count('aria-roledescription="bar"') == 3
-    evil = (probe_run.out / f"{safe_name(EVIL)}.html").read_text()
+    evil = (probe_run.folder / f"{safe_name(EVIL)}.html").read_text()
     assert "&lt;img src=x onerror=alert(2)&gt;" in evil and "<img" not in evil.split("<body", 1)[1]
     assert export.external_references(evil) == [] and export.external_urls(evil) == []
 
@@ -475,10 +535,16 @@ def test_failure_isolation(tmp_path: Path, failing_nb: Path) -> None:
     )
     data = tmp_path / "data"
     SalesData.from_frames(acts, reps).save(data, "parquet")
-    out = tmp_path / "out"
     result = run_reviews(
-        data, out, reps=[GOOD, "boom", "slow", "crash", "nope"], workers=2, timeout=10, quiet=True, notebook=failing_nb
+        data,
+        tmp_path / "out",
+        reps=[GOOD, "boom", "slow", "crash", "nope"],
+        workers=2,
+        timeout=10,
+        quiet=True,
+        notebook=failing_nb,
     )
+    out = result.folder
     assert result.ok == [GOOD] and result.exit_code == 1
     failed = result.failed
     assert set(failed) == {"boom", "slow", "crash", "nope"}
@@ -518,41 +584,101 @@ def test_failure_isolation(tmp_path: Path, failing_nb: Path) -> None:
         assert f"FAILED {rep!r}" in text
 
 
+def _printed_previous(folder: Path, rep: str) -> str:
+    """What the failing notebook printed for its ``previous`` parameter."""
+    nb = nbformat.read(folder / f"{safe_name(rep)}.ipynb", as_version=4)
+    return nb.cells[2].outputs[0]["text"].strip()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
 @pytest.mark.slow
-def test_rerun_replaces_cleanly(review_run, tmp_path: Path, data_dir: Path, failing_nb: Path) -> None:
+def test_history_weeks_and_the_previous_review(tmp_path: Path, data_dir: Path, failing_nb: Path) -> None:
     out = tmp_path / "out"
-    shutil.copytree(review_run.out, out)
-    (out / "my-notes.txt").write_text("mine")
-    old_r1 = (out / "R1.html").read_text()
-    result = run_reviews(data_dir, out, reps=["R1"], as_of=AS_OF, weeks=2, workers=1, quiet=True, notebook=failing_nb)
-    assert result.ok == ["R1"]
-    # ../evil is not in this run: its files go; a file coachkit did not write stays; nothing half-written remains
-    expected = ["index.html", "definitions.html", "manifest.json", "my-notes.txt", "R1.html", "R1.ipynb"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(expected)
-    assert (out / "R1.html").read_text() != old_r1
-    assert list(json.loads((out / "manifest.json").read_text())["reps"]) == ["R1"]
-    # the previous (successful) review of r1 was handed to the notebook
-    nb = nbformat.read(out / "R1.ipynb", as_version=4)
-    assert nb.metadata["papermill"]["parameters"]["previous"] == str(out.resolve() / "R1.ipynb")
+
+    def run(as_of: str, reps: list[str]):
+        return run_reviews(data_dir, out, reps=reps, as_of=as_of, weeks=2, workers=1, quiet=True, notebook=failing_nb)
+
+    w26 = run(AS_OF, ["R1"])  # window 06-17 .. 06-30: ISO week 26
+    assert w26.folder == out / "2024-W26" and w26.ok == ["R1"]
+    assert _printed_previous(w26.folder, "R1") == "previous:"  # no earlier week
+    (w26.folder / "my-notes.txt").write_text("mine")
+    (out / "team-notes.txt").write_text("ours")
+    before = _files(w26.folder)
+
+    w27 = run("2024-07-07", ["R1"])  # the next week (R1's a4 on 06-24 and a6 on 07-01 are in its window)
+    assert w27.folder == out / "2024-W27"
+    assert _printed_previous(w27.folder, "R1") == f"previous: {out.resolve() / '2024-W26' / 'R1.ipynb'}"
+    assert w27.manifest["previous_week"] == "2024-W26"
+    assert w27.manifest["reps"]["R1"]["previous"] == "2024-W26/R1.ipynb"
+    assert _files(w26.folder) == before  # last week's files are never written to
+
+    again = run("2024-07-07", ["R1"])  # a rerun of the week compares with the week before, never with itself
+    assert _printed_previous(again.folder, "R1") == f"previous: {out.resolve() / '2024-W26' / 'R1.ipynb'}"
+    assert again.manifest["run"]["tag"] != w27.manifest["run"]["tag"]
+    assert json.loads((out / "2024-W27" / "manifest.json").read_text())["run"] == again.manifest["run"]
+
+    redo = run(AS_OF, [EVIL])  # a rerun of week 26 with another rep: the week holds exactly the new run ...
+    assert sorted(p.name for p in redo.folder.iterdir()) == sorted(
+        [
+            "index.html",
+            "definitions.html",
+            "manifest.json",
+            "my-notes.txt",
+            f"{safe_name(EVIL)}.ipynb",
+            f"{safe_name(EVIL)}.html",
+        ]
+    )
+    assert (redo.folder / "my-notes.txt").read_text() == "mine"  # ... and the files you put there
+    assert _printed_previous(redo.folder, EVIL) == "previous:"
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".coachkit-lock",
+        "2024-W26",
+        "2024-W27",
+        "index.html",
+        "team-notes.txt",
+    ]
+    top = (out / "index.html").read_text()
+    assert '<p>Latest: <a href="2024-W27/index.html">2024-W27</a>, Mon 24 Jun 2024 – Sun 07 Jul 2024.</p>' in top
+    assert top.index('href="2024-W27/index.html">2024-W27</a></td>') < top.index('href="2024-W26/index.html">2024-W26')
+    assert '<a href="../index.html">All review weeks</a>' in (redo.folder / "index.html").read_text()
 
 
-def test_stale_files_of_the_previous_run_go_but_nothing_outside(data_dir: Path, tmp_path: Path) -> None:
+def test_a_flat_run_of_an_earlier_coachkit_moves_into_its_week_and_nothing_outside_is_touched(
+    data_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     outside = tmp_path / "outside.html"
-    for f in (out / "old.ipynb", out / "old.html", out / "keep.txt", outside):
+    for f in (out / "old.ipynb", out / "old.html", out / "keep.txt", out / "index.html", outside):
         f.write_text("x")
-    previous = {
+    flat = {
+        "coachkit_review_manifest": 1,
+        "parameters": {"window": {"start": "2024-05-13", "end": "2024-06-09"}, "weeks": 4},  # ISO week 23
         "reps": {
             "old": {"status": "ok", "files": {"ipynb": "old.ipynb", "html": "old.html"}},
             "bad": {"status": "ok", "files": {"html": "../outside.html", "x": "/etc/passwd"}},
-        }
+        },
     }
-    (out / "manifest.json").write_text(json.dumps(previous))
+    (out / "manifest.json").write_text(json.dumps(flat))
     result = run_reviews(data_dir, out, reps=["nope"], as_of=AS_OF, quiet=True)  # no kernel: unknown rep
     assert result.failed["nope"]["type"] == "UnknownRepError"
-    assert sorted(p.name for p in out.iterdir()) == ["definitions.html", "index.html", "keep.txt", "manifest.json"]
-    assert outside.exists()
+    assert sorted(p.name for p in out.iterdir()) == [".coachkit-lock", "2024-W23", "2024-W26", "index.html", "keep.txt"]
+    assert sorted(p.name for p in (out / "2024-W23").iterdir()) == [
+        "index.html",
+        "manifest.json",
+        "old.html",
+        "old.ipynb",
+    ]
+    moved = json.loads((out / "2024-W23" / "manifest.json").read_text())
+    assert moved["week"] == "2024-W23" and moved["reps"] == flat["reps"]
+    assert outside.read_text() == "x" and Path("/etc/passwd").exists()
+    assert any("moved the review run of 2024-W23" in n for n in result.notices)
+    assert result.manifest["previous_week"] == "2024-W23"
+    top = (out / "index.html").read_text()
+    assert 'href="2024-W26/index.html"' in top and 'href="2024-W23/index.html"' in top
 
 
 def test_bad_arguments_raise_before_running(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -575,7 +701,7 @@ def test_cli_exits_1_naming_failed_reps(data_dir: Path, tmp_path: Path) -> None:
     )
     assert res.exit_code == 1, res.output
     assert "0 review(s) written" in res.output and "FAILED 'nope': UnknownRepError" in res.output
-    assert (tmp_path / "o" / "manifest.json").exists()
+    assert len(list((tmp_path / "o").glob("*/manifest.json"))) == 1
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,7 @@ def reviews(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("reviews")
     result = run_reviews(data, out, as_of="2024-06-30", weeks=2, workers=1, quiet=True)
     assert result.ok == ["R1"], result.summary()
-    return out
+    return result.folder  # out/2024-W26
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +148,16 @@ def test_index_renders_offline_and_links_the_review(browser, reviews: Path, tmp_
     assert page.locator("svg.marks").count() >= 1
     assert all(u.startswith("file://") for u in requests) and blocked == []
     _screenshot(page, tmp_path, "index-then-r1.png")
+
+
+def test_the_weeks_page_links_the_latest_week(browser, reviews: Path, tmp_path: Path) -> None:
+    page, requests, blocked, errors = _open_offline(browser, reviews.parent / "index.html")
+    assert blocked == [] and errors == []
+    assert page.locator("table.weeks tbody tr").count() == 1
+    with page.expect_navigation():
+        page.get_by_role("link", name="2024-W26").first.click()
+    assert page.url == (reviews / "index.html").as_uri()
+    assert page.locator("table.reviews tbody tr").count() == 1
+    with page.expect_navigation():  # and back to the weeks
+        page.get_by_role("link", name="All review weeks").click()
+    assert page.url == (reviews.parent / "index.html").as_uri()

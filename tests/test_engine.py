@@ -6,7 +6,9 @@ The review notebook's order independence is tested in test_batch.py.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -115,3 +117,81 @@ def test_a_timed_out_kernel_is_replaced(probe: Path, tmp_path: Path, warm) -> No
     assert int(after.split()[0]) != old and after.split()[1:] == before.split()[1:]
     time.sleep(0.5)
     assert not _alive(old)  # the busy kernel was shut down, not left running
+
+
+# ---------------------------------------------------------------- which Python the kernels run
+
+
+@pytest.fixture(scope="module")
+def which(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    nb = new_notebook(cells=[new_code_cell("import sys\nprint(sys.executable)")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path_factory.mktemp("nb") / "which.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("isolation", ["warm", "fresh"])
+def test_kernels_run_this_interpreter_whatever_python3_kernelspec_the_user_has(
+    which: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolation: str
+) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = tmp_path / "jupyter" / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = ["/nonexistent/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "Other", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    # the shadow is real: Jupyter itself would start /nonexistent/python3 for this notebook
+    assert KernelSpecManager().get_kernel_spec("python3").argv[0] == "/nonexistent/python3"
+    engine.shutdown_kernels()
+    try:
+        nb = execute_notebook(which, tmp_path / "out.ipynb", {}, timeout=60, isolation=isolation)
+    finally:
+        engine.shutdown_kernels()
+    assert nb.cells[-1].outputs[0]["text"].strip() == sys.executable
+
+
+@pytest.mark.parametrize("isolation", ["warm", "fresh"])
+def test_a_kernel_that_does_not_start_is_an_error_naming_the_interpreter(
+    which: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolation: str
+) -> None:
+    broken = tmp_path / "site" / "ipykernel"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('a broken ipykernel')")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))  # the kernel's Python imports this ipykernel
+    engine.shutdown_kernels()
+    try:
+        with pytest.raises(engine.KernelStartError) as info:
+            execute_notebook(which, tmp_path / "out.ipynb", {}, timeout=60, isolation=isolation)
+    finally:
+        engine.shutdown_kernels()
+    message = str(info.value)
+    assert message.startswith(f"the review kernel did not start with the Python running coachkit, {sys.executable} ")
+    assert message.endswith(f"check that `{sys.executable} -m ipykernel --version` works")
+    assert "\n" not in message and engine._LIVE == {}
+
+
+def test_a_kernel_start_failure_is_the_reps_error_in_the_run(
+    which: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pandas as pd
+
+    from coachkit import SalesData, batch
+
+    data = tmp_path / "data"
+    reps = pd.DataFrame({"rep_id": ["R1"]})
+    acts = pd.DataFrame({"activity_id": ["a"], "rep_id": ["R1"], "activity_type": "call"})
+    SalesData.from_frames(acts.assign(occurred_at=pd.Timestamp("2024-06-20")), reps).save(data, "parquet")
+    broken = tmp_path / "site" / "ipykernel"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise ImportError('a broken ipykernel')")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "site"))
+    result = batch.run_reviews(data, tmp_path / "out", workers=1, quiet=True, notebook=which, isolation="fresh")
+    err = result.failed["R1"]
+    assert (err["type"], err["kind"]) == ("KernelStartError", "kernel start") and sys.executable in err["message"]
+    assert (
+        f"FAILED 'R1': KernelStartError: the review kernel did not start with the Python running coachkit, {sys.executable}"
+        in result.summary()
+    )

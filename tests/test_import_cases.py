@@ -171,19 +171,25 @@ def test_09_null_literals_are_empty_and_not_done_tasks_are_not_effort():
     rep = d.reps.set_index("rep_id").loc["005000000000001AAA"]
     assert pd.isna(rep.team) and pd.isna(rep.manager)
     assert r.report.changed[("Task.csv", "placeholder cells read as empty ('null' x7)")] == 7
-    # 00T...002 is Not Started: a to-do, left out and counted (case 12's rule; see the note in the report)
-    assert "00T000000000002AAA" not in set(d.activities.activity_id)
-    assert r.report.dropped[("Task.csv", "task not done (Not Started x1): an open to-do is not effort")] == 1
-
-
-def test_09_open_tasks_kept_on_request_are_dated_and_empty():
-    from coachkit.importers import CrmMapping
-
-    r = import_salesforce(case("09") / "export", mapping=CrmMapping.from_dict({"tasks": {"open": "keep"}}))
-    t = r.data.activities.set_index("activity_id").loc["00T000000000002AAA"]
+    # 00T...002 is Not Started: a to-do, kept with done false (no KPI counts it) and counted
+    assert d.activities.set_index("activity_id")["done"].eq(False).fillna(False).to_dict() == {
+        "00T000000000001AAA": False,
+        "00T000000000002AAA": True,
+    }
+    assert r.report.not_done[("Task.csv", "tasks not done (Not Started x1): open to-dos, not effort")] == 1
+    t = d.activities.set_index("activity_id").loc["00T000000000002AAA"]
     # CreatedDate (03-04) is 3 days from its ActivityDate (03-07), more than the 1 allowed: the ActivityDate
     assert t.occurred_at == T("2022-03-07")
     assert pd.isna(t.duration_s) and pd.isna(t.notes) and pd.isna(t.outcome)
+    assert coachkit.kpi_table(d, freq="M", kpis="activities")["value"].sum() == 1
+
+
+def test_09_open_tasks_left_out_on_request():
+    from coachkit.importers import CrmMapping
+
+    r = import_salesforce(case("09") / "export", mapping=CrmMapping.from_dict({"tasks": {"open": "drop"}}))
+    assert list(r.data.activities.activity_id) == ["00T000000000001AAA"]
+    assert r.report.dropped[("Task.csv", "task not done (Not Started x1): an open to-do is not effort")] == 1
 
 
 def test_10_one_mapping_several_files_with_their_own_columns(tmp_path):
@@ -245,7 +251,8 @@ def test_12_not_done_and_bulk_loaded_salesforce_tasks():
     k = coachkit.kpi_table(d, freq="M", kpis="activities", start="2023-01-01", end="2024-12-31")
     assert k["value"].sum() == 2
     text = r.report.to_text()
-    assert re.search(r"Task\.csv: 2 \(task not done \(Not Started x2\)", text)
+    assert re.search(r"Task\.csv: 2 tasks not done \(Not Started x2\)", text)
+    assert sorted(a.index[a["done"].eq(False).fillna(False)]) == ["00T000000000001AAA", "00T000000000002AAA"]
     assert r.report.changed[("Task.csv", "task times from CompletedDateTime")] == 1
     assert any("ActivityDate (CreatedDate more than 1 day" in w for _, w in r.report.changed)
 

@@ -239,3 +239,97 @@ def test_two_owners_with_one_name_cannot_be_told_apart(tmp_path):
     with pytest.raises(ExportError, match="two reps are named 'Ada Lovelace'") as err:
         import_hubspot(ui_export(tmp_path, owners))
     assert "101, 103" in str(err.value)
+
+
+def test_tasks_not_completed_are_to_dos_kept_out_of_kpis(tmp_path):
+    import coachkit
+
+    (tmp_path / "tasks.csv").write_text(
+        "hs_object_id,hubspot_owner_id,hs_timestamp,hs_task_completion_date,hs_task_subject,hs_task_status\n"
+        "1,101,2024-04-06T08:00:00Z,2024-04-05T16:00:00Z,Send proposal,COMPLETED\n"
+        "2,101,2024-04-08T08:00:00Z,,Call back,NOT_STARTED\n"
+        "3,101,2024-04-09T08:00:00Z,,Prepare demo,IN_PROGRESS\n"
+        "4,101,2024-04-09T09:00:00Z,,Legacy task,\n"  # no status: taken as done
+    )
+    r = import_hubspot(tmp_path)
+    a = r.data.activities.set_index("activity_id")
+    assert a["done"].eq(False).fillna(False).to_dict() == {"1": False, "2": True, "3": True, "4": False}
+    assert a.loc["1", "outcome"] == "completed" and a.loc[["2", "3", "4"], "outcome"].isna().all()
+    assert (
+        r.report.not_done[
+            ("tasks.csv", "tasks not completed (NOT_STARTED x1, IN_PROGRESS x1): open to-dos, not effort")
+        ]
+        == 2
+    )
+    assert coachkit.kpi_table(r.data, freq="M", kpis="activities")["value"].sum() == 2
+
+
+def test_ui_export_task_status_labels(tmp_path):
+    (tmp_path / "tasks.csv").write_text(
+        "Record ID,Task title,Due date,Task status,Assigned to,Completion date\n"
+        "1,Send proposal,2024-03-06 17:00,Completed,Dana Field,2024-03-06 15:12\n"
+        "2,Follow up,2024-03-08 17:00,Not started,Dana Field,\n"
+        "3,Demo prep,2024-03-09 17:00,In progress,Dana Field,\n"
+    )
+    a = import_hubspot(tmp_path).data.activities.set_index("activity_id")
+    assert a["done"].eq(False).fillna(False).to_dict() == {"1": False, "2": True, "3": True}
+
+
+# ---- stage history: the deals' "date entered" properties -> deal_stages ---------------------------------------
+
+
+def test_date_entered_properties_are_stage_history(tmp_path):
+    from coachkit.importers import CrmMapping
+
+    (tmp_path / "calls.csv").write_text("hs_object_id,hubspot_owner_id,hs_timestamp\n1,101,2024-01-10T10:00:00Z\n")
+    (tmp_path / "stages.csv").write_text("id,label\n4018240,Demo Booked\n")
+    (tmp_path / "deals.csv").write_text(
+        "hs_object_id,hubspot_owner_id,dealstage,createdate,closedate,hs_date_entered_appointmentscheduled,"
+        "hs_date_entered_qualifiedtobuy,hs_v2_date_entered_qualifiedtobuy,hs_date_entered_4018240,"
+        "hs_date_entered_closedwon,hs_date_entered_closedlost,hs_date_entered_current_stage\n"
+        "900,101,closedwon,2024-01-10T10:00:00Z,2024-03-20T10:00:00Z,2024-01-10T10:00:00Z,2024-01-20T10:00:00Z,"
+        "2024-01-21T10:00:00Z,,2024-03-20T10:00:00Z,,2024-03-20T10:00:00Z\n"
+        "901,101,closedlost,2024-02-01T10:00:00Z,2024-04-01T10:00:00Z,1706781600000,,,2024-02-15T10:00:00Z,,"
+        "2024-04-01T10:00:00Z,2024-04-01T10:00:00Z\n"
+        "902,101,4018240,2024-02-01T10:00:00Z,,,,,2024-02-20T10:00:00Z,,,2024-02-20T10:00:00Z\n"
+    )
+    mapping = CrmMapping.from_dict({"stages": {"Demo Booked": "discovery"}})
+    r = import_hubspot(tmp_path, mapping=mapping)
+    got = [(x.deal_id, x.stage, x.entered_at) for x in r.data.deal_stages.itertuples()]
+    assert got == [
+        ("900", "prospecting", pd.Timestamp("2024-01-10 10:00")),
+        ("900", "qualification", pd.Timestamp("2024-01-21 10:00")),  # hs_v2_ wins over hs_
+        ("900", "closed_won", pd.Timestamp("2024-03-20 10:00")),
+        ("901", "prospecting", pd.Timestamp("2024-02-01 10:00")),  # epoch milliseconds
+        ("901", "discovery", pd.Timestamp("2024-02-15 10:00")),  # a custom stage id, labelled by stages.csv
+        ("901", "closed_lost", pd.Timestamp("2024-04-01 10:00")),
+        ("902", "discovery", pd.Timestamp("2024-02-20 10:00")),
+    ]
+    assert r.report.rows_mapped["deal_stages"] == 7
+    out = r.data.save(tmp_path / "ds", "csv")
+    assert validate(out).ok and len(load(out).deal_stages) == 7
+
+
+def test_ui_export_date_entered_columns_and_unknown_stages(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        'Record ID,Deal owner,Deal stage,Create date,Close date,Date entered "Appointment Scheduled (Sales Pipeline)",'
+        'Date entered "Closed Lost (Sales Pipeline)",Date entered "Verbal Yes (Sales Pipeline)"\n'
+        "7001,Dana Field,Closed Lost,2024-03-01 09:00,2024-03-20 17:00,2024-03-01 09:00,2024-03-20 17:00,"
+        "2024-03-10 12:00\n"
+    )
+    (tmp_path / "notes.csv").write_text(
+        "Record ID,Activity date,Activity assigned to,Note body\n1,2024-03-02 10:00,Dana Field,x\n"
+    )
+    r = import_hubspot(tmp_path)
+    got = [(x.deal_id, x.stage, x.entered_at) for x in r.data.deal_stages.itertuples()]
+    assert got == [
+        ("7001", "prospecting", pd.Timestamp("2024-03-01 09:00")),
+        ("7001", "closed_lost", pd.Timestamp("2024-03-20 17:00")),
+    ]
+    unmapped = r.report.unmapped[("deals.csv", "date entered (stage)")]
+    assert unmapped == {"verbal_yes_sales_pipeline": 1}
+    assert r.report.applied[("deals.csv", "date entered (stage)")] == "stage history rows left out"
+
+
+def test_no_date_entered_columns_no_stage_history(result):
+    assert result.data.deal_stages.empty and "deal_stages" not in result.report.rows_mapped

@@ -34,6 +34,8 @@ def test_activities(result):
     assert a["1"]["notes"] == "Asked about pricing & terms"
     assert (a["1"]["deal_id"], a["1"]["account_id"], a["1"]["contact_id"]) == ("50", "9", "3")
     assert (a["2"]["duration_s"], a["2"]["outcome"]) == (5400.0, "scheduled")
+    # done 0: a planned meeting, not effort: kept with done false (no KPI counts it); the others done (empty)
+    assert a["2"]["done"] is False and all(pd.isna(a[k]["done"]) for k in ("1", "3", "4", "5", "6"))
     # no due_time: marked_as_done_time 21:15 UTC
     assert (a["3"]["activity_type"], a["3"]["occurred_at"], a["3"]["outcome"]) == (
         "follow_up",
@@ -61,6 +63,9 @@ def test_deals_users_report(result):
     assert r["7"]["hired_at"] == pd.Timestamp("2022-12-31")  # 23:30 UTC is still Dec 31 in New York
     rep = result.report
     assert rep.dropped[("deals.csv", "status deleted")] == 1
+    assert (
+        rep.not_done[("activities.csv", "activities not done (done 0 / To do: meeting x1): planned, not effort")] == 1
+    )
     assert rep.dropped[("activities.csv", "no user_id")] == 1
     assert rep.unmapped[("activities.csv", "type")]["webinar"] == 1
     assert rep.applied[("activities.csv", "type")] == "imported as task (the default type)"
@@ -136,6 +141,7 @@ def test_ui_export_in_a_decimal_comma_locale(tmp_path):
     assert (a.loc["1", "occurred_at"], a.loc["1", "duration_s"]) == (pd.Timestamp("2024-03-04 09:30"), 900.0)
     assert pd.isna(a.loc["1", "outcome"])  # Pipedrive calls carry no outcome
     assert a.loc["2", "outcome"] == "scheduled" and list(r.data.reps.rep_id) == ["Jana Roth"]
+    assert a.loc["2", "done"] == False and pd.isna(a.loc["1", "done"])  # noqa: E712 ("To do" / "Done")
     assert a["deal_id"].isna().all()  # two deals share the title "Rollout": not linked, and counted
     assert (
         r.report.changed[("activities.csv", "deal titles not linked (no single deal in deals.csv has that title)")] == 2
@@ -144,3 +150,33 @@ def test_ui_export_in_a_decimal_comma_locale(tmp_path):
     assert d["amount"].to_dict() == {"11": 12500.0, "12": 4000.5}
     assert (d.loc["11", "stage"], d.loc["12", "stage"]) == ("closed_won", "qualification")
     assert d.loc["11", "closed_at"] == pd.Timestamp("2024-03-20 16:00")
+
+
+def test_without_a_done_column_every_activity_is_done(tmp_path):
+    (tmp_path / "activities.csv").write_text(
+        "id,user_id,type,subject,due_date,due_time\n1,7,meeting,Demo,2024-03-12,15:00\n2,7,task,Quote,2024-03-13,\n"
+    )
+    r = import_pipedrive(tmp_path)
+    a = r.data.activities.set_index("activity_id")
+    assert a["done"].isna().all() and a["outcome"].isna().all()  # unknown: no outcome guessed, not a to-do
+    assert not r.report.not_done
+
+
+def test_to_do_activities_are_kept_but_no_kpi_counts_them(tmp_path):
+    import coachkit
+
+    (tmp_path / "activities.csv").write_text(
+        "id,user_id,type,subject,done,due_date,due_time\n"
+        "1,7,call,Intro,1,2024-03-12,15:00\n"
+        "2,7,call,Call back,0,2024-03-19,09:00\n"
+        "3,7,meeting,Demo,0,2024-03-20,10:00\n"
+    )
+    r = import_pipedrive(tmp_path)
+    assert len(r.data.activities) == 3
+    assert list(r.data.performed().activities.activity_id) == ["1"]
+    k = coachkit.kpi_table(r.data, freq="M", kpis=["activities", "calls", "meetings"])
+    assert k.groupby("kpi")["value"].sum().to_dict() == {"activities": 1.0, "calls": 1.0, "meetings": 0.0}
+    assert "2 activities not done (done 0 / To do: call x1, meeting x1)" in r.report.to_text()
+    out = r.data.save(tmp_path / "ds", "csv")
+    assert validate(out).ok
+    assert load(out).activities.set_index("activity_id")["done"].eq(False).fillna(False).tolist() == [False, True, True]

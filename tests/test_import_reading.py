@@ -76,7 +76,13 @@ def test_undecodable_bytes_and_spreadsheets_are_refused_in_one_line():
 
 def test_a_folder_in_a_files_place(tmp_path):
     (tmp_path / "Task.csv").mkdir()
-    with pytest.raises(ExportError, match="is a folder"):
+    with pytest.raises(ExportError, match="^Task.csv: is a directory, not a file; put the file itself here"):
+        read_export_csv(tmp_path / "Task.csv")
+
+
+def test_a_link_loop_in_a_files_place(tmp_path):
+    (tmp_path / "Task.csv").symlink_to("Task.csv")
+    with pytest.raises(ExportError, match="^Task.csv: cannot open the file: a symbolic-link loop"):
         read_export_csv(tmp_path / "Task.csv")
 
 

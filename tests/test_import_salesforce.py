@@ -44,8 +44,9 @@ def test_tasks(result):
     assert (a["00T2"]["activity_type"], a["00T2"]["occurred_at"]) == ("email", pd.Timestamp("2024-04-02 10:00"))
     assert a["00T2"]["outcome"] == "sent" and pd.isna(a["00T2"]["deal_id"])
     assert (a["00T3"]["activity_type"], a["00T3"]["outcome"]) == ("follow_up", "completed")
-    # Not Started: a to-do, not effort (left out and counted in the report)
-    assert "00T4" not in a
+    # Not Started: a to-do, not effort (kept with done false and no outcome; counted in the report)
+    assert a["00T4"]["done"] is False and pd.isna(a["00T4"]["outcome"])
+    assert all(pd.isna(a[k]["done"]) for k in ("00T1", "00T2", "00T3", "00T6", "00T7"))  # done: left empty
     assert "00T5" not in a  # IsDeleted
     assert pd.isna(a["00T6"]["outcome"]) and a["00T6"]["direction"] == "inbound"
     assert a["00T7"]["activity_type"] == "task"
@@ -97,8 +98,9 @@ def test_users(result):
 def test_report(result):
     rep = result.report
     assert rep.rows_read["Task.csv"] == 7 and rep.rows_read["Event.csv"] == 4
-    assert rep.rows_mapped == {"activities": 7, "reps": 4, "deals": 4}
-    assert rep.dropped[("Task.csv", "task not done (Not Started x1): an open to-do is not effort")] == 1
+    assert rep.rows_mapped == {"activities": 8, "reps": 4, "deals": 4, "deal_stages": 7}
+    assert rep.not_done[("Task.csv", "tasks not done (Not Started x1): open to-dos, not effort")] == 1
+    assert "Activities kept as not done (done = false" in rep.to_text()
     assert rep.dropped[("Task.csv", "IsDeleted is true")] == 1
     assert rep.dropped[("Event.csv", "IsChild: copy of a recurring or group event")] == 1
     assert rep.unmapped[("Task.csv", "CallDisposition")]["Spoke to CFO"] == 1
@@ -109,13 +111,14 @@ def test_report(result):
 
 def test_snake_case_headers_and_seed_file_names_give_the_same_dataset(result, tmp_path):
     names = {"Task": "sf_task_data", "Event": "sf_event_data", "Opportunity": "sf_opportunity_data",
-             "User": "sf_user_data", "UserRole": "sf_user_role_data"}  # fmt: skip
+             "User": "sf_user_data", "UserRole": "sf_user_role_data",
+             "OpportunityHistory": "sf_opportunity_history_data"}  # fmt: skip
     for p in FIXTURE.glob("*.csv"):
         frame = pd.read_csv(p, dtype=str, keep_default_na=False)
         frame.columns = [snake_case(c) for c in frame.columns]
         frame.to_csv(tmp_path / f"{names[p.stem]}.csv", index=False)
     other = import_salesforce(tmp_path, playbook=BERLIN)
-    for table in ("activities", "reps", "deals"):
+    for table in ("activities", "reps", "deals", "deal_stages"):
         pd.testing.assert_frame_equal(other.data.table(table), result.data.table(table))
 
 
@@ -137,7 +140,7 @@ def test_inputs_unchanged_output_valid_and_round_trips(result, tmp_path):
         assert validate(out).ok
         loaded = load(out)
         assert loaded.playbook.timezone == "Europe/Berlin"
-        for table in ("activities", "reps", "deals"):
+        for table in ("activities", "reps", "deals", "deal_stages"):
             pd.testing.assert_frame_equal(loaded.table(table), result.data.table(table))
 
 
@@ -181,6 +184,9 @@ def test_real_salesforce_seeds(tmp_path):
     assert (acts["activity_type"].value_counts().to_dict()) == {"task": 10, "meeting": 10}
     assert acts.loc[acts["activity_id"] == "00U1G00000DEaypUAD", "duration_s"].item() == 900.0
     assert acts["deal_id"].dropna().str.startswith("006").all()
+    # the history-mode Opportunity table is read as stage history; its stage names are hashed, so nothing maps
+    assert sum(r.report.unmapped[("sf_opportunity_history_data.csv", "StageName")].values()) == 10
+    assert r.data.deal_stages.empty
     assert validate(r.data.save(tmp_path / "out", "parquet")).ok
 
 
@@ -216,13 +222,21 @@ def test_done_is_isclosed_else_status_and_open_tasks_are_counted(tmp_path):
         "t5,0051,Prep,Completada,,2024-01-02T10:00:00Z,,2024-01-02,,,,,\n"
     )
     r = import_salesforce(export(tmp_path, rows))
-    assert sorted(r.data.activities.activity_id) == ["t3", "t4"]
-    (reason, n), *_ = [(k[1], v) for k, v in r.report.dropped.items() if "not done" in k[1]]
-    assert n == 3 and "Completada x1" in reason and "Not Started x1" in reason
+    done = r.data.activities.set_index("activity_id")["done"]
+    assert done.eq(False).fillna(False).to_dict() == {"t1": True, "t2": True, "t3": False, "t4": False, "t5": True}
+    assert done[["t3", "t4"]].isna().all()  # done: empty (the column stays sparse)
+    assert sorted(r.data.performed().activities.activity_id) == ["t3", "t4"]
+    (reason, n), *_ = [(k[1], v) for k, v in r.report.not_done.items()]
+    assert n == 3 and "Completada x1" in reason and "Not Started x1" in reason and "In Progress x1" in reason
     m = CrmMapping.from_dict({"tasks": {"done_statuses": ["Completada"]}})
-    assert sorted(import_salesforce(tmp_path, mapping=m).data.activities.activity_id) == ["t3", "t4", "t5"]
-    kept = import_salesforce(tmp_path, mapping=CrmMapping.from_dict({"tasks": {"open": "keep"}})).data.activities
-    assert len(kept) == 5 and pd.isna(kept.set_index("activity_id").loc["t1", "outcome"])
+    r = import_salesforce(tmp_path, mapping=m)
+    assert sorted(r.data.performed().activities.activity_id) == ["t3", "t4", "t5"]
+    dropped = import_salesforce(tmp_path, mapping=CrmMapping.from_dict({"tasks": {"open": "drop"}}))
+    assert sorted(dropped.data.activities.activity_id) == ["t3", "t4"] and not dropped.report.not_done
+    (reason, n), *_ = [(k[1], v) for k, v in dropped.report.dropped.items() if "not done" in k[1]]
+    assert n == 3 and reason.endswith("an open to-do is not effort")
+    kept = r.data.activities.set_index("activity_id")
+    assert pd.isna(kept.loc["t1", "outcome"]) and kept.loc["t4", "outcome"] == "completed"
 
 
 def test_task_time_rule_and_its_counts(tmp_path):
@@ -309,3 +323,74 @@ def test_blank_win_flags_come_from_the_stage_and_currency_is_kept(tmp_path):
     assert any("2 currencies (EUR x2, USD x1)" in w for w in r.report.warnings)
     out = r.data.save(tmp_path / "ds", "csv")
     assert load(out).deals.set_index("deal_id")["currency"].to_dict() == {"o1": "EUR", "o2": "USD", "o3": "EUR"}
+
+
+# ---- stage history: OpportunityHistory -> deal_stages -------------------------------------------------------
+
+
+def test_opportunity_history_becomes_deal_stages(result):
+    got = [(r.deal_id, r.stage, r.entered_at) for r in result.data.deal_stages.itertuples()]
+    assert got == [  # UTC CreatedDate in Berlin time (CET until 31 March)
+        ("0061", "prospecting", T("2024-01-10 10:00")),  # 0082 (an amount change, still Prospecting) folded
+        ("0061", "discovery", T("2024-01-20 11:00")),  # Needs Analysis; Value Proposition is discovery again
+        ("0061", "closed_won", T("2024-03-28 17:00")),
+        ("0062", "proposal", T("2024-02-02 00:30")),
+        ("0063", "prospecting", T("2024-02-02 10:00")),
+        ("0063", "qualification", T("2024-02-20 10:00")),  # 0092 (Negotiation/Review) is IsDeleted
+        ("0063", "closed_lost", T("2024-03-15 10:00")),
+    ]
+    rep = result.report
+    assert rep.dropped[("OpportunityHistory.csv", "IsDeleted is true")] == 1
+    assert rep.dropped[("OpportunityHistory.csv", "stage history of deals not imported (deleted, or not in the deals file)")] == 1  # fmt: skip
+    assert rep.folded[("deal_stages", "OpportunityHistory.csv", "the deal's previous stage again (another field changed)")] == 2  # fmt: skip
+    assert rep.unmapped[("OpportunityHistory.csv", "StageName")]["Verbal Yes"] == 1
+    assert rep.applied[("OpportunityHistory.csv", "StageName")] == "stage history rows left out"
+
+
+def test_stage_conversion_works_on_imported_salesforce_history(result):
+    from coachkit import pipeline
+
+    d = result.data
+    table = pipeline.stage_conversion(d.deals, d.playbook, d.deal_stages).set_index("stage")
+    # closed deals: 0061 won (reached every stage), 0063 lost after qualification (its history)
+    assert table["n"].to_dict() == {"prospecting": 2.0, "qualification": 2.0, "discovery": 1.0, "proposal": 1.0,
+                                    "negotiation": 1.0, "closed_won": 1.0}  # fmt: skip
+    assert table.loc["qualification", "lost_here"] == 1 and table.loc["discovery", "conversion"] == 0.5
+    assert "Stage history covers 3 of 4 deals" in pipeline.stage_note(d.deals, d.playbook, d.deal_stages)
+
+
+def test_a_history_mode_opportunity_table_is_stage_history(tmp_path):
+    (tmp_path / "User.csv").write_text(USER)
+    (tmp_path / "Event.csv").write_text("Id,OwnerId,StartDateTime\n00U1,0051,2024-01-02T10:00:00Z\n")
+    (tmp_path / "sf_opportunity_data.csv").write_text(
+        "id,owner_id,created_date,stage_name,is_closed,is_won,is_deleted\n"
+        "0061,0051,2024-01-02 09:00:00,Closed Lost,true,false,false\n"
+        "0062,0051,2024-01-02 09:00:00,Prospecting,true,false,true\n"
+    )
+    (tmp_path / "sf_opportunity_history_data.csv").write_text(  # one row per version of the record
+        "_fivetran_active,_fivetran_start,_fivetran_end,id,stage_name,amount,is_deleted\n"
+        "false,2024-01-03 08:00:00,2024-01-09 07:59:59,0061,Prospecting,100,false\n"
+        "false,2024-01-09 08:00:00,2024-01-20 07:59:59,0061,Prospecting,120,false\n"
+        "false,2024-01-20 08:00:00,2024-02-01 07:59:59,0061,Qualification,120,false\n"
+        "true,2024-02-01 08:00:00,9999-12-31 23:59:59,0061,Closed Lost,120,false\n"
+        "true,2024-01-03 08:00:00,9999-12-31 23:59:59,0062,Prospecting,1,true\n"
+    )
+    r = import_salesforce(tmp_path)
+    got = [(x.deal_id, x.stage, x.entered_at) for x in r.data.deal_stages.itertuples()]
+    assert got == [
+        ("0061", "prospecting", T("2024-01-03 08:00")),
+        ("0061", "qualification", T("2024-01-20 08:00")),
+        ("0061", "closed_lost", T("2024-02-01 08:00")),
+    ]
+    assert r.report.dropped[("sf_opportunity_history_data.csv", "stage history of deals not imported (deleted, or not in the deals file)")] == 1  # fmt: skip
+    assert validate(r.data.save(tmp_path / "ds", "csv")).ok
+    assert load(tmp_path / "ds").deal_stages["stage"].tolist() == ["prospecting", "qualification", "closed_lost"]
+
+
+def test_a_history_file_of_another_shape_is_named_in_a_warning(tmp_path):
+    (tmp_path / "User.csv").write_text(USER)
+    (tmp_path / "Event.csv").write_text("Id,OwnerId,StartDateTime\n00U1,0051,2024-01-02T10:00:00Z\n")
+    (tmp_path / "OpportunityHistory.csv").write_text("Id,Field,NewValue\n1,StageName,Prospecting\n")
+    r = import_salesforce(tmp_path)
+    assert r.data.deal_stages.empty
+    assert any("OpportunityHistory.csv has neither OpportunityId" in w for w in r.report.warnings)

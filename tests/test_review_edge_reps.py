@@ -285,8 +285,8 @@ def test_case_11_a_rep_who_left_before_the_window_gets_a_review(tmp_path: Path) 
     before = _md5s(source)
     result = run_reviews(source, tmp_path / "out", reps=["R002"], workers=1, quiet=True)
     assert result.exit_code == 0, result.summary()
-    assert result.manifest["counts"] == {"ok": 1, "failed": 0}
-    page = (tmp_path / "out" / "R002.html").read_text(encoding="utf-8")
+    assert result.manifest["counts"] == {"ok": 1, "failed": 0, "skipped": 0}
+    page = (result.folder / "R002.html").read_text(encoding="utf-8")
     assert "The rep left on Thu 01 Jan 2026, before this window" in page
     assert "the 471 activities logged in the window" in page  # validate's 471 'activity after left_at' rows
     assert "0 deals created in the window" in page

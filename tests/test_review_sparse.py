@@ -56,7 +56,7 @@ def test_every_review_says_only_what_the_data_supports(run) -> None:
     assert result.exit_code == 0, result.summary()
     assert result.ok
     for rep in result.ok:
-        page = (result.out / f"{rep}.html").read_text(encoding="utf-8")
+        page = (result.folder / f"{rep}.html").read_text(encoding="utf-8")
         text = re.sub(r"<[^>]+>", " ", page)
         # the one line saying what the data lacks
         assert "This data has no emails, follow-ups, call outcomes, meeting outcomes, notes, times of day" in text
@@ -71,7 +71,7 @@ def test_every_review_says_only_what_the_data_supports(run) -> None:
         assert set(focus) <= {"calls", "meetings", "active_days"}, (rep, focus)
         headline = [h["key"] for h in result.manifest["reps"][rep]["summary"]["headline"]]
         assert set(headline) <= {"calls", "meetings"}, (rep, headline)
-    index = (result.out / "index.html").read_text(encoding="utf-8")
+    index = (result.folder / "index.html").read_text(encoding="utf-8")
     assert "Emails" not in re.sub(r"<[^>]+>", " ", index)
     profile = json.loads(json.dumps(result.manifest["reps"][result.ok[0]]["summary"]))
     assert profile["active"] is True
@@ -79,7 +79,7 @@ def test_every_review_says_only_what_the_data_supports(run) -> None:
 
 def test_definitions_say_which_targets_were_left_out(run) -> None:
     _, result = run
-    page = (result.out / "definitions.html").read_text(encoding="utf-8")
+    page = (result.folder / "definitions.html").read_text(encoding="utf-8")
     assert "Targets and benchmarks for emails are left out: the data has no emails." in page
     assert "Targets and benchmarks for connect rate are left out: the data has no call outcomes." in page
 
@@ -95,5 +95,6 @@ def test_the_sparse_helper_keeps_volume(run) -> None:
 
 def test_nothing_is_written_beside_the_reviews(run) -> None:
     _, result = run
-    names = sorted(p.name for p in Path(result.out).iterdir())
-    assert "coverage.json" not in names  # the run's profile lives in its staging folder only
+    names = sorted(p.name for p in Path(result.folder).iterdir())
+    # the run's profile and focus file live in its staging folder only
+    assert "coverage.json" not in names and "focus.parquet" not in names and ".coachkit-run-data" not in names

@@ -10,14 +10,20 @@ then). ``--encoding``, ``--delimiter``, ``--decimal`` and ``--dayfirst /
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
+import shutil
+import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..files import write_text
+from ..cli_paths import InputPath
+from ..files import os_reason, write_text
 from ..load import validate
 from ..playbook import Playbook, PlaybookError
 from .options import DELIMITERS
@@ -36,7 +42,7 @@ _FORMAT = click.option(
 _PLAYBOOK = click.option(
     "--playbook",
     "playbook",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=InputPath("file"),
     default=None,
     help="playbook.toml to use (timezone, outcomes, stages); default: the built-in playbook.",
 )
@@ -88,27 +94,63 @@ def import_group() -> None:
 
 
 def _run(build: Callable[[Playbook], ImportResult], src: Path, out: Path, fmt: str, playbook: Path | None) -> None:
-    if out.resolve() == src.resolve():
+    if os.path.realpath(out) == os.path.realpath(src):
         raise click.ClickException(f"--out {out} is the export folder itself; write the dataset to another folder")
+    problem = _writable_folder(out)
+    if problem:
+        raise click.ClickException(f"--out {out}: {problem}")
     try:
         pb = Playbook.from_toml(playbook) if playbook else Playbook.default()
         result = build(pb)
     except (ExportError, PlaybookError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(result.report.to_text())
-    result.data.save(out, fmt)
-    check = validate(out)
+    _write_validated(result, out, fmt)
     click.echo(f"Wrote {out} ({fmt}).")
-    if not check.ok:
-        click.echo(check.to_text(max_lines=20), err=True)
-        raise click.ClickException(f"{out} does not pass validation; see the problems above")
+
+
+def _write_validated(result: ImportResult, out: Path, fmt: str) -> None:
+    """Write the dataset to ``out`` only once ``coachkit validate`` accepts it (checked in a temporary folder
+    beside ``out``, removed afterwards); otherwise print the problems and write nothing."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        trial = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    except OSError as exc:
+        raise click.ClickException(f"--out {out}: {os_reason(exc, out.parent, what='folder')}") from None
+    try:
+        result.data.save(trial, fmt)
+        check = validate(trial)
+        if not check.ok:
+            click.echo(check.to_text(max_lines=20), err=True)
+            raise click.ClickException(
+                f"the imported dataset does not pass validation (see the problems above), so nothing was written "
+                f"to {out}; this is a coachkit bug: please report it with the import report"
+            )
+        result.data.save(out, fmt)
+    except OSError as exc:
+        raise click.ClickException(f"--out {out}: {os_reason(exc, out, what='folder')}") from None
+    finally:
+        shutil.rmtree(trial, ignore_errors=True)
+
+
+def _writable_folder(out: Path) -> str | None:
+    """Why ``out`` cannot be the dataset folder (one line), or None."""
+    try:
+        st = os.stat(out)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not os.path.lexists(out):
+            return None  # created
+        return os_reason(exc, out, what="folder")
+    if not stat.S_ISDIR(st.st_mode):
+        return "is a file, not a folder; give a folder for the dataset"
+    return None
 
 
 def _mapping_option(help_text: str) -> Callable:
     return click.option(
         "--mapping",
         "mapping",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=InputPath("file"),
         default=None,
         help=help_text,
     )
@@ -122,10 +164,10 @@ _OUT = click.option(
     "--out",
     "out",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # checked by _writable_folder, with coachkit's reasons
     help="Dataset folder to write (created if needed).",
 )
-_SRC = click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+_SRC = click.argument("src", type=InputPath("folder"))
 
 
 def _crm_command(crm: str, help_text: str) -> None:
@@ -159,11 +201,11 @@ _crm_command(
 
 
 @import_group.command("csv")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=InputPath("any"))
 @click.option(
     "--mapping",
     "mapping",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=InputPath("file"),
     default=None,
     help="TOML mapping: source files and columns per canonical table (see coachkit/importers/mappings/README.md).",
 )

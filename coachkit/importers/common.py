@@ -20,6 +20,7 @@ import pandas as pd
 
 from .. import schema
 from ..dataset import SalesData
+from ..files import os_reason, path_problem
 from ..playbook import Playbook
 from .dates import parse_dates, parse_timestamps
 from .labels import (
@@ -35,6 +36,7 @@ from .labels import (
 from .numbers import parse_hms, parse_money, parse_numbers, row_of
 from .options import ImportOptions
 from .reading import ambiguous_column_error, read_export_csv, snake_case
+from .repair import Tables, repair
 from .report import ExportError, ImportReport, ImportResult
 from .text import html_to_text
 
@@ -92,7 +94,7 @@ class CrmMapping:
         [activity_types]   # raw type -> canonical activity type, e.g. lunch = "meeting"
         [stages]           # raw stage (or stage id) -> playbook stage, e.g. "Demo Done" = "discovery"
         [subject_prefixes] # Salesforce: subject prefix -> activity type, e.g. "Correo:" = "email"
-        [tasks]            # Salesforce: open = "drop" | "keep"; done_statuses = ["Completed", ...];
+        [tasks]            # Salesforce: open = "keep" (done false) | "drop"; done_statuses = ["Completed", ...];
                            #             created_date_max_days = 1
 
     Label keys match case- and spacing-insensitively.
@@ -115,7 +117,7 @@ class CrmMapping:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ExportError(f"cannot read mapping file: {exc.strerror or exc}", file=path) from exc
+            raise ExportError(f"the mapping file: {os_reason(exc, path)}", file=path) from None
         except UnicodeDecodeError:
             raise ExportError("the mapping file is not UTF-8; save it as UTF-8", file=path) from None
         except tomllib.TOMLDecodeError as exc:
@@ -154,7 +156,10 @@ def _check_tasks(table: Mapping[str, Any], source: str | None) -> dict[str, Any]
         if k not in _TASK_KEYS:
             raise ExportError(f"unknown key [tasks] {k}; allowed: {', '.join(_TASK_KEYS)}", file=source)
         if k == "open" and v not in _TASK_KEYS["open"]:
-            raise ExportError('[tasks] open must be "drop" (not effort) or "keep"', file=source)
+            raise ExportError(
+                '[tasks] open must be "keep" (kept with done = false: no KPI counts it) or "drop" (left out)',
+                file=source,
+            )
         if k == "done_statuses" and not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
             raise ExportError('[tasks] done_statuses must be a list of Status labels, e.g. ["Completed"]', file=source)
         if k == "created_date_max_days" and (isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0):
@@ -166,10 +171,18 @@ def _check_tasks(table: Mapping[str, Any], source: str | None) -> dict[str, Any]
 
 
 def find_file(src: Path, names: list[str]) -> Path | None:
-    """The first file in folder ``src`` whose name matches one of ``names`` (ignoring case)."""
-    if not src.is_dir():
-        raise ExportError("export folder not found (give the folder that holds the CSV files)", file=src)
-    by_lower = {p.name.lower(): p for p in src.iterdir() if p.is_file()}
+    """The first entry of folder ``src`` whose name matches one of ``names`` (ignoring case).
+
+    Any entry counts, so that a directory or a link loop under a file's name is read, and its reason
+    reported, rather than taken for a missing file. An export folder that cannot be read raises
+    :class:`ExportError` with the reason.
+    """
+    problem = path_problem(src, "folder")
+    if problem is not None:
+        raise ExportError(f"the export folder: {problem}", file=src)
+    entries = list(src.iterdir())
+    by_lower = {p.name.lower(): p for p in entries if not p.is_file()}
+    by_lower.update({p.name.lower(): p for p in entries if p.is_file()})  # a file wins over a folder of its name
     for n in names:
         if n.lower() in by_lower:
             return by_lower[n.lower()]
@@ -417,6 +430,27 @@ def _currencies(deals: pd.DataFrame, report: ImportReport) -> None:
         )
 
 
+def _unique(frame: pd.DataFrame, table: str, key: str, report: ImportReport) -> pd.DataFrame:
+    """``frame`` without rows identical to an earlier one (counted); two different rows with one id stop the import."""
+    if frame.empty or frame[key].dropna().is_unique:
+        return frame
+    same = frame.duplicated(keep="first").to_numpy()
+    report.drop(table, f"the same {key} and content again (a row exported twice)", int(same.sum()),
+                ids=frame.loc[same, key])  # fmt: skip
+    frame = frame[~same].reset_index(drop=True)
+    dup = (frame[key].duplicated(keep=False) & frame[key].notna()).to_numpy()
+    if dup.any():
+        first = frame.loc[dup, key].iloc[0]
+        raise ExportError(
+            f"{int(dup.sum())} {table} rows share an id but differ (e.g. {first!r}); ids must be unique: when "
+            "the rows come from several files, make the id unique per file (a mapping can use "
+            'concat = [{ file = true }, { const = "-" }, "Id"])',
+            column=key,
+            value=first,
+        )
+    return frame
+
+
 def finish(
     activities: list[pd.DataFrame],
     reps: pd.DataFrame,
@@ -425,32 +459,34 @@ def finish(
     report: ImportReport,
     *,
     users_file: str,
+    deal_stages: pd.DataFrame | None = None,
 ) -> ImportResult:
-    """Combine mapped frames, add missing owners as reps, conform dtypes and fill the report's counts.
+    """Combine mapped frames, repair what ``validate`` would refuse, add missing owners as reps, conform dtypes
+    and fill the report's counts.
 
-    Also warns about activities identical except for their id, and deals in several currencies.
+    Rows exported twice (identical) are dropped and counted; two different activities or deals with one id
+    raise :class:`ExportError`; then :func:`coachkit.importers.repair.repair` applies its documented rules,
+    so that the dataset passes ``coachkit validate``. Also warns about activities identical except for their
+    id, and deals in several currencies.
     """
     parts = [a for a in activities if len(a)]
     acts = pd.concat(parts, ignore_index=True) if parts else schema.empty("activities")
-    acts = schema.conform(acts, "activities")
+    acts = _unique(schema.conform(acts, "activities"), "activities", "activity_id", report)
     deal_frame = schema.conform(deals if deals is not None else schema.empty("deals"), "deals")
+    deal_frame = _unique(deal_frame, "deals", "deal_id", report)
+    stages = schema.conform(deal_stages if deal_stages is not None else schema.empty("deal_stages"), "deal_stages")
     twice = reps["rep_id"].duplicated(keep="first") & reps["rep_id"].notna()
     report.fold("reps", users_file, "the same rep_id again", int(twice.sum()))
-    reps = reps[~twice]
+    reps = schema.conform(reps[~twice], "reps")
+    acts, reps, deal_frame, stages = repair(Tables(acts, reps, deal_frame, stages), playbook, report)
     owners = pd.concat([acts["rep_id"], deal_frame["rep_id"]], ignore_index=True)
     reps = add_missing_reps(reps, owners, report, users_file=users_file)
-    dup = acts["activity_id"].duplicated(keep=False)
-    if dup.any():
-        first = acts.loc[dup, "activity_id"].iloc[0]
-        raise ExportError(
-            f"{int(dup.sum())} activities share an id across files (e.g. {first!r}); ids must be unique",
-            column="activity_id",
-            value=first,
-        )
     _clones(acts, report)
     _currencies(deal_frame, report)
-    data = SalesData.from_frames(acts, reps, deal_frame, playbook, source=report.source)
+    data = SalesData.from_frames(acts, reps, deal_frame, playbook, source=report.source, deal_stages=stages)
     report.rows_mapped = {"activities": len(data.activities), "reps": len(data.reps), "deals": len(data.deals)}
+    if len(data.deal_stages):
+        report.rows_mapped["deal_stages"] = len(data.deal_stages)
     return ImportResult(data=data, report=report)
 
 

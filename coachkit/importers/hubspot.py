@@ -24,10 +24,20 @@ and ``stages.csv`` (``id,label`` of deal stages, as the pipelines API returns).
 - Notes: ``hs_note_body`` HTML -> text.
 - Tasks: follow_up when ``hs_task_subject``/``hs_task_type`` say "follow up",
   else task; COMPLETED -> completed; occurred_at is the completion date when
-  known, else ``hs_timestamp`` (the due date).
+  known, else ``hs_timestamp`` (the due date). A task whose ``hs_task_status`` is
+  there and not COMPLETED (NOT_STARTED, IN_PROGRESS, WAITING, DEFERRED) is a to-do,
+  not effort: kept with ``done`` false, so that no KPI counts it, and counted in the
+  report (a task with no status is taken as done).
 - Deals: ``dealstage`` closedwon/closedlost (or labels through ``stages.csv`` and
   the mapping's ``[stages]``); ``hs_is_closed`` / ``hs_is_closed_won`` win when
   present; closed_at = ``closedate`` only for closed deals.
+- Stage history (the optional ``deal_stages`` table): deals' "date entered" properties,
+  ``hs_v2_date_entered_<stage id>`` or ``hs_date_entered_<stage id>`` (API and warehouse
+  dumps; e.g. ``hs_date_entered_appointmentscheduled``, ``hs_date_entered_4018240`` for a
+  custom stage, labelled through ``stages.csv``), or a UI export's ``Date entered
+  "<stage label> (<pipeline>)"`` columns: one row per deal and stage with a date. HubSpot
+  keeps only the latest entry into each stage, so a deal that went back and forth shows
+  each stage once. Rules of :mod:`coachkit.importers.stage_history`.
 - Owners: ``id``, ``firstName``, ``lastName``, ``email``, ``createdAt`` (-> hired_at),
   ``archived`` and ``teams`` (first team -> team).
 - ``archived`` true (API and warehouse dumps keep deleted records) drops the row
@@ -68,6 +78,7 @@ from .common import (
     first_present,
     html_to_text,
     is_follow_up,
+    label_key,
     map_labels,
     map_outcomes,
     normalise_stage,
@@ -82,6 +93,7 @@ from .common import (
     reps_from_names,
     require_columns,
 )
+from .stage_history import stage_history
 
 __all__ = ["import_hubspot", "map_hubspot", "DEFAULT_DISPOSITIONS", "FILE_NAMES", "STAGES", "UI_LABELS"]
 
@@ -282,6 +294,9 @@ def map_hubspot(
             base = _engagement(frame, file, playbook.timezone, report, time_cols=_TIME_COLS[obj], mp=mapping)
             acts.append(build(base, frame.loc[base.index], file, playbook, mapping, report, labels))
     deals = _deals(*frames["deals"], frames.get("stages"), playbook, mapping, report) if "deals" in frames else None
+    history = None
+    if deals is not None:
+        history = _date_entered(*frames["deals"], frames.get("stages"), playbook, mapping, report, deals["deal_id"])
     if owners is not None:
         reps = owners
         users_file = frames["owners"][1]
@@ -291,7 +306,7 @@ def map_hubspot(
         reps = schema.empty("reps")
         users_file = FILE_NAMES["owners"][0]
         report.warn("owners.csv is missing: every owner becomes a rep with unknown name and team")
-    return finish(acts, reps, deals, playbook, report, users_file=users_file)
+    return finish(acts, reps, deals, playbook, report, users_file=users_file, deal_stages=history)
 
 
 _TIME_COLS = {
@@ -314,7 +329,9 @@ def _engagement(
     for c in time_cols:
         if c in frame.columns:
             occurred = occurred.fillna(
-                parse_timestamps(frame[c], file=file, column=c, timezone=tz, dayfirst=mp.options.dayfirst)
+                parse_timestamps(
+                    frame[c], file=file, column=c, timezone=tz, dayfirst=mp.options.dayfirst, report=report
+                )
             )
     owner = column(frame, _OWNER).str.strip()
     report.drop(file, f"no {' or '.join(time_cols)}", int(occurred.isna().sum()))
@@ -375,10 +392,20 @@ def _meetings(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     tz = pb.timezone
     day1 = mp.options.dayfirst
     start = parse_timestamps(
-        column(f, "hs_meeting_start_time"), file=file, column="hs_meeting_start_time", timezone=tz, dayfirst=day1
+        column(f, "hs_meeting_start_time"),
+        file=file,
+        column="hs_meeting_start_time",
+        timezone=tz,
+        dayfirst=day1,
+        report=report,
     )
     end = parse_timestamps(
-        column(f, "hs_meeting_end_time"), file=file, column="hs_meeting_end_time", timezone=tz, dayfirst=day1
+        column(f, "hs_meeting_end_time"),
+        file=file,
+        column="hs_meeting_end_time",
+        timezone=tz,
+        dayfirst=day1,
+        report=report,
     )
     duration = (end - start).dt.total_seconds()
     raw = column(f, "hs_meeting_outcome")
@@ -426,13 +453,20 @@ def _tasks(base, f, file, pb, mp, report, labels) -> pd.DataFrame:
     fu = is_follow_up(column(f, "hs_task_subject")) | is_follow_up(type_)
     kind[kind.isna() & fu] = "follow_up"
     kind = kind.fillna("task")
-    done = column(f, "hs_task_status").str.upper().str.strip().eq("COMPLETED").fillna(False).astype(bool)
+    status = column(f, "hs_task_status").str.strip()
+    key = status.str.upper().str.replace(r"[\s-]+", "_", regex=True)  # a UI export writes "Not started"
+    done = key.eq("COMPLETED").fillna(False).astype(bool)
+    to_do = status.notna() & ~done
     outcome = pd.Series(np.nan, index=f.index, dtype=schema.STRING)
     outcome[done & kind.isin(["task", "follow_up"])] = "completed"
+    if to_do.any():
+        shown = ", ".join(f"{k} x{n}" for k, n in status[to_do].value_counts().items())
+        report.to_do(file, f"tasks not completed ({shown}): open to-dos, not effort", int(to_do.sum()))
     return base.assign(
         activity_type=kind,
         outcome=outcome,
         notes=html_to_text(column(f, "hs_task_body")),
+        done=pd.Series(False, index=f.index, dtype="boolean").where(to_do, pd.NA),
     )
 
 
@@ -451,7 +485,9 @@ def _deals(
 ) -> pd.DataFrame:
     require_columns(d, ["hs_object_id", _OWNER, "createdate"], file)
     day1 = mp.options.dayfirst
-    created = parse_timestamps(d["createdate"], file=file, column="createdate", timezone=pb.timezone, dayfirst=day1)
+    created = parse_timestamps(
+        d["createdate"], file=file, column="createdate", timezone=pb.timezone, dayfirst=day1, report=report
+    )
     owner = column(d, _OWNER).str.strip()
     report.drop(file, "no createdate", int(created.isna().sum()))
     report.drop(file, f"no {_OWNER}", int((created.notna() & owner.isna()).sum()))
@@ -482,7 +518,9 @@ def _deals(
     if "hs_is_closed_won" in d.columns:
         is_won = parse_bools(d["hs_is_closed_won"], file=file, column="hs_is_closed_won").fillna(is_won)
     closed = is_closed.fillna(False).astype(bool)
-    close = parse_timestamps(column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone, dayfirst=day1)
+    close = parse_timestamps(
+        column(d, "closedate"), file=file, column="closedate", timezone=pb.timezone, dayfirst=day1, report=report
+    )
     currency = column(d, "deal_currency_code").str.strip().str.upper()
     return pd.DataFrame(
         {
@@ -501,6 +539,50 @@ def _deals(
     )
 
 
+#: A deal's "date entered" property: HubSpot's v2 and v1 names, and a UI export's label (snake_case).
+_ENTERED = (("hs_v2_date_entered_", 0), ("hs_date_entered_", 1), ("date_entered_", 2))
+
+
+def _date_entered(
+    d: pd.DataFrame,
+    file: str,
+    stages: tuple[pd.DataFrame, str] | None,
+    pb: Playbook,
+    mp: CrmMapping,
+    report: ImportReport,
+    known: pd.Series,
+) -> pd.DataFrame | None:
+    """deal_stages from the deals' "date entered" columns (module docstring), or None when there are none."""
+    labels = {}
+    if stages is not None and {"id", "label"} <= set(stages[0].columns):
+        labels = dict(zip(stages[0]["id"].astype(str).str.strip(), stages[0]["label"].astype(str), strict=True))
+    table = {**STAGES, **mp.stages}
+    names = [*table, *labels, *labels.values(), *pb.stage_names]
+    found: dict[str, tuple[int, str]] = {}  # stage label -> (preference, column)
+    for col in d.columns:
+        for prefix, rank in _ENTERED:
+            if not col.startswith(prefix) or col == f"{prefix}current_stage":
+                continue
+            key = col[len(prefix) :]
+            if rank == 2:  # a UI label: "closed_won_sales_pipeline" -> the longest known stage it starts with
+                hits = [n for n in names if label_key(key).startswith(label_key(n)) and label_key(n)]
+                key = max(hits, key=lambda n: len(label_key(n))) if hits else key
+            label = labels.get(key, key)
+            if label not in found or rank < found[label][0]:
+                found[label] = (rank, col)
+            break
+    if not found:
+        return None
+    parts = []
+    for label, (_, col) in found.items():
+        when = parse_timestamps(d[col], file=file, column=col, timezone=pb.timezone, dayfirst=mp.options.dayfirst,
+                                report=report)  # fmt: skip
+        parts.append(pd.DataFrame({"deal": column(d, "hs_object_id"), "label": label, "at": when})[when.notna()])
+    long = pd.concat(parts, ignore_index=True)
+    return stage_history(long["deal"], long["label"].astype(schema.STRING), long["at"], stages=table, playbook=pb,
+                         report=report, file=file, column="date entered (stage)", deals=known.dropna())  # fmt: skip
+
+
 def _owners(o: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.DataFrame:
     require_columns(o, ["id"], file)
     full = (column(o, "first_name").fillna("") + " " + column(o, "last_name").fillna("")).str.strip()
@@ -510,7 +592,9 @@ def _owners(o: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     json_name = teams.str.extract(r'"name"\s*:\s*"([^"]*)"')[0].astype(schema.STRING)
     plain = teams.str.extract(r"^\s*([^;,]*?)\s*(?:[;,]|$)")[0].astype(schema.STRING)
     team = json_name.where(teams.str.startswith("[").fillna(False).astype(bool), plain)
-    hired = parse_timestamps(column(o, "created_at"), file=file, column="createdAt", timezone=tz).dt.normalize()
+    hired = parse_timestamps(
+        column(o, "created_at"), file=file, column="createdAt", timezone=tz, report=report
+    ).dt.normalize()
     if "archived" in o.columns:
         archived = int(parse_bools(o["archived"], file=file, column="archived").fillna(False).astype(bool).sum())
         if archived:

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..files import path_problem
 from ..playbook import Playbook
 from .common import (
     classify_activity,
@@ -102,8 +103,9 @@ def import_csv(
         mp = replace(mp, options=mp.options.merged(where="option", **options))
     pb = resolve_playbook(playbook)
     report = ImportReport(source=str(src))
-    if not src.is_dir():
-        raise ExportError("export folder not found", file=src)
+    problem = path_problem(src, "folder")
+    if problem is not None:
+        raise ExportError(f"the export folder: {problem}", file=src)
     cache: dict[str, pd.DataFrame] = {}
     raw: Sources = {}
     for name, blocks in mp.tables.items():
@@ -113,8 +115,9 @@ def import_csv(
             for f in block_files(block):
                 if f not in cache:
                     path = src / f
-                    if not path.is_file():
-                        raise ExportError(f"file named in the mapping's [{name}] is missing", file=path)
+                    problem = path_problem(path, "file")
+                    if problem is not None:
+                        raise ExportError(f"file named in the mapping's [{name}]: {problem}", file=path)
                     cache[f] = read_export_csv(path, report, normalise=False, options=mp.options, name=f)
                 sources.append((cache[f], f))
             raw[name].append(sources)
@@ -137,7 +140,11 @@ def map_tables(raw: Sources, mapping: Mapping, playbook: Playbook, report: Impor
                 part = _map_frame(_filter(frame, ctx), ctx)
                 if name == "activities" and "rep_from_deals" in block:
                     part = _rep_from_deals(part, out.get("deals"), block["rep_from_deals"], report)
-                parts.append(_drop_incomplete(part, name, file, report))
+                part = _drop_incomplete(part, name, file, report)
+                if name == "activities" and "done" in part.columns:
+                    report.to_do(file, "activities mapped as not done (done false): planned, not effort",
+                                 int(part["done"].eq(False).sum()))  # fmt: skip
+                parts.append(part)
         table = pd.concat(parts) if parts else schema.empty(name)
         if name == "deals":
             table = _open_deals(table, ", ".join(mapping.files("deals")), report)
@@ -334,8 +341,8 @@ def _span(frame: pd.DataFrame, spec: dict[str, Any], ctx: _Context, key: str) ->
         "dayfirst": spec.get("dayfirst", ctx.options.dayfirst),
         "key": key,
     }
-    start = parse_timestamps(_column(frame, spec["start"], ctx.file), column=spec["start"], **args)
-    end = parse_timestamps(_column(frame, spec["end"], ctx.file), column=spec["end"], **args)
+    start = parse_timestamps(_column(frame, spec["start"], ctx.file), column=spec["start"], **args, report=ctx.report)
+    end = parse_timestamps(_column(frame, spec["end"], ctx.file), column=spec["end"], **args, report=ctx.report)
     seconds = (end - start).dt.total_seconds()
     ctx.report.change(ctx.file, f"durations left empty: {spec['end']} before {spec['start']}", int((seconds < 0).sum()))
     return seconds.where(seconds >= 0) * float(spec.get("scale", 1.0))
@@ -347,10 +354,12 @@ def _typed(s: pd.Series, kind: str, spec: dict[str, Any], ctx: _Context, label: 
     if kind == "timestamp":
         return parse_timestamps(
             s, file=ctx.file, column=label, timezone=ctx.pb.timezone, assume=ctx.assume, formats=formats,
-            dayfirst=dayfirst, key=key,
+            dayfirst=dayfirst, key=key, report=ctx.report,
         )  # fmt: skip
     if kind == "date":
-        return parse_dates(s, file=ctx.file, column=label, formats=formats, dayfirst=dayfirst, key=key)
+        return parse_dates(
+            s, file=ctx.file, column=label, formats=formats, dayfirst=dayfirst, key=key, report=ctx.report
+        )
     if kind == "float":
         decimal = spec.get("decimal", ctx.options.decimal)
         hint = "." if frame.attrs.get("delimiter") == "," else None
@@ -408,9 +417,17 @@ def _stages(s: pd.Series, spec: dict[str, Any], ctx: _Context, label: str) -> pd
 
 
 def _open_deals(deals: pd.DataFrame, files: str, report: ImportReport) -> pd.DataFrame:
-    """Open deals (is_closed false) keep no closed_at or is_won: a forecast close date is not a close."""
+    """Open deals (is_closed false) keep no closed_at or is_won: a forecast close date is not a close.
+
+    A deal with is_won true is closed first (won implies closed), so that a win is never lost.
+    """
     if "is_closed" not in deals.columns:
         return deals
+    if "is_won" in deals.columns:
+        won_open = (deals["is_won"].eq(True) & deals["is_closed"].eq(False)).fillna(False).astype(bool)
+        ids = deals.loc[won_open, "deal_id"] if "deal_id" in deals.columns else None
+        report.change(files, "won deals with is_closed false closed (won implies closed)", int(won_open.sum()), ids)
+        deals.loc[won_open, "is_closed"] = True
     open_ = deals["is_closed"].eq(False).fillna(False).astype(bool)
     for col, what in (("closed_at", "a forecast close date is not a close"), ("is_won", "an open deal is not won")):
         if col in deals.columns:

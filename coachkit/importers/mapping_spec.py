@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import schema
+from ..files import os_reason
 from .options import ImportOptions
 from .report import ExportError
 
@@ -70,7 +71,7 @@ def read_mapping(path: str | Path) -> Mapping:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ExportError(f"cannot read mapping file: {exc.strerror or exc}", file=path) from exc
+        raise ExportError(f"the mapping file: {os_reason(exc, path)}", file=path) from None
     except UnicodeDecodeError:
         raise ExportError("the mapping file is not UTF-8; save it as UTF-8", file=path) from None
     except tomllib.TOMLDecodeError as exc:

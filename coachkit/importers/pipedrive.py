@@ -10,9 +10,12 @@ they are converted to the playbook timezone.
   or subject -> follow_up, else task (reported). occurred_at = ``due_date`` +
   ``due_time`` (UTC), else ``marked_as_done_time``, else the all-day ``due_date``.
   ``duration`` "HH:MM" or "HH:MM:SS". ``note`` HTML -> text. ``deal_id``,
-  ``org_id`` -> account_id, ``person_id`` -> contact_id. Outcome from ``done``:
-  a done task or follow-up is completed, a done email sent, a done meeting held,
-  a meeting not yet done scheduled; calls carry no outcome (Pipedrive has none).
+  ``org_id`` -> account_id, ``person_id`` -> contact_id. ``done`` 0 ("To do" in a
+  UI export) is a planned activity, not effort: kept with ``done`` false, so that no
+  KPI counts it, and counted in the report (a file without ``done``: every activity
+  is taken as done). Outcome from ``done``: a done task or follow-up is completed,
+  a done email sent, a done meeting held, a meeting not yet done scheduled; calls
+  carry no outcome (Pipedrive has none).
 - Deals: ``status`` won / lost / open (``deleted`` dropped); closed_at = won_time
   or lost_time (else close_time) for closed deals only; ``stage_id`` of open deals
   through ``stages.csv`` names and the mapping's ``[stages]``.
@@ -32,6 +35,10 @@ they are converted to the playbook timezone.
   account and contact ids. Amounts follow the decimal rule of
   :mod:`coachkit.importers.numbers` (in a ``,``-delimited file ``12,500`` is 12500).
 - Stage names of Pipedrive's default pipelines are built in (:data:`STAGES`).
+- No stage history: Pipedrive's exports (API field dumps and the UI's "Export data") hold a
+  deal's current stage and ``stage_change_time`` (its last change) only; the stage-change log
+  is only in the API (a deal's "flow" / "changelog" endpoints). No ``deal_stages`` table is
+  written, and the pipeline notebook says that stage-to-stage conversion cannot be known.
 """
 
 from __future__ import annotations
@@ -246,12 +253,14 @@ def _activities(
     due_time = column(a, "due_time").str.strip()
     has_time = due_date.notna() & due_time.notna() & (due_time.str.len() > 0)
     stamp = (due_date + " " + due_time).where(has_time)
-    occurred = parse_timestamps(stamp, file=file, column="due_date + due_time", timezone=tz, assume=zone, dayfirst=day1)
+    occurred = parse_timestamps(
+        stamp, file=file, column="due_date + due_time", timezone=tz, assume=zone, dayfirst=day1, report=report
+    )
     done_at = parse_timestamps(
         column(a, "marked_as_done_time"), file=file, column="marked_as_done_time", timezone=tz, assume=zone,
-        dayfirst=day1,
+        dayfirst=day1, report=report,
     )  # fmt: skip
-    all_day = parse_dates(due_date.where(~has_time), file=file, column="due_date", dayfirst=day1)
+    all_day = parse_dates(due_date.where(~has_time), file=file, column="due_date", dayfirst=day1, report=report)
     occurred = occurred.fillna(done_at).fillna(all_day)
     owner = column(a, "user_id").str.strip()
     report.drop(file, "no due_date, due_time or marked_as_done_time", int(occurred.isna().sum()))
@@ -271,12 +280,16 @@ def _activities(
             column="type",
             value=raw_type[bad_type].iloc[0],
         )
-    done = parse_bools(column(a, "done"), file=file, column="done", labels=_DONE).fillna(False).astype(bool)
+    flag = parse_bools(column(a, "done"), file=file, column="done", labels=_DONE)
+    done, to_do = flag.eq(True).fillna(False).astype(bool), flag.eq(False).fillna(False).astype(bool)
     outcome = pd.Series(np.nan, index=a.index, dtype=schema.STRING)
     outcome[done & kind.isin(["task", "follow_up"])] = "completed"
     outcome[done & kind.eq("email")] = "sent"
     outcome[done & kind.eq("meeting")] = "held"
-    outcome[~done & kind.eq("meeting")] = "scheduled"
+    outcome[to_do & kind.eq("meeting")] = "scheduled"
+    if to_do.any():
+        types = ", ".join(f"{k} x{n}" for k, n in kind[to_do].value_counts().items())
+        report.to_do(file, f"activities not done (done 0 / To do: {types}): planned, not effort", int(to_do.sum()))
     deal = column(a, "deal_id")
     if "_deal_title" in a.columns:
         title = column(a, "_deal_title").str.strip()
@@ -297,6 +310,7 @@ def _activities(
             "account_id": column(a, "org_id"),
             "contact_id": column(a, "person_id"),
             "deal_id": deal,
+            "done": pd.Series(False, index=a.index, dtype="boolean").where(to_do, pd.NA),
         }
     )
 
@@ -325,7 +339,9 @@ def _deals(
         raise ExportError(
             "status must be won, lost or open", file=file, column="status", row=row, value=status[bad].iloc[0]
         )
-    created = parse_timestamps(d["add_time"], file=file, column="add_time", timezone=tz, assume=zone, dayfirst=day1)
+    created = parse_timestamps(
+        d["add_time"], file=file, column="add_time", timezone=tz, assume=zone, dayfirst=day1, report=report
+    )
     owner = column(d, "user_id").str.strip()
     report.drop(file, "no add_time", int(created.isna().sum()))
     report.drop(file, "no user_id", int((created.notna() & owner.isna()).sum()))
@@ -333,7 +349,9 @@ def _deals(
     d, status, created, owner = d[keep], status[keep], created[keep], owner[keep]
 
     def ts(col: str) -> pd.Series:
-        return parse_timestamps(column(d, col), file=file, column=col, timezone=tz, assume=zone, dayfirst=day1)
+        return parse_timestamps(
+            column(d, col), file=file, column=col, timezone=tz, assume=zone, dayfirst=day1, report=report
+        )
 
     won, lost = status.eq("won").fillna(False).astype(bool), status.eq("lost").fillna(False).astype(bool)
     closed_at = ts("won_time").where(won).fillna(ts("lost_time").where(lost)).fillna(ts("close_time").where(won | lost))
@@ -375,7 +393,7 @@ def _deals(
 
 def _users(u: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.DataFrame:
     require_columns(u, ["id"], file)
-    hired = parse_timestamps(column(u, "created"), file=file, column="created", timezone=tz, assume=_UTC)
+    hired = parse_timestamps(column(u, "created"), file=file, column="created", timezone=tz, assume=_UTC, report=report)
     if "active_flag" in u.columns:
         inactive = int(
             (~parse_bools(u["active_flag"], file=file, column="active_flag").fillna(True).astype(bool)).sum()

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..files import os_reason, unreadable
 from .options import DELIMITERS, ImportOptions
 from .report import ExportError, FileRead, ImportReport
 
@@ -380,14 +381,13 @@ def read_export_csv(
     opts = options or ImportOptions()
     path = Path(path)
     name = name or path.name
+    problem = unreadable(path)  # a directory, a link loop or a dangling link, a denied permission: why, in one line
+    if problem is not None:
+        raise ExportError(problem, file=name)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ExportError("file not found", file=name) from None
-    except IsADirectoryError:
-        raise ExportError("is a folder, not a CSV file", file=name) from None
     except OSError as exc:
-        raise ExportError(f"cannot read the file: {exc.strerror or exc}", file=name) from None
+        raise ExportError(os_reason(exc, path), file=name) from None
     text, encoding, how = decode(raw, file=name, encoding=opts.encoding)
     text = text.lstrip("\ufeff")
     delimiter = opts.delimiter or sniff_delimiter(text)

@@ -5,7 +5,7 @@ import``: each file read once (rows, encoding, delimiter, footer lines), rows
 mapped per table, rows dropped and why, rows folded (a reps table built from an
 activity file keeps one row per owner: that is not data loss), values changed
 on the way in (placeholders read as empty, Salesforce empty ids, the time
-source of a task...), labels no map knew with what was applied to them, and
+source of a task...), activities kept as to-dos not done (``done`` false), labels no map knew with what was applied to them, and
 warnings. :class:`ExportError` names the file, row, column and value of what
 stops an import, and says what would be right.
 """
@@ -13,6 +13,7 @@ stops an import, and says what would be right.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,9 @@ class FileRead:
         return f"{self.rows:,} row{'' if self.rows == 1 else 's'} ({'; '.join(parts)})"
 
 
+#: How many ids (or rows) of a dropped or changed kind the text report prints.
+SHOWN_IDS = 10
+
 _ENCODING_NAMES = {
     "cp1252": "cp1252 (Windows-1252, a superset of ISO-8859-1 / latin-1)",
     "latin_1": "ISO-8859-1 (latin-1)",
@@ -98,9 +102,13 @@ class ImportReport:
     - ``rows_mapped``: table -> rows in the dataset;
     - ``dropped``: (file, reason) -> rows left out;
     - ``folded``: (table, file, reason) -> rows merged into another (e.g. one rep per owner);
+    - ``not_done``: (file, what) -> activities kept as to-dos not done (``done`` false: in the dataset, but
+      no KPI counts them), e.g. open Salesforce tasks, Pipedrive "To do";
     - ``changed``: (file, what) -> values changed on the way in (placeholders, empty ids, sources used);
     - ``unmapped``: (file, column) -> raw value counts no map knew; ``applied``: (file, column) -> what was
       done with them ("left empty", "imported as task", ...);
+    - ``ids``: (file, reason or what) -> the ids (or file rows) of the rows a drop, a to-do count or a change
+      was about, when the importer recorded them (:data:`SHOWN_IDS` are printed);
     - ``warnings``: findings the user should check.
     """
 
@@ -109,9 +117,11 @@ class ImportReport:
     rows_mapped: dict[str, int] = field(default_factory=dict)
     dropped: Counter = field(default_factory=Counter)
     folded: Counter = field(default_factory=Counter)
+    not_done: Counter = field(default_factory=Counter)
     changed: Counter = field(default_factory=Counter)
     unmapped: dict[tuple[str, str], Counter] = field(default_factory=dict)
     applied: dict[tuple[str, str], str] = field(default_factory=dict)
+    ids: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -125,20 +135,40 @@ class ImportReport:
         info.rows = int(rows)
         self.files[file] = info
 
-    def drop(self, file: str, reason: str, rows: int) -> None:
-        """Record that ``rows`` rows of ``file`` were left out for ``reason`` (no-op for 0)."""
+    def drop(self, file: str, reason: str, rows: int, ids: Iterable[object] | None = None) -> None:
+        """Record that ``rows`` rows of ``file`` were left out for ``reason`` (no-op for 0), and which (``ids``)."""
         if rows:
             self.dropped[(file, reason)] += int(rows)
+            self._ids(file, reason, ids)
+
+    def _ids(self, file: str, what: str, ids: Iterable[object] | None) -> None:
+        if ids is not None:
+            self.ids.setdefault((file, what), []).extend("" if i is None else str(i) for i in ids)
 
     def fold(self, table: str, file: str, reason: str, rows: int) -> None:
         """Record that ``rows`` rows of ``file`` were merged into an earlier row of ``table`` (no-op for 0)."""
         if rows:
             self.folded[(table, file, reason)] += int(rows)
 
-    def change(self, file: str, what: str, count: int) -> None:
-        """Record that ``count`` values of ``file`` were changed or chosen as ``what`` says (no-op for 0)."""
+    def to_do(self, file: str, what: str, rows: int) -> None:
+        """Record that ``rows`` activities of ``file`` were kept as not done (``done`` false), ``what`` says which."""
+        if rows:
+            self.not_done[(file, what)] += int(rows)
+
+    def change(self, file: str, what: str, count: int, ids: Iterable[object] | None = None) -> None:
+        """Record that ``count`` values of ``file`` were changed or chosen as ``what`` says (no-op for 0), and on
+        which rows (``ids``)."""
         if count:
             self.changed[(file, what)] += int(count)
+            self._ids(file, what, ids)
+
+    def shown_ids(self, file: str, what: str) -> str:
+        """`` (ids: a, b and 3 more)`` for a line of the text report, or "" when no ids were recorded."""
+        ids = self.ids.get((file, what))
+        if not ids:
+            return ""
+        more = f" and {len(ids) - SHOWN_IDS:,} more" if len(ids) > SHOWN_IDS else ""
+        return f" ({', '.join(ids[:SHOWN_IDS])}{more})"
 
     def unmapped_values(self, file: str, column: str, values: pd.Series, applied: str = "left empty") -> None:
         """Record raw values of ``column`` in ``file`` that no map knew (with their counts) and what was applied."""
@@ -171,15 +201,19 @@ class ImportReport:
         if self.dropped:
             lines.append("Rows dropped:")
             for (f, reason), n in sorted(self.dropped.items()):
-                lines.append(f"  {f}: {n:,} ({reason})")
+                lines.append(f"  {f}: {n:,} ({reason}){self.shown_ids(f, reason)}")
         if self.folded:
             lines.append("Rows folded (merged into an earlier row, not lost):")
             for (t, f, reason), n in sorted(self.folded.items()):
                 lines.append(f"  {t} from {f}: {n:,} ({reason})")
+        if self.not_done:
+            lines.append("Activities kept as not done (done = false: in the dataset, but no KPI counts them):")
+            for (f, what), n in sorted(self.not_done.items()):
+                lines.append(f"  {f}: {n:,} {what}")
         if self.changed:
             lines.append("Values changed or chosen on the way in:")
             for (f, what), n in sorted(self.changed.items()):
-                lines.append(f"  {f}: {n:,} {what}")
+                lines.append(f"  {f}: {n:,} {what}{self.shown_ids(f, what)}")
         if self.unmapped:
             lines.append("Unmapped values (extend the mapping file to map them):")
             for (f, col), counts in self.unmapped.items():

@@ -18,11 +18,11 @@ Rules:
 - Every id column (``Id``, ``*Id``): Salesforce's empty reference
   ``000000000000000AAA`` (or its 15-character form) is missing, never a manager,
   account, deal or owner.
-- Task -> activity, only when **done**: ``IsClosed`` when filled, else ``Status``
-  in ``[tasks] done_statuses`` (default Completed, Closed, Done). A task not done
-  (Not Started, In Progress, Waiting, Deferred, Open...) is a to-do, not effort:
-  it is left out and counted in the report (``[tasks] open = "keep"`` keeps it,
-  with no outcome).
+- Task -> activity. Done: ``IsClosed`` when filled, else ``Status`` in ``[tasks]
+  done_statuses`` (default Completed, Closed, Done). A task not done (Not Started,
+  In Progress, Waiting, Deferred, Open...) is a to-do, not effort: it is kept with
+  ``done`` false and no outcome, so that no KPI counts it, and counted in the report
+  per Status (``[tasks] open = "drop"`` leaves it out instead).
 - Task time: ``CompletedDateTime``; else ``CreatedDate`` when it is within
   ``[tasks] created_date_max_days`` (default 1) of ``ActivityDate``; else
   ``ActivityDate`` (a CreatedDate far from the task's date is a bulk load or a
@@ -59,7 +59,18 @@ Rules:
   hired_at from a hire-date field when present, else CreatedDate; left_at only
   from a known termination date. Owners missing from User.csv become reps with
   unknown name and team, and a warning.
-- OpportunityHistory and Account are read and counted but not needed. Columns
+- OpportunityHistory -> deal_stages (optional; the pipeline notebook's stage
+  conversion needs it): ``OpportunityId``, ``StageName`` and ``CreatedDate`` (when the
+  change was recorded) of Salesforce's OpportunityHistory object, as the Data Export
+  (API names) or a connector (``opportunity_id``, ``stage_name``, ``created_date``)
+  writes it; IsDeleted rows dropped. Or a connector's history-mode Opportunity table
+  (Fivetran: one row per version of each opportunity, ``id``, ``stage_name``,
+  ``_fivetran_start``: when that version began; a deal's first version starts at the
+  first sync, which may be after it entered that stage). StageName through the stage
+  map; per deal, in time order, a row repeating the previous stage (an amount or close
+  date change) is folded into it; rows of deals not imported are left out
+  (:mod:`coachkit.importers.stage_history`).
+- Account is read and counted but not needed. Columns
   the importer does not read may share a snake_case name (two custom fields
   ``Budget_Confirmed__c`` and ``BudgetConfirmed__c``); only a collision on a
   column it reads stops the import.
@@ -104,6 +115,7 @@ from .common import (
     role_from_title,
 )
 from .reading import blank_empty_ids
+from .stage_history import stage_history
 
 __all__ = ["import_salesforce", "map_salesforce", "FILE_NAMES", "STAGES", "SUBJECT_PREFIXES", "DONE_STATUSES"]
 
@@ -196,11 +208,15 @@ def map_salesforce(
     if "event" in frames:
         acts.append(_events(*frames["event"], tz, report))
     deals = _opportunities(*frames["opportunity"], playbook, mapping, report) if "opportunity" in frames else None
+    history = None
+    if "opportunity_history" in frames:
+        known = deals["deal_id"].dropna() if deals is not None else []
+        history = _opportunity_history(*frames["opportunity_history"], known, playbook, mapping, report)
     reps = _users(*frames["user"], frames.get("user_role"), tz, report)
     users_file = frames["user"][1]
     if "account" in frames and acts:
         _check_accounts(acts, deals, frames["account"], report)
-    return finish(acts, reps, deals, playbook, report, users_file=users_file)
+    return finish(acts, reps, deals, playbook, report, users_file=users_file, deal_stages=history)
 
 
 def _no_empty_ids(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.DataFrame:
@@ -208,14 +224,16 @@ def _no_empty_ids(frame: pd.DataFrame, file: str, report: ImportReport) -> pd.Da
     return blank_empty_ids(frame, ids, file, report)
 
 
-def _occurred(frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str) -> pd.Series:
+def _occurred(
+    frame: pd.DataFrame, file: str, stamps: list[str], dates: list[str], tz: str, report: ImportReport
+) -> pd.Series:
     out = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     for c in stamps:
         if c in frame.columns:
-            out = out.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz, assume=_UTC))
+            out = out.fillna(parse_timestamps(frame[c], file=file, column=c, timezone=tz, assume=_UTC, report=report))
     for c in dates:
         if c in frame.columns:
-            out = out.fillna(parse_dates(frame[c], file=file, column=c))
+            out = out.fillna(parse_dates(frame[c], file=file, column=c, report=report))
     return out
 
 
@@ -243,10 +261,12 @@ def _task_done(t: pd.DataFrame, file: str, mp: CrmMapping, report: ImportReport)
 def _task_time(t: pd.DataFrame, file: str, tz: str, mp: CrmMapping, report: ImportReport) -> pd.Series:
     """occurred_at of each task by the documented rule (CompletedDateTime, CreatedDate, ActivityDate)."""
     completed = parse_timestamps(
-        column(t, "completed_date_time"), file=file, column="CompletedDateTime", timezone=tz, assume=_UTC
+        column(t, "completed_date_time"), file=file, column="CompletedDateTime", timezone=tz, assume=_UTC, report=report
     )
-    created = parse_timestamps(column(t, "created_date"), file=file, column="CreatedDate", timezone=tz, assume=_UTC)
-    due = parse_dates(column(t, "activity_date"), file=file, column="ActivityDate")
+    created = parse_timestamps(
+        column(t, "created_date"), file=file, column="CreatedDate", timezone=tz, assume=_UTC, report=report
+    )
+    due = parse_dates(column(t, "activity_date"), file=file, column="ActivityDate", report=report)
     days = float(mp.tasks.get("created_date_max_days", 1))
     gap = (created.dt.normalize() - due).abs()
     near = gap <= pd.Timedelta(days=days)
@@ -314,10 +334,8 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
     _require_one(t, ["completed_date_time", "created_date", "activity_date"], file)
     t = drop_flagged(t, file, "is_deleted", "IsDeleted is true", report)
     done = _task_done(t, file, mp, report)
-    if mp.tasks.get("open", "drop") == "drop" and (~done).any():
-        statuses = column(t, "status")[~done].fillna("IsClosed false").value_counts()
-        shown = ", ".join(f"{k} x{n}" for k, n in statuses.items())
-        report.drop(file, f"task not done ({shown}): an open to-do is not effort", int((~done).sum()))
+    if mp.tasks.get("open", "keep") == "drop" and (~done).any():
+        report.drop(file, f"task not done ({_statuses(t, done)}): an open to-do is not effort", int((~done).sum()))
         t, done = t[done], done[done]
     occurred = _task_time(t, file, pb.timezone, mp, report)
     owner = column(t, "owner_id")
@@ -325,6 +343,8 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
     report.drop(file, "no CompletedDateTime, CreatedDate or ActivityDate", int(occurred.isna().sum()))
     report.drop(file, "no OwnerId", int((occurred.notna() & owner.isna()).sum()))
     t, occurred, done = t[keep], occurred[keep], done[keep]
+    if (~done).any():
+        report.to_do(file, f"tasks not done ({_statuses(t, done)}): open to-dos, not effort", int((~done).sum()))
     kind = _task_kind(t, file, mp, report)
 
     labels = {**CALL_LABELS, **mp.outcomes}
@@ -354,8 +374,15 @@ def _tasks(t: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: Imp
             "account_id": column(t, "account_id"),
             "contact_id": who.where(who.str.startswith("003").fillna(False).astype(bool)),
             "deal_id": deal_link(column(t, "what_id")),
+            "done": pd.Series(done.to_numpy(), index=t.index, dtype="boolean").where(~done, pd.NA),
         }
     )
+
+
+def _statuses(t: pd.DataFrame, done: pd.Series) -> str:
+    """``Not Started x2, In Progress x1``: the Status of the tasks not done, with their counts."""
+    statuses = column(t, "status")[~done].fillna("IsClosed false").value_counts()
+    return ", ".join(f"{k} x{n}" for k, n in statuses.items())
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -369,7 +396,7 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     _require_one(e, times[0] + times[1], file)
     e = drop_flagged(e, file, "is_deleted", "IsDeleted is true", report)
     e = drop_flagged(e, file, "is_child", "IsChild: copy of a recurring or group event", report)
-    start = _occurred(e, file, *times, tz)
+    start = _occurred(e, file, *times, tz, report)
     owner = column(e, "owner_id")
     keep = start.notna() & owner.notna()
     report.drop(file, "no StartDateTime, ActivityDateTime or ActivityDate", int(start.isna().sum()))
@@ -377,7 +404,9 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
     e, start = e[keep], start[keep]
     duration = parse_numbers(column(e, "duration_in_minutes"), file=file, column="DurationInMinutes", scale=60.0)
     if "end_date_time" in e.columns:
-        end = parse_timestamps(e["end_date_time"], file=file, column="EndDateTime", timezone=tz, assume=_UTC)
+        end = parse_timestamps(
+            e["end_date_time"], file=file, column="EndDateTime", timezone=tz, assume=_UTC, report=report
+        )
         duration = duration.fillna((end - start).dt.total_seconds())
     who = column(e, "who_id")
     return pd.DataFrame(
@@ -398,7 +427,9 @@ def _events(e: pd.DataFrame, file: str, tz: str, report: ImportReport) -> pd.Dat
 def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, report: ImportReport) -> pd.DataFrame:
     require_columns(o, ["id", "owner_id", "created_date"], file)
     o = drop_flagged(o, file, "is_deleted", "IsDeleted is true", report)
-    created = parse_timestamps(o["created_date"], file=file, column="CreatedDate", timezone=pb.timezone, assume=_UTC)
+    created = parse_timestamps(
+        o["created_date"], file=file, column="CreatedDate", timezone=pb.timezone, assume=_UTC, report=report
+    )
     owner = column(o, "owner_id")
     report.drop(file, "no CreatedDate", int(created.isna().sum()))
     report.drop(file, "no OwnerId", int((created.notna() & owner.isna()).sum()))
@@ -426,7 +457,7 @@ def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, rep
     stage[unknown & closed & won] = won_stage
     stage[unknown & closed & ~won] = lost_stage
     report.unmapped_values(file, "StageName", raw_stage[unknown & ~closed])
-    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate")
+    close = parse_dates(column(o, "close_date"), file=file, column="CloseDate", report=report)
     currency = column(o, "currency_iso_code").str.strip().str.upper()
     return pd.DataFrame(
         {
@@ -442,6 +473,40 @@ def _opportunities(o: pd.DataFrame, file: str, pb: Playbook, mp: CrmMapping, rep
             "is_closed": is_closed,
             "currency": currency.where(currency.str.len() > 0),
         }
+    )
+
+
+def _opportunity_history(
+    h: pd.DataFrame, file: str, deals: pd.Series | list, pb: Playbook, mp: CrmMapping, report: ImportReport
+) -> pd.DataFrame | None:
+    """deal_stages from OpportunityHistory rows, or from a history-mode Opportunity table (module docstring)."""
+    if "opportunity_id" in h.columns:  # the OpportunityHistory object
+        h = drop_flagged(h, file, "is_deleted", "IsDeleted is true", report)
+        deal, time_col, time_name = column(h, "opportunity_id"), "created_date", "CreatedDate"
+    elif "fivetran_start" in h.columns and "id" in h.columns:  # one row per version of each Opportunity
+        deal, time_col, time_name = column(h, "id"), "fivetran_start", "_fivetran_start"
+    else:
+        report.warn(
+            f"{file} has neither OpportunityId (Salesforce's OpportunityHistory) nor Id with _fivetran_start (a "
+            "history-mode Opportunity table): no stage history was read"
+        )
+        return None
+    if "stage_name" not in h.columns:
+        report.warn(f"{file} has no StageName: no stage history was read")
+        return None
+    times = parse_timestamps(
+        column(h, time_col), file=file, column=time_name, timezone=pb.timezone, assume=_UTC, report=report
+    )
+    return stage_history(
+        deal,
+        column(h, "stage_name"),
+        times,
+        stages={**STAGES, **mp.stages},
+        playbook=pb,
+        report=report,
+        file=file,
+        column="StageName",
+        deals=deals,
     )
 
 
@@ -472,16 +537,18 @@ def _users(
 
     hire_col = first_present(u, _HIRE_FIELDS)
     hired = (
-        parse_dates(u[hire_col], file=file, column=hire_col)
+        parse_dates(u[hire_col], file=file, column=hire_col, report=report)
         if hire_col
         else pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
     )
     if "created_date" in u.columns:
-        created = parse_timestamps(u["created_date"], file=file, column="CreatedDate", timezone=tz, assume=_UTC)
+        created = parse_timestamps(
+            u["created_date"], file=file, column="CreatedDate", timezone=tz, assume=_UTC, report=report
+        )
         hired = hired.fillna(created.dt.normalize())
     leave_col = first_present(u, _LEAVE_FIELDS)
     left = (
-        parse_dates(u[leave_col], file=file, column=leave_col)
+        parse_dates(u[leave_col], file=file, column=leave_col, report=report)
         if leave_col
         else pd.Series(pd.NaT, index=u.index, dtype="datetime64[ns]")
     )

@@ -1,0 +1,23 @@
+"""Imported by the review pool's forkserver (its preload, see :func:`coachkit.batch._run_all`): it dies with the batch.
+
+The forkserver is started by multiprocessing with no hook of ours but its preload list, so
+importing this module is the hook: when the environment names the batch process
+(:data:`coachkit.procs.PARENT_ENV`) and that process is this one's parent, the forkserver
+records its pid (:data:`SERVER_PID`, inherited by the workers it forks, which check it in
+:func:`coachkit.procs.worker_init`) and arms :func:`coachkit.procs.die_with_parent`.
+Imported anywhere else, it does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .procs import PARENT_ENV, die_with_parent
+
+#: This forkserver's pid, when this process is the review pool's forkserver; else None.
+SERVER_PID: int | None = None
+
+_parent = os.environ.get(PARENT_ENV, "")
+if _parent.isdigit() and int(_parent) == os.getppid():
+    SERVER_PID = os.getpid()
+    die_with_parent(int(_parent))

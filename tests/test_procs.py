@@ -1,0 +1,146 @@
+"""Child-process control: tagged children, death with the parent, clean stops, the worker pool (no kernel)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coachkit import procs
+from coachkit.procs import Interrupted
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts processes through /proc")
+
+CHILD = """
+import os, sys, time
+sys.path[:0] = {path!r}
+from coachkit.procs import die_with_parent
+if {guard}:
+    die_with_parent({expected})
+print(os.getpid(), flush=True)
+time.sleep(60)
+"""
+
+MIDDLE = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdout=subprocess.PIPE, text=True)
+print(child.stdout.readline().strip(), flush=True)
+time.sleep(60)
+"""
+
+
+def _wait_gone(pids: list[int], seconds: float) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if procs.pid_alive(p)]
+        if not alive:
+            return []
+        time.sleep(0.1)
+    return [p for p in pids if procs.pid_alive(p)]
+
+
+def _chain(guard: bool, tag: str) -> tuple[subprocess.Popen, int]:
+    """A middle process with a child; the child arms die_with_parent when ``guard``. Returns (middle, child pid)."""
+    code = CHILD.format(path=sys.path, guard=guard, expected="os.getppid()")
+    env = dict(os.environ, **{procs.RUN_ENV: tag})
+    middle = subprocess.Popen([sys.executable, "-c", MIDDLE, code], stdout=subprocess.PIPE, text=True, env=env)
+    assert middle.stdout is not None
+    return middle, int(middle.stdout.readline())
+
+
+def test_a_child_dies_with_its_parent_and_an_unguarded_one_does_not() -> None:
+    tag = procs.run_tag()
+    guarded, g_child = _chain(True, tag + "-g")
+    unguarded, u_child = _chain(False, tag + "-u")
+    try:
+        assert procs.tagged_processes(tag + "-g") == sorted([guarded.pid, g_child])
+        for middle in (guarded, unguarded):
+            middle.kill()  # kill -9: no cleanup of any kind in the parent
+            middle.wait()
+        assert _wait_gone([g_child], 5) == []
+        assert procs.tagged_processes(tag + "-g") == []
+        assert procs.pid_alive(u_child)  # the control: without the guard the child is orphaned
+        assert procs.tagged_processes(tag + "-u") == [u_child]
+    finally:
+        for pid in (g_child, u_child):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_child_whose_parent_is_already_gone_exits_at_once() -> None:
+    code = CHILD.format(path=sys.path, guard=True, expected="os.getppid() + 1")  # not its parent: it was adopted
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and res.stdout == ""
+
+
+def test_the_kernel_launch_code_checks_its_parent_before_importing_ipykernel() -> None:
+    wrong = subprocess.run(
+        [sys.executable, "-c", procs.kernel_launch_code(os.getpid() + 1), "--version"], capture_output=True, timeout=60
+    )
+    assert wrong.returncode == 1 and wrong.stdout == b""
+    right = subprocess.Popen(
+        [sys.executable, "-c", procs.kernel_launch_code(os.getpid()), "--version"], stdout=subprocess.PIPE, text=True
+    )
+    out, _ = right.communicate(timeout=60)
+    import IPython
+
+    assert right.returncode == 0 and out.strip() == IPython.__version__  # the kernel app's --version
+
+
+def test_signals_become_interrupted_and_a_held_step_finishes_first() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Interrupted) as info:
+        with procs.stop_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted well before
+    assert (info.value.signum, info.value.exit_code, str(info.value)) == (signal.SIGTERM, 143, "interrupted by SIGTERM")
+    assert signal.getsignal(signal.SIGTERM) is before  # restored
+
+    steps = []
+    with pytest.raises(Interrupted) as info:
+        with procs.stop_signals() as signals:
+            with signals.held():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)
+                steps.append("published")  # not cut half-way
+            steps.append("after")  # never reached: the signal is raised when the held step ends
+    assert steps == ["published"] and info.value.exit_code == 130 and isinstance(info.value, KeyboardInterrupt)
+
+
+def _whoami(seconds: float) -> tuple[int, str | None]:
+    time.sleep(seconds)
+    return os.getpid(), os.environ.get(procs.RUN_ENV)
+
+
+def test_the_pool_workers_carry_the_tag_and_are_gone_after_the_run() -> None:
+    tag = procs.run_tag()
+    with procs.tagged_environment(tag):
+        results = list(procs.run_pool(_whoami, [0.0, 0.2, 0.0], 2, tag))
+    assert sorted(t for t, _ in results) == [0.0, 0.0, 0.2]
+    assert {env for _, (_, env) in results} == {tag}
+    workers = {pid for _, (pid, _) in results}
+    assert 1 <= len(workers) <= 2 and os.getpid() not in workers
+    assert _wait_gone(list(workers), 10) == []
+    assert os.environ.get(procs.RUN_ENV) != tag  # the environment is restored
+
+
+def test_closing_the_pool_early_stops_its_workers_at_once() -> None:
+    tag = procs.run_tag()
+    with procs.tagged_environment(tag):
+        results = procs.run_pool(_whoami, [0.0, 30.0, 30.0, 30.0], 2, tag)
+        _, (first, _) = next(results)
+        t = time.perf_counter()
+        results.close()  # what an exception or Ctrl-C in the batch does
+    assert time.perf_counter() - t < 10
+    assert _wait_gone([first], 10) == []
+    # all gone but multiprocessing's resource tracker, which serves this (long-lived) test process as a
+    # whole and exits with it; in `coachkit review` it is the batch's, counted by the kill -9 test
+    left = [Path(f"/proc/{p}/cmdline").read_bytes() for p in procs.tagged_processes(tag)]
+    assert [c for c in left if b"resource_tracker" not in c] == []
