@@ -391,8 +391,7 @@ def render_weeks(weeks: Any) -> str:
         latest = ordered[0]
         window = (latest.manifest.get("parameters") or {}).get("window") or {}
         out.append(
-            f'<p>Latest: <a href="{esc(quote(latest.key))}/index.html">{esc(latest.key)}</a>, '
-            f"{esc(_span(window))}.</p>"
+            f'<p>Latest: <a href="{esc(quote(latest.key))}/index.html">{esc(latest.key)}</a>, {esc(_span(window))}.</p>'
         )
         out.append('<table class="weeks"><thead><tr><th>Week</th><th>Window</th><th>Reviewed</th>')
         out.append("<th>Failed</th><th>Not reviewed</th><th>Run</th></tr></thead><tbody>")
