@@ -144,3 +144,23 @@ def test_the_run_file_round_trip_and_the_review_takes_its_rows(folder, tmp_path)
     alone = review.focus(data, rep, w, team=team)
     assert alone.values["family"] == "peer group"
     assert "the rep's peer group only (this review was run on its own" in " ".join(alone.sentences)
+
+
+def test_a_review_run_alone_reads_its_small_teams_role_for_the_peers(small) -> None:
+    from coachkit.batch import load_for_review
+
+    data = load(small)
+    w = review.review_window(data, "", 4)
+    as_of = review.focus_as_of(data.playbook, w.end)
+    rep = sorted(data.reps.loc[data.reps["role"] == "SDR", "rep_id"])[0]
+    selected, _ = run_focus(small, as_of, 4, sorted(data.reps["rep_id"]), end=w.end, reps_table=data.reps)
+    run_rows = selected[selected["rep_id"] == rep].set_index("kpi")
+    team_only = load_for_review(small, rep)  # the review reads its team x role only
+    assert len(team_only.reps) < int((data.reps["role"] == "SDR").sum())
+    alone = review.focus(team_only, rep, w, source=small).frames["candidates"].set_index("kpi")
+    # the same peers as the batch's pre-pass (every active SDR), so the same values and benchmarks
+    assert alone["peer_label"].iloc[0] == "SDRs across teams"
+    assert (alone["peers_n"] == run_rows.loc[alone.index, "peers_n"]).all()
+    np.testing.assert_allclose(alone["benchmark_value"], run_rows.loc[alone.index, "benchmark_value"], equal_nan=True)
+    np.testing.assert_allclose(alone["p_value"], run_rows.loc[alone.index, "p_value"], equal_nan=True)
+    assert alone["family"].eq("peer group").all()

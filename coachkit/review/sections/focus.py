@@ -9,6 +9,7 @@ rep's peer group (and the review says which).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,14 +96,18 @@ def rep_candidates(
     run: str | Path | pd.DataFrame | None = None,
     profile: Coverage | None = None,
     time_off: pd.DataFrame | None = None,
+    source: Any = None,
+    playbook: Any = None,
 ) -> pd.DataFrame:
     """The rep's rows of the calibrated focus: one per focus KPI, selected (``q_value``, ``flagged``, ``family``).
 
     ``run``: the run's focus file (:func:`coachkit.focus_run.write_focus`) or its frame: the rows selected over
     the whole run. Without it, the candidates of the rep's peer group (:func:`coachkit.focus_run.family_candidates`,
     judged to :func:`coachkit.window.focus_as_of` of the window's end, without KPIs the ``profile`` cannot support
-    and without volume in absent weeks) selected together (``family`` = "peer group"). Empty when the rep has no
-    activity in the focus window.
+    and without volume in absent weeks) selected together (``family`` = "peer group"). When the rep's team has too
+    few reps of the role, the peer group is the role across teams: with ``source`` (the dataset; ``playbook``: the
+    playbook file or None), every rep of the role is read for it (a review reads only its team). Empty when the rep
+    has no activity in the focus window.
     """
     if run is not None and not (isinstance(run, str) and not run):
         rows = run[run["rep_id"] == rep_id] if isinstance(run, pd.DataFrame) else read_focus(run, rep_id)
@@ -116,6 +121,27 @@ def rep_candidates(
     mine = cands[cands["rep_id"] == rep_id] if len(cands) else cands
     if mine.empty:
         return mine.reset_index(drop=True)
+    if str(mine["peer_basis"].iloc[0]).startswith("role across teams") and source is not None:
+        from ...load import load, load_reps
+
+        everyone = load_reps(source, playbook=playbook)
+        role = data.reps.loc[data.reps["rep_id"] == rep_id, "role"].iloc[0]
+        same = everyone["role"].isna() if pd.isna(role) else everyone["role"].eq(role)
+        members = everyone.loc[same.to_numpy(dtype=bool), "rep_id"].astype(str).tolist()
+        wider = load(source, playbook=playbook, reps=members)
+        wider = dataclasses.replace(wider, playbook=data.playbook)  # the playbook as fitted to the data's coverage
+        cands = family_candidates(
+            wider.between(None, window.end),
+            as_of,
+            window.weeks,
+            None,
+            end=window.end,
+            unsupported=unsupported,
+            time_off=time_off,
+        )
+        mine = cands[cands["rep_id"] == rep_id]
+        if mine.empty:
+            return mine.reset_index(drop=True)
     group = mine["peer_group"].iloc[0]
     fam = cands[cands["peer_group"] == group]
     fam.attrs.update(cands.attrs)
@@ -171,6 +197,8 @@ def focus(
     team: Team | None = None,
     run: str | Path | pd.DataFrame | None = None,
     time_off: pd.DataFrame | None = None,
+    source: Any = None,
+    playbook: Any = None,
 ) -> Section:
     """The coaching focus for next week (:func:`rep_candidates`: the calibrated focus), with a next step per area
     (:func:`coachkit.review.actions.choose_action`), compared with the previous review.
@@ -180,6 +208,8 @@ def focus(
     week (``absences``, :func:`coachkit.review.absences`, says which weeks; the run's pre-pass and
     :func:`rep_candidates` leave them out). ``run``: the run's focus file; ``team``: the peers the next steps
     compare the rep with. ``previous``: the previous review's :func:`focus_record` list (None: no previous review).
+    ``source``/``playbook``: the dataset and playbook file, read again for a small team's role across teams when
+    the review runs on its own.
 
     Frames: ``focus`` (the areas shown, with ``action``, ``cause`` and ``why``), ``candidates`` (every focus KPI of
     the rep, selected), ``comparison`` (with ``previous``). Values: ``focus_window``, ``actions``, ``family``.
@@ -189,7 +219,9 @@ def focus(
     sec = Section("focus", "Talk about this week")
     as_of = focus_as_of(pb, window.end)
     first, last = focus_window(as_of, window.weeks)
-    rows = rep_candidates(data, rep_id, window, run=run, profile=profile, time_off=time_off)
+    rows = rep_candidates(
+        data, rep_id, window, run=run, profile=profile, time_off=time_off, source=source, playbook=playbook
+    )
     frame = flagged(rows, pb.max_focus).copy()
     ev = _evidence(data, rep_id, first, last, rows, team, profile)
     actions: list[Action] = [choose_action(k, ev, pb.actions) for k in frame["kpi"]]
