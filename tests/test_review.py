@@ -659,3 +659,23 @@ def test_team_weekly_gives_the_reps_rows_and_the_median_of_peers_with_a_value():
     assert med["period_start"].tolist() == [pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-09")]
     assert med["value"].tolist() == pytest.approx([0.2, 0.4])
     assert team.weekly("feedback_score")[1].empty
+
+
+def test_pipeline_amounts_carry_their_currency(data, window, team) -> None:
+    import dataclasses
+
+    from coachkit import Playbook
+
+    d = crafted()
+    d.deals["currency"] = ["GBP", "GBP", "EUR"]  # r1's deals created in the window (d1, d2) are in GBP
+    assert "worth 300 GBP in total" in review.pipeline(d, "r1", window).sentences[0]
+    d.deals["currency"] = ["GBP", "EUR", "EUR"]  # mixed: no currency claimed
+    assert "worth " in review.pipeline(d, "r1", window).sentences[0]
+    assert " GBP" not in review.pipeline(d, "r1", window).sentences[0]
+    based = dataclasses.replace(d, playbook=Playbook.from_dict({"currency": {"base": "EUR", "rates": {"GBP": 1.17}}}))
+    assert " EUR in total" in review.pipeline(based, "r1", window).sentences[0]
+
+
+def test_peer_medians_carry_their_n(data, window, team) -> None:
+    table = review.effort(data, "r1", window, team=team).tables[0]
+    assert "Peers' median (2 reps)" in table.columns  # r1 and r2, the East SDRs employed in the window

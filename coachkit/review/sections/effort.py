@@ -16,7 +16,7 @@ from ..fmt import is_missing, num, pct, plural, short_day_text
 from ..page import Chart, Details, Section, Table, Text
 from ..rows import rep_row, window_activities
 from ..targets import count_target, ramp_factors
-from ..team import Team, team_for, team_median, window_count
+from ..team import Team, peers_n, team_for, team_median, window_count
 
 #: Activity-type count KPI -> activity type.
 TYPE_KPIS: dict[str, str] = {"calls": "call", "emails": "email", "meetings": "meeting", "follow_ups": "follow_up"}
@@ -209,7 +209,7 @@ def effort(
                 for t, tp in zip(vol["target"], vol["target_per_day"], strict=True)
             ],
             "% of target": vol["share_of_target"].map(pct),
-            "Peers' median": vol["team_median"].map(num),
+            f"Peers' median ({plural(peers_n(team), 'rep')})": vol["team_median"].map(num),
         }
     )
     sec.add(Table(disp, "Volume by activity type (targets are ramp-adjusted for new hires)"))

@@ -17,7 +17,7 @@ from ..fmt import N_NOUNS, num, pct, plural, rate_text
 from ..page import Chart, Section, Table, Text
 from ..rows import is_conversation, window_activities
 from ..targets import rate_target
-from ..team import Team, others_total, team_for, team_median, window_total
+from ..team import Team, others_total, peers_n, team_for, team_median, window_total
 
 
 def _rate_rows(team: Team, kpis: Iterable[str]) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def outcomes(
                 "Rate": r["label"],
                 "This rep": rate_text(r["k"], r["n"], noun=N_NOUNS[k]),
                 f"Other {team.group} (pooled)": rate_text(o["k"], o["n"]),
-                "Peers' median": pct(team_median(team, k)),
+                f"Peers' median ({plural(peers_n(team), 'rep')})": pct(team_median(team, k)),
                 "Target": f"{pct(target)} ({tk})" if tk else "–",
             }
         )

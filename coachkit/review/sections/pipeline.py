@@ -13,6 +13,20 @@ from ..page import Section, Table, Text
 from ..team import Team, team_for, team_median, window_count, window_total
 
 
+def _currency(data: Any, rep_id: str, window: Window) -> str:
+    """ " GBP" when the amounts are in one known currency: the playbook's base currency (amounts are converted to it),
+    else the one currency of the rep's deals created in the window; '' when unknown."""
+    base = getattr(data.playbook, "currency_base", None)
+    if base:
+        return f" {base}"
+    d = data.deals
+    if "currency" not in d.columns:
+        return ""
+    m = (d["rep_id"] == rep_id) & (d["created_at"] >= window.start) & (d["created_at"] < window.end_exclusive)
+    cur = d.loc[m.to_numpy(dtype=bool, na_value=False), "currency"].dropna().astype(str).str.strip().str.upper()
+    return f" {cur.iloc[0]}" if len(cur) and cur.nunique() == 1 else ""
+
+
 def pipeline(
     data: Any, rep_id: str, window: Window, *, team: Team | None = None, profile: Coverage | None = None
 ) -> Section:
@@ -32,7 +46,7 @@ def pipeline(
     sec.add(
         f"{plural(created, 'deal')} created in the window (prior window "
         f"{num(prior_created)}; peers' median {num(team_median(team, 'deals_created'))}), "
-        f"worth {num(amount)} in total."
+        f"worth {num(amount)}{_currency(data, rep_id, window)} in total."
     )
     if float(win["denominator"]) > 0:
         sec.add(
