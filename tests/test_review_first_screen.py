@@ -456,6 +456,10 @@ def test_a_team_that_misses_a_target_together_is_a_team_topic_not_each_reps_focu
         cands = top.frames["focus_candidates"].set_index("kpi")
         assert bool(cands.loc["calls", "team_finding"]) and cands.loc["calls", "benchmark"] == "peer group"
         assert "calls" not in set(top.frames["focus_focus"]["kpi"])
-        assert "the East SDRs as a group are below their target on calls" in " ".join(top.sentences)
+        assert (
+            "Team topic, not this rep's focus: the East SDRs as a group are below target on calls and connect rate "
+            "(see the index); "
+            "on these the rep is compared with the peers." in top.sentences
+        )
         assert bool(top.frames["scorecard"].set_index("kpi").loc["calls", "team_finding"])
         assert ">team below</span>" in review.section_html(top, level=0)

@@ -168,7 +168,7 @@ table.ck-scorecard thead th{font-weight:600;font-size:.86em;color:#333;vertical-
 border-bottom:1px solid #bbb}
 table.ck-scorecard tbody th{font-weight:600}
 table.ck-scorecard td.ck-num{text-align:right;white-space:nowrap}
-.ck-sub{display:block;color:#666;font-size:.82em;font-weight:normal;white-space:normal}
+.ck-sub{display:block;color:#666;font-size:.82em;font-weight:normal;white-space:normal}.ck-team{white-space:nowrap}
 .ck-up,.ck-down,.ck-flat{white-space:nowrap}.ck-up{color:#176117}.ck-down{color:#a3001b}.ck-flat{color:#666}
 svg.ck-spark{display:block}
 """

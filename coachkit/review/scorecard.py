@@ -142,7 +142,7 @@ class Scorecard:
             target = "–" if is_missing(r.get("target")) else esc(fmt_value(kind, kpi, r["target"]))
             tk = r.get("target_kind") or ""
             if target != "–" and r.get("team_finding") is True:
-                target += '<span class="ck-sub" title="The whole peer group is below it: a team topic in the index">team below</span>'
+                target += '<span class="ck-sub ck-team" title="The whole peer group is below it: a team topic in the index">team below</span>'
             elif target != "–" and tk and tk not in ("role target", "on target"):
                 target += f' <span class="ck-sub">{esc(tk.replace("playbook ", ""))}</span>'
             med = esc(fmt_value(kind, kpi, r.get("team_median")))

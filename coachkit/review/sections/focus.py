@@ -30,7 +30,7 @@ from ..rows import rep_row, window_activities
 from ..team import Team, team_for
 from .follow_up import open_follow_ups
 
-__all__ = ["behind", "focus", "next_week_sentence", "plain_evidence", "rep_candidates"]
+__all__ = ["behind", "focus", "next_week_sentence", "plain_evidence", "rep_candidates", "team_topic"]
 
 
 def next_week_sentence(focus_frame: pd.DataFrame) -> str:
@@ -249,10 +249,32 @@ def focus(
                     "note",
                 )
             )
+    topic = team_topic(rows)
+    if topic:
+        sec.add(Text(topic, "note"))
     if previous is not None:
         sec.add(*_comparison(sec, previous, previous_window, frame, rows, pb))
     sec.add(_details(frame, rows, first, last, family, profile))
     return sec
+
+
+def team_topic(rows: pd.DataFrame) -> str:
+    """One short line when the rep's peer group as a whole misses targets (team findings): a team topic in the index,
+    not this rep's focus; '' otherwise."""
+    if rows is None or rows.empty or "team_finding" not in rows:
+        return ""
+    team = rows[rows["team_finding"].astype(bool).to_numpy() & rows["kind"].eq("leading").to_numpy(dtype=bool)]
+    if team.empty:
+        return ""
+    labels = [str(x).lower() for x in team["label"]]
+    if len(labels) > 3:
+        listed = ", ".join(labels[:3]) + f" and {len(labels) - 3} more"
+    else:
+        listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return (
+        f"Team topic, not this rep's focus: the {rows.iloc[0]['peer_label']} as a group are below target on "
+        f"{listed} (see the index); on these the rep is compared with the peers."
+    )
 
 
 def _comparison(
@@ -325,17 +347,6 @@ def _details(
             "note",
         )
     ]
-    if len(rows) and "team_finding" in rows:
-        team = rows[rows["team_finding"].astype(bool) & rows["kind"].eq("leading").to_numpy(dtype=bool)]
-        if len(team):
-            listed = ", ".join(str(x).lower() for x in team["label"])
-            parts.append(
-                Text(
-                    f"Team topics (in the index): the {rows.iloc[0]['peer_label']} as a group are below their target "
-                    f"on {listed}; on these the rep is compared with the peers, not the target.",
-                    "note",
-                )
-            )
     shown = rows[rows["kind"].eq("leading").to_numpy(dtype=bool)] if len(rows) else rows
     if len(shown):  # a KPI the data cannot support is not shown as a number, here either
         lacking = shown["reason"].astype(str).str.startswith(("the data has no", "outcomes are logged on only"))
