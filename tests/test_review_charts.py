@@ -32,6 +32,8 @@ def test_daily_volume_has_whole_counts_and_monday_dates() -> None:
     labels = _labels(charts.to_svg(chart))
     numbers = [x for x in labels if re.fullmatch(r"[0-9.,]+", x)]
     assert numbers and all("." not in x for x in numbers)  # no 0.5 meetings
+    # the meetings panel (at most 2 a day) reads 0, 1, 2 once each, after the calls panel's 0, 20, 40
+    assert numbers == ["0", "20", "40", "0", "1", "2"]
     dates = [x for x in labels if re.fullmatch(r"[A-Z][a-z]{2} \d{2} [A-Z][a-z]{2}", x)]
     assert dates == ["Mon 03 Jun", "Mon 10 Jun", "Mon 17 Jun", "Mon 24 Jun"]
 
