@@ -330,7 +330,10 @@ def test_follow_up_section(data, window, team) -> None:
     sec = review.follow_up(data, "r1", window, team=team)
     assert sec.frames["open"]["account_id"].tolist() == ["B"]
     text = "\n".join(sec.sentences)
-    assert "50% (1/2 conversations with an account, 95% CI 9–91%)" in text
+    assert sec.sentences[0] == (
+        "Followed up within 24 hours after 50% (1/2 conversations with an account, 95% CI 9–91%); against the "
+        "playbook benchmark of 80%; peers' median 25%."
+    )  # no 'below' and no 'up': the judgement is the calibrated focus's, the change the scorecard's
     assert "1 account had a conversation in the window" in text
 
 

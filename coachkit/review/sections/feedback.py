@@ -12,7 +12,7 @@ from ...coverage import Coverage
 from ...feedback import feedback_themes
 from ...stats import wilson
 from ...window import Window
-from ..compare import change, since, t_interval, versus
+from ..compare import against, change, t_interval
 from ..fmt import N_NOUNS, clip, is_missing, num, pct, plural, rate_text
 from ..page import Heading, Section, Table, Text
 from ..rows import feedback_scores, is_conversation, window_activities
@@ -126,9 +126,8 @@ def feedback(
             float(prior["denominator"]),
         ),
     }
-    bits = [b for b in (versus(row), since(row, window)) if b] + [
-        f"peers' median {pct(team_median(team, 'notes_coverage'))}"
-    ]
+    # the judgement and the change are the scorecard's and the focus's: here, the plain comparison
+    bits = [b for b in (against(row),) if b] + [f"peers' median {pct(team_median(team, 'notes_coverage'))}"]
     sec.add(
         f"Notes written after {rate_text(this['numerator'], this['denominator'], noun=N_NOUNS['notes_coverage'])}; "
         + "; ".join(bits)

@@ -9,7 +9,7 @@ import pandas as pd
 from ...coverage import Coverage
 from ...stats import wilson
 from ...window import Window
-from ..compare import change, since, versus
+from ..compare import against, change
 from ..fmt import N_NOUNS, clip, day_text, num, pct, plural, rate_text
 from ..page import Section, Table, Text
 from ..rows import is_conversation
@@ -101,7 +101,8 @@ def follow_up(
             float(prior["denominator"]),
         ),
     }
-    bits = [b for b in (versus(row), since(row, window)) if b]
+    # the judgement and the change are the scorecard's and the focus's: here, the plain comparison
+    bits = [b for b in (against(row),) if b]
     bits.append(f"peers' median {pct(team_median(team, 'follow_up_24h_rate'))}")
     sec.add(
         f"Followed up within 24 hours after {rate_text(this['numerator'], this['denominator'], noun=N_NOUNS['follow_up_24h_rate'])}; "
