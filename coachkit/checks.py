@@ -34,6 +34,10 @@ __all__ = [
 
 _DAY_NS = 86_400 * 10**9
 
+#: Copies of activity rows that differ only in activity_id are reported when they are this share of
+#: an activity type's rows or more (below it, identical rows are as likely coincidences).
+COPY_SHARE = 0.01
+
 
 # ---- timestamps ------------------------------------------------------------------------------
 
@@ -184,11 +188,12 @@ def surrounded_by_space(values: list[str]) -> np.ndarray:
 
 
 def copies_but_id(
-    columns: Mapping[str, pd.Series], rep: np.ndarray, at: np.ndarray, rows: np.ndarray | None = None
+    columns: Mapping[str, pd.Series] | pa.Table, rep: np.ndarray, at: np.ndarray, rows: np.ndarray | None = None
 ) -> np.ndarray:
     """Rows that repeat an earlier row in every one of ``columns`` (every column but the id): the copies,
     not their first. Returns a mask as long as ``at``.
 
+    ``columns`` may also be an Arrow table (only the candidate rows are turned into pandas).
     ``rep`` holds integer codes of the rep per row (any coding) and ``at`` the timestamps
     (datetime64[ns]); they must also be among ``columns`` in some form. ``rows``: positions of the rows
     to consider (None: all). Rows at midnight (a date without a time of day) are never copies: with
@@ -208,7 +213,10 @@ def copies_but_id(
     cand = cand[t[cand] % _DAY_NS != 0]
     if len(cand) < 2:
         return out
-    sub = pd.DataFrame({name: s.take(cand).reset_index(drop=True) for name, s in columns.items()}, copy=False)
+    if isinstance(columns, pa.Table):
+        sub = columns.take(pa.array(cand)).to_pandas()
+    else:
+        sub = pd.DataFrame({name: s.take(cand).reset_index(drop=True) for name, s in columns.items()}, copy=False)
     out[cand[sub.duplicated(keep="first").to_numpy()]] = True
     return out
 
@@ -242,23 +250,51 @@ def _same_rep_and_time(rep: np.ndarray, at: np.ndarray) -> np.ndarray:
 _MAX_LENGTHS = 64
 
 
-def surely_distinct(ids: pd.Series) -> bool:
+def _increasing(buffer: pa.Buffer, start: int, n: int, width: int) -> bool:
+    """Whether ``n`` texts of ``width`` (<= 16) bytes stored back to back from ``start`` are in strictly increasing
+    byte order: compared as one or two big-endian words (the first 8 bytes, then the rest, zero-padded)."""
+    data = np.frombuffer(buffer, dtype=np.uint8, count=n * width, offset=start)
+    if width == 8:  # the buffer is the keys
+        hi = data.view(">u8")
+        return bool((hi[1:] > hi[:-1]).all())
+    rows = data.reshape(n, width)
+    words = np.zeros((n, 16 if width > 8 else 8), dtype=np.uint8)
+    words[:, :width] = rows
+    keys = words.view(">u8")
+    hi = keys[:, 0]
+    up = hi[1:] > hi[:-1]
+    if width <= 8:
+        return bool(up.all())
+    lo = keys[:, 1]
+    return bool((up | ((hi[1:] == hi[:-1]) & (lo[1:] > lo[:-1]))).all())
+
+
+def surely_distinct(ids: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
     """True when the non-missing values of a text column are certainly pairwise distinct.
 
     False means "maybe not" (the caller then checks exactly). Values of different byte
     lengths differ, so each length is checked alone: its values are packed into
     fixed-width words, folded into one uint64 key (exact up to 8 bytes), sorted, and
     neighbours compared. A sort of integers is several times faster than hashing
-    millions of strings.
+    millions of strings; ids of up to 8 bytes already in increasing order (as exports number
+    them) need no sort at all.
     """
-    arr = pa.array(ids.array)
+    arr = ids if isinstance(ids, (pa.Array, pa.ChunkedArray)) else pa.array(ids.array)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
     arr = arr.drop_null().cast(pa.large_binary())
-    lengths = pc.binary_length(arr).to_numpy()
+    if len(arr) < 2:
+        return True
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets)
+    width = int(lengths[0])
+    if 0 < width <= 16 and (lengths == width).all() and _increasing(arr.buffers()[2], int(offsets[0]), len(arr), width):
+        return True  # ids of one width in increasing order, as exports number them: no sort at all
     distinct_lengths = np.flatnonzero(np.bincount(lengths))  # a count per length: no sort of every row
     if len(distinct_lengths) > _MAX_LENGTHS:
-        return len(pd.unique(ids.dropna())) == len(arr)
+        return pc.count_distinct(arr).as_py() == len(arr)
     for width in distinct_lengths:
         part = arr if len(distinct_lengths) == 1 else arr.filter(pa.array(lengths == width))
         if len(part) < 2:
@@ -270,9 +306,14 @@ def surely_distinct(ids: pd.Series) -> bool:
         words = np.zeros((len(part), -(-int(width) // 8) * 8), dtype=np.uint8)
         words[:, :width] = data.reshape(len(part), width)
         packed = words.view(np.uint64)
-        key = packed[:, 0].copy()
-        for j in range(1, packed.shape[1]):
-            key = key * np.uint64(0x100000001B3) ^ packed[:, j]
+        if width <= 8:  # big-endian: the key orders as the text does, so ids in increasing order need no sort
+            key = packed[:, 0].byteswap()
+            if (key[1:] > key[:-1]).all():
+                continue
+        else:
+            key = packed[:, 0].copy()
+            for j in range(1, packed.shape[1]):
+                key = key * np.uint64(0x100000001B3) ^ packed[:, j]
         key.sort()
         if (key[1:] == key[:-1]).any():
             return False

@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import schema
 from .files import atomic_path, write_text
@@ -40,6 +42,29 @@ def performed_activities(activities: pd.DataFrame) -> pd.DataFrame:
     return activities[~not_done].reset_index(drop=True)
 
 
+class _Table:
+    """A table field of :class:`SalesData` that may be held as a canonical Arrow table (as :func:`coachkit.load`
+    reads Parquet) and is turned into its pandas frame, with canonical dtypes, the first time it is read.
+
+    Assigning a DataFrame replaces it (and forgets the Arrow form).
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, f"_{name}"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.name)  # no default: the field is required
+        value = obj.__dict__[self.slot]
+        if isinstance(value, pa.Table):
+            value = schema.from_arrow(value, self.name)
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
+
+
 @dataclass
 class SalesData:
     """A canonical dataset.
@@ -51,7 +76,7 @@ class SalesData:
     (:class:`coachkit.load.Issue` objects).
     """
 
-    activities: pd.DataFrame
+    activities: pd.DataFrame = _Table()  # type: ignore[assignment]
     reps: pd.DataFrame
     deals: pd.DataFrame = field(default_factory=lambda: schema.empty("deals"))
     playbook: Playbook = field(default_factory=Playbook.default)
@@ -59,6 +84,22 @@ class SalesData:
     source: str = ""
     #: Optional stage history (:data:`coachkit.schema.DEAL_STAGES`); empty when the source has none.
     deal_stages: pd.DataFrame = field(default_factory=lambda: schema.empty("deal_stages"))
+    #: table -> the columns read from the source, when :func:`coachkit.load` read only some (``columns=``);
+    #: None when every column was read. The other columns are empty (missing) in the frames.
+    columns_read: dict[str, tuple[str, ...]] | None = None
+
+    def arrow_activities(self) -> pa.Table | None:
+        """The activities as a canonical Arrow table while they have not been turned into pandas yet, else None.
+
+        :func:`coachkit.kpi_table` scans it directly (no pandas copy); reading ``activities`` builds the frame.
+        """
+        value = self.__dict__.get("_activities")
+        return value if isinstance(value, pa.Table) else None
+
+    def n_activities(self) -> int:
+        """Number of activities, without building the pandas frame."""
+        value = self.__dict__.get("_activities")
+        return value.num_rows if isinstance(value, pa.Table) else len(self.activities)
 
     @classmethod
     def from_frames(
@@ -89,6 +130,14 @@ class SalesData:
         left out; reps, deals and the rest are the same objects. Returns ``self`` when every activity is
         performed (the normal case), so calling it costs one pass over the ``done`` column.
         """
+        arrow = self.arrow_activities()
+        if arrow is not None:  # still in Arrow form (a clean Parquet load): filter it there, no pandas copy
+            if "done" not in arrow.column_names:
+                return self
+            not_done = pc.fill_null(pc.equal(arrow.column("done"), False), False)
+            if not pc.any(not_done).as_py():
+                return self
+            return replace(self, activities=arrow.filter(pc.invert(not_done)))
         acts = performed_activities(self.activities)
         return self if acts is self.activities else replace(self, activities=acts)
 
@@ -200,7 +249,7 @@ class SalesData:
 
     def __repr__(self) -> str:
         return (
-            f"SalesData({len(self.activities):,} activities, {len(self.reps):,} reps, "
+            f"SalesData({self.n_activities():,} activities, {len(self.reps):,} reps, "
             f"{len(self.deals):,} deals, timezone={self.playbook.timezone!r}, source={self.source!r})"
         )
 

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from . import schema
 from .dataset import performed_activities
+from .kpi_sql import HAS_TEXT
 from .playbook import Playbook
 from .stats import wilson
 
@@ -52,6 +53,7 @@ __all__ = [
     "list_kpis",
     "period_start",
     "import_kpi_modules",
+    "kpi_columns",
 ]
 
 #: The kinds of KPI. ``count``: whole events (a Poisson-type count; missing = 0); ``rate``: whole successes /
@@ -92,6 +94,12 @@ class KpiDef:
     description: str
     definition: str
     func: Callable[[KpiInput], pd.DataFrame | pd.Series]
+    #: table -> the columns the KPI reads (rep_id, occurred_at and the tables' required columns aside); None: it
+    #: may read any column. :func:`kpi_columns` collects them for ``load(columns=...)``.
+    columns: dict[str, tuple[str, ...]] | None = None
+    #: For KPIs defined in SQL (:mod:`coachkit.kpi_sql`): output (``value``, or ``numerator`` and
+    #: ``denominator``) -> aggregate expression over the activities view, per rep and period.
+    sql: dict[str, str] | None = None
 
 
 #: KPI name -> :class:`KpiDef`, in registration order (built-ins first).
@@ -106,6 +114,8 @@ def kpi(
     kind: str,
     higher_is_better: bool = True,
     description: str = "",
+    columns: dict[str, Iterable[str]] | Iterable[str] | None = None,
+    sql: dict[str, str] | None = None,
 ) -> Callable[[Callable[[KpiInput], Any]], Callable[[KpiInput], Any]]:
     """Register the decorated function as the KPI ``name``.
 
@@ -113,6 +123,11 @@ def kpi(
     the KPI's exact definition and is required. Registering a name again replaces
     the earlier KPI (so re-running a notebook cell, or an analyst's module
     overriding a built-in, just works). The function is returned unchanged.
+
+    ``columns`` declares what the KPI reads: activities columns (a list), or table -> columns; None (the
+    default) means any column, so ``load(columns=kpi_columns([...]))`` then reads everything. ``sql`` defines
+    the KPI by SQL aggregate expressions over the activities (see :mod:`coachkit.kpi_sql`): ``{"value": ...}``
+    or ``{"numerator": ..., "denominator": ...}``; the function then returns ``inp.sql_result(name)``.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"KPI name must be a Python-identifier-like string such as 'calls', got {name!r}")
@@ -124,10 +139,56 @@ def kpi(
         if not doc or not doc.strip():
             raise ValueError(f"KPI {name!r}: the function needs a docstring stating the KPI's exact definition")
         definition = " ".join(doc.split())
-        registry[name] = KpiDef(name, label, unit, kind, bool(higher_is_better), description, definition, func)
+        cols = None
+        if columns is not None:
+            asked = dict(columns) if isinstance(columns, dict) else {"activities": columns}
+            cols = {t: (c,) if isinstance(c, str) else tuple(c) for t, c in asked.items()}
+        registry[name] = KpiDef(
+            name, label, unit, kind, bool(higher_is_better), description, definition, func, cols, sql
+        )
         return func
 
     return register
+
+
+def kpi_columns(kpis: Iterable[str] | str | None = None) -> dict[str, tuple[str, ...]] | None:
+    """What :func:`coachkit.load` must read for ``kpis`` (default: every registered KPI): table -> columns, for
+    ``load(source, columns=kpi_columns([...]))``; None when one of them may read any column (load everything).
+
+    The activities' rep_id and occurred_at (periods) are always included.
+    """
+    names = list(registry) if kpis is None else [kpis] if isinstance(kpis, str) else list(kpis)
+    out: dict[str, list[str]] = {"activities": ["rep_id", "occurred_at"]}
+    for name in names:
+        if name not in registry:
+            raise KeyError(f"unknown KPI {name!r}; known: {', '.join(registry)}")
+        cols = registry[name].columns
+        if cols is None:
+            return None
+        for table, names_ in cols.items():
+            out.setdefault(table, []).extend(names_)
+    return {t: tuple(dict.fromkeys(c)) for t, c in out.items()}
+
+
+def _check_columns(data: Any, names: Sequence[str]) -> None:
+    """A clear error when ``data`` was loaded without a column one of the KPIs ``names`` reads."""
+    read = getattr(data, "columns_read", None)
+    if read is None:
+        return
+    for name in names:
+        cols = registry[name].columns
+        if cols is None:
+            raise ValueError(
+                f"KPI {name!r} may read any column, but the data was loaded with only some columns (load(columns=...)); "
+                "load it without columns=, or give the KPI's columns in @kpi(columns=...)"
+            )
+        for table, needed in cols.items():
+            missing = [c for c in needed if c not in read.get(table, ())]
+            if missing:
+                raise ValueError(
+                    f"KPI {name!r} reads {table} column(s) {', '.join(missing)}, which were not loaded; "
+                    f"load with columns=coachkit.kpis.kpi_columns([...]) naming this KPI, or without columns="
+                )
 
 
 def list_kpis() -> pd.DataFrame:
@@ -261,67 +322,26 @@ def _index_in(s: pd.Series, values: Sequence[str] | pa.Array) -> np.ndarray:
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
 
-def _search_right(sorted_values: np.ndarray, probes: np.ndarray) -> np.ndarray:
-    """``np.searchsorted(sorted_values, probes, side="right")``, probing in sorted order (far fewer cache misses)."""
-    order = np.argsort(probes)
-    out = np.empty(len(probes), dtype=np.intp)
-    out[order] = np.searchsorted(sorted_values, probes[order], side="right")
-    return out
-
-
-def _followed_within(
-    key: np.ndarray,
-    t: np.ndarray,
-    conv_key: np.ndarray,
-    conv_t: np.ndarray,
-    window: int,
-    clock: Callable[[np.ndarray], np.ndarray] | None = None,
-) -> np.ndarray:
-    """For each (conv_key, conv_t): is there a (key, t) with the same key, t > conv_t and clock(t) − clock(conv_t) <= window?
-
-    ``t``, ``conv_t`` and ``window`` are int64 nanoseconds; keys are non-negative ints. ``clock`` maps instants
-    to another clock that never runs backwards (the playbook's working time, ``Playbook.working_time``); by
-    default real time. Because the clock is monotone, the first touch strictly after each conversation is
-    the one with the least clock time after it, so only that one is checked.
-    """
-    if len(conv_key) == 0 or len(key) == 0:
-        return np.zeros(len(conv_key), dtype=bool)
-    t0 = int(min(t.min(), conv_t.min()))
-    dt, conv_dt = t - t0, conv_t - t0
-    span = int(max(dt.max(), conv_dt.max())) + window + 1
-    # Coarsest time unit that loses nothing, so that (key, time) packs into one sortable int64.
-    unit = next(u for u in (10**9, 10**6, 10**3, 1) if not (dt % u).any() and not (conv_dt % u).any())
-    n_keys = int(max(key.max(), conv_key.max())) + 1
-    if n_keys * (span // unit + 1) < 2**62:
-        width = span // unit + 1
-        packed = np.sort(key * width + dt // unit)
-        probe = conv_key * width + conv_dt // unit
-        c_key = conv_key
-        j = _search_right(packed, probe)  # first touch strictly after, in (key, t) order
-        j_ok = j < len(packed)
-        nxt = packed[np.minimum(j, len(packed) - 1)]
-        t_next = (nxt % width) * unit + t0
-    else:  # exact general case (very long spans or many keys): pack (dense key, rank of time) instead
-        times = np.unique(np.concatenate([t, conv_t]))
-        dense, _ = pd.factorize(np.concatenate([key, conv_key]))
-        width = len(times) + 1
-        packed = np.sort(dense[: len(key)].astype(np.int64) * width + np.searchsorted(times, t))
-        c_key = dense[len(key) :].astype(np.int64)
-        probe = c_key * width + np.searchsorted(times, conv_t)
-        j = _search_right(packed, probe)
-        j_ok = j < len(packed)
-        nxt = packed[np.minimum(j, len(packed) - 1)]
-        t_next = times[nxt % width]
-    same = j_ok & (nxt // width == c_key)
-    if clock is None:
-        return same & (t_next - conv_t <= window)
-    out = np.zeros(len(conv_key), dtype=bool)
-    idx = np.flatnonzero(same)
-    out[idx] = clock(t_next[idx]) - clock(conv_t[idx]) <= window
-    return out
-
-
 # ---- the input of a KPI ---------------------------------------------------------------------
+
+
+class _Lazy:
+    """A field whose value may be given as a function, called the first time the field is read."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.slot = name, f"_{name}_value"
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            raise AttributeError(self.name)  # no default: the field is required
+        value = obj.__dict__[self.slot]
+        if callable(value) and not isinstance(value, pd.DataFrame):
+            value = value()
+            obj.__dict__[self.slot] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.slot] = value
 
 
 @dataclass(frozen=True)
@@ -338,10 +358,12 @@ class KpiInput:
       ``role``, ``hired_at`` and ``left_at``.
 
     The helper methods (:meth:`count`, :meth:`total`, :meth:`value`, ...) work on
-    arrays aligned to ``grid`` and are what the built-ins use to stay fast.
+    arrays aligned to ``grid`` and are what the built-ins use to stay fast. KPIs defined in SQL
+    (:meth:`sql_result`) are computed by DuckDB from the Arrow form of the activities; the pandas
+    ``activities`` frame is built only when a KPI reads it.
     """
 
-    activities: pd.DataFrame
+    activities: pd.DataFrame = _Lazy()  # type: ignore[assignment]
     deals: pd.DataFrame
     reps: pd.DataFrame
     playbook: Playbook
@@ -367,14 +389,45 @@ class KpiInput:
         containing them. ``reps`` limits the grid to those rep ids.
         """
         _check_freq(freq)
-        from .timezones import rep_local
+        from .timezones import rep_local, rep_zones
 
         pb: Playbook = data.playbook
-        acts = performed_activities(data.activities)  # to-dos not done (``done`` false) are not effort
-        # a rep with a timezone of their own: their days, weeks and hours in their local time
-        occurred = rep_local(_as_naive_local(acts["occurred_at"], pb), acts["rep_id"], data.reps, pb)
-        a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)
-        acts = acts.assign(occurred_at=occurred, period_start=_days_to_ns(a_days))
+        if hasattr(data, "performed"):
+            data = data.performed()  # to-dos not done (``done`` false) are not effort
+        arrow = data.arrow_activities() if hasattr(data, "arrow_activities") else None
+        zones = rep_zones(data.reps, pb)
+        if arrow is not None:
+            # Activities still in Arrow form (a clean Parquet load): the SQL KPIs scan them as they are, with
+            # the reps' local times when some rep has a timezone of their own.
+            if len(zones):
+                rep_ids = arrow.column("rep_id").to_pandas()
+                utc = pd.Series(arrow.column("occurred_at").to_numpy(), dtype="datetime64[ns]")
+                local = rep_local(utc, rep_ids, data.reps, pb).to_numpy(dtype="datetime64[ns]")
+                i = arrow.column_names.index("occurred_at")
+                arrow = arrow.set_column(i, "occurred_at", pa.array(local, type=pa.timestamp("ns")))
+            times = arrow.column("occurred_at")
+            bounds = pc.min_max(times).as_py() if len(times) else {"min": None, "max": None}
+            lo = None if bounds["min"] is None else np.datetime64(pd.Timestamp(bounds["min"]).as_unit("ns"))
+            hi = None if bounds["max"] is None else np.datetime64(pd.Timestamp(bounds["max"]).as_unit("ns"))
+            source = arrow
+
+            def activities() -> pd.DataFrame:
+                acts = schema.from_arrow(source, "activities")
+                days = _start_days(acts["occurred_at"].to_numpy(dtype="datetime64[ns]"), freq)
+                return acts.assign(period_start=_days_to_ns(days))
+
+            acts_value: Any = activities
+            cache: dict[str, Any] = {"arrow": arrow}
+        else:
+            acts = performed_activities(data.activities)  # to-dos not done (``done`` false) are not effort
+            # a rep with a timezone of their own: their days, weeks and hours in their local time
+            occurred = rep_local(_as_naive_local(acts["occurred_at"], pb), acts["rep_id"], data.reps, pb)
+            a_days = _start_days(occurred.to_numpy(dtype="datetime64[ns]"), freq)
+            acts_value = acts.assign(occurred_at=occurred, period_start=_days_to_ns(a_days))
+            valid = occurred.to_numpy(dtype="datetime64[ns]")
+            valid = valid[~np.isnat(valid)]
+            lo, hi = (valid.min(), valid.max()) if len(valid) else (None, None)
+            cache = {"act_days": a_days}
 
         deals = data.deals
         created = rep_local(_as_naive_local(deals["created_at"], pb), deals["rep_id"], data.reps, pb)
@@ -387,16 +440,78 @@ class KpiInput:
         )
 
         # Window, as datetime64[D] period starts.
-        valid = a_days[~np.isnat(a_days)]
-        first = valid.min() if len(valid) else None
-        last = valid.max() if len(valid) else None
+        first = None if lo is None else _start_days(np.array([lo], dtype="datetime64[ns]"), freq)[0]
+        last = None if hi is None else _start_days(np.array([hi], dtype="datetime64[ns]"), freq)[0]
         if start is not None:
             first = _start_days(np.array([pd.Timestamp(start).to_datetime64()]), freq)[0]
         if end is not None:
             last = _start_days(np.array([pd.Timestamp(end).to_datetime64()]), freq)[0]
 
         grid = _grid(data.reps, reps, first, last, freq)
-        return cls(acts, deals, data.reps, pb, freq, grid, {"first": first, "act_days": a_days})
+        cache.update(first=first, last=last, reps_asked=reps)
+        return cls(acts_value, deals, data.reps, pb, freq, grid, cache)
+
+    # -- SQL KPIs --
+    def arrow(self) -> pa.Table:
+        """The activities as an Arrow table with local times, for the SQL KPIs (built once from pandas if needed)."""
+        if "arrow" not in self._cache:
+            a = self.activities.drop(columns=["period_start"], errors="ignore")
+            self._cache["arrow"] = pa.Table.from_pandas(a, preserve_index=False)
+        return self._cache["arrow"]
+
+    def _sql_scope(self) -> tuple[np.datetime64, np.datetime64, list[str] | None] | None:
+        """(first day, end day exclusive, reps or None for all) of the grid, or None for an empty grid."""
+        if len(self.grid) == 0:
+            return None
+        starts = self.grid.index.get_level_values(1).to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        first = starts.min()
+        end = _next_start(np.array([starts.max()]), self.freq)[0]
+        reps = None
+        if self._cache.get("reps_asked") is not None:
+            reps = [str(r) for r in self._grid_reps()]
+        return first, end, reps
+
+    def sql_result(self, name: str) -> pd.DataFrame:
+        """The KPI ``name``, defined in SQL (``registry[name].sql``), on the grid.
+
+        Every SQL KPI :func:`kpi_table` was asked for is computed in the same query (one scan of the
+        activities) the first time one of them is needed.
+        """
+        key = f"sql={name}"
+        if key not in self._cache:
+            wanted = [n for n in self._cache.get("sql_wanted", ()) if f"sql={n}" not in self._cache]
+            if name not in wanted:
+                wanted.append(name)
+            self._run_sql(wanted)
+        return self._cache[key]
+
+    def _run_sql(self, names: Sequence[str]) -> None:
+        from . import kpi_sql
+
+        outputs = {}
+        for name in names:
+            d = registry[name]
+            if not d.sql:
+                raise ValueError(f"KPI {name!r} has no SQL definition")
+            for out, expr in d.sql.items():
+                outputs[f"{name}.{out}"] = expr
+        scope = self._sql_scope()
+        n = len(self.grid)
+        cols = {k: np.zeros(n) for k in outputs}
+        if scope is not None:
+            got = kpi_sql.aggregate(self.arrow(), self.freq, *scope, outputs)
+            cells = self._cells(self._grid_reps().get_indexer(got["rep_id"]), got["period_day"].astype("datetime64[D]"))
+            on = cells >= 0
+            for k in outputs:
+                cols[k][cells[on]] = got[k][on]
+        for name in names:
+            sql = registry[name].sql or {}
+            if "value" in sql:
+                self._cache[f"sql={name}"] = self.frame(cols[f"{name}.value"])
+            else:
+                self._cache[f"sql={name}"] = self.frame(
+                    numerator=cols[f"{name}.numerator"], denominator=cols[f"{name}.denominator"]
+                )
 
     # -- grid helpers --
     @property
@@ -555,26 +670,6 @@ class KpiInput:
 
 _COMPUTING = object()
 
-#: From this many activities on, :func:`kpi_table` computes the shared helpers two at a time.
-PREFETCH_ROWS = 1_000_000
-
-
-def _prefetch(inp: KpiInput) -> None:
-    """Compute the helpers most KPIs share (type and outcome codes, grid cells) on two threads.
-
-    Each is an Arrow hash pass over every activity (dictionary encoding, ``index_in``), which
-    releases the GIL; each writes its own cache entry, so the results are the same as when the
-    KPIs compute them one by one.
-    """
-    if len(inp.activities) < PREFETCH_ROWS:
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    jobs = (lambda: inp.codes("activity_type"), lambda: inp.codes("outcome"), inp.activity_cells)
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for future in [pool.submit(job) for job in jobs]:
-            future.result()
-
 
 def _grid(reps: pd.DataFrame, only: Iterable[str] | str | None, first: Any, last: Any, freq: str) -> pd.DataFrame:
     """Every rep x every period in [first, last], limited to the rep's employment."""
@@ -700,6 +795,10 @@ def kpi_table(
     with the period containing that date. ``kpis`` selects KPIs by name (default:
     all registered, after importing the playbook's ``[kpis] modules``); ``reps``
     limits the reps. Rows are ordered by KPI (as asked), rep_id, period_start.
+
+    The built-in KPIs defined in SQL (:mod:`coachkit.kpi_sql`) are computed by DuckDB in one scan of the
+    activities, on every core; when ``data`` was loaded with ``columns=``, a KPI needing a column that was not
+    read is an error.
     """
     import_kpi_modules(data.playbook)
     if kpis is None:
@@ -709,8 +808,14 @@ def kpi_table(
         unknown = [k for k in names if k not in registry]
         if unknown:
             raise KeyError(f"unknown KPI(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    _check_columns(data, names)
     inp = KpiInput.from_data(data, freq=freq, start=start, end=end, reps=reps)
-    _prefetch(inp)
+    # KPIs defined in SQL: all of those asked for (and those activity_score needs) in one DuckDB query.
+    wanted = set(names)
+    if "activity_score" in wanted:
+        for role in inp.grid["role"].dropna().unique():
+            wanted.update(inp.playbook.targets_for(role))
+    inp._cache["sql_wanted"] = [n for n in registry if n in wanted and registry[n].sql]
     idx = inp.index
     n = len(idx)
     values, nums, dens, lows, highs = [], [], [], [], []
@@ -750,112 +855,155 @@ def kpi_table(
 # ---- built-in KPIs --------------------------------------------------------------------------
 
 
-def _count_of(activity_type: str) -> Callable[[KpiInput], pd.DataFrame]:
+def _sql_kpi(
+    name: str,
+    definition: str,
+    *,
+    label: str,
+    unit: str,
+    kind: str,
+    columns: Iterable[str],
+    higher_is_better: bool = True,
+    **sql: str,
+) -> None:
+    """Register a built-in KPI defined in SQL: its docstring (``definition``), its columns and its SQL, together."""
+
     def func(inp: KpiInput) -> pd.DataFrame:
-        return inp.frame(inp.count(inp.is_type(activity_type)))
+        return inp.sql_result(name)
 
-    return func
-
-
-@kpi("activities", label="Activities", unit="activities", kind="count")
-def activities(inp: KpiInput) -> pd.DataFrame:
-    """Number of activities of any type."""
-    return inp.frame(inp.count())
+    func.__doc__ = definition
+    func.__name__ = func.__qualname__ = name
+    kpi(name, label=label, unit=unit, kind=kind, higher_is_better=higher_is_better, columns=columns, sql=sql)(func)
 
 
-def _register_type_count(name: str, activity_type: str, label: str) -> None:
-    func = _count_of(activity_type)
-    func.__doc__ = f"Number of activities of type {activity_type}."
-    func.__name__ = name
-    kpi(name, label=label, unit=name, kind="count")(func)
+_CALL = "activity_type = 'call'"
+_MEETING = "activity_type = 'meeting'"
 
+_sql_kpi(
+    "activities",
+    "Number of activities of any type.",
+    label="Activities",
+    unit="activities",
+    kind="count",
+    columns=(),
+    value="count(*)",
+)
+for _name, _type, _label in (
+    ("calls", "call", "Calls"),
+    ("meetings", "meeting", "Meetings"),
+    ("emails", "email", "Emails"),
+    ("follow_ups", "follow_up", "Follow-ups"),
+):
+    _sql_kpi(
+        _name,
+        f"Number of activities of type {_type}.",
+        label=_label,
+        unit=_name,
+        kind="count",
+        columns=("activity_type",),
+        value=f"count(*) FILTER (WHERE activity_type = '{_type}')",
+    )
 
-_register_type_count("calls", "call", "Calls")
-_register_type_count("meetings", "meeting", "Meetings")
-_register_type_count("emails", "email", "Emails")
-_register_type_count("follow_ups", "follow_up", "Follow-ups")
+_sql_kpi(
+    "active_days",
+    "Number of distinct calendar dates with at least one activity.",
+    label="Active days",
+    unit="days",
+    kind="count",
+    columns=(),
+    value="count(DISTINCT day)",
+)
 
-
-@kpi("active_days", label="Active days", unit="days", kind="count")
-def active_days(inp: KpiInput) -> pd.DataFrame:
-    """Number of distinct calendar dates with at least one activity."""
-    cells = inp.activity_cells()
-    on = cells >= 0
-    a = inp.activities
-    # days since 1970 by integer division (numpy's datetime64 unit conversion is several times slower)
-    day = a["occurred_at"].to_numpy(dtype="datetime64[ns]")[on].view(np.int64) // _NS_PER_DAY
-    first = inp._activity_period_days()[on].view(np.int64)
-    # A day lies in one period, at offset 0..30 from its start: mark (grid row, offset) pairs.
-    seen = np.bincount(cells[on] * 31 + (day - first), minlength=len(inp.grid) * 31)
-    return inp.frame((seen.reshape(len(inp.grid), 31) > 0).sum(axis=1).astype("float64"))
-
-
-@kpi("talk_time_h", label="Talk time", unit="h", kind="sum")
-def talk_time_h(inp: KpiInput) -> pd.DataFrame:
-    """Σ duration_s / 3600 over calls with outcome connected and meetings with outcome held; a missing duration counts as 0."""
-    dur = inp.activities["duration_s"].to_numpy(dtype="float64", na_value=np.nan)
-    return inp.frame(inp.total(dur / 3600.0, inp.is_conversation()))
-
-
-@kpi("conversations", label="Conversations", unit="conversations", kind="count")
-def conversations(inp: KpiInput) -> pd.DataFrame:
-    """Number of calls with outcome connected plus meetings with outcome held."""
-    return inp.frame(inp.count(inp.is_conversation()))
-
-
-@kpi("outcome_logged_rate", label="Outcome logged", unit="%", kind="rate")
-def outcome_logged_rate(inp: KpiInput) -> pd.DataFrame:
-    """Calls that have an outcome / calls."""
-    calls = inp.is_type("call")
-    logged = calls & inp.has_outcome()
-    return inp.frame(numerator=inp.count(logged), denominator=inp.count(calls))
-
-
-@kpi("connect_rate", label="Connect rate", unit="%", kind="rate")
-def connect_rate(inp: KpiInput) -> pd.DataFrame:
+_sql_kpi(
+    "talk_time_h",
+    "Σ duration_s / 3600 over calls with outcome connected and meetings with outcome held; a missing duration "
+    "counts as 0.",
+    label="Talk time",
+    unit="h",
+    kind="sum",
+    columns=("activity_type", "outcome", "duration_s"),
+    value="coalesce(fsum(duration_s) FILTER (WHERE conv), 0) / 3600",
+)
+_sql_kpi(
+    "conversations",
+    "Number of calls with outcome connected plus meetings with outcome held.",
+    label="Conversations",
+    unit="conversations",
+    kind="count",
+    columns=("activity_type", "outcome"),
+    value="count(*) FILTER (WHERE conv)",
+)
+_sql_kpi(
+    "outcome_logged_rate",
+    "Calls that have an outcome / calls.",
+    label="Outcome logged",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome"),
+    numerator=f"count(*) FILTER (WHERE {_CALL} AND outcome IS NOT NULL)",
+    denominator=f"count(*) FILTER (WHERE {_CALL})",
+)
+_sql_kpi(
+    "connect_rate",
     """Calls with outcome connected / all calls (dials), with or without a logged outcome. This is the field's
     definition: live conversations ÷ total dials (e.g. Gangly's sales glossary, "Connect rate": "(live
     conversations ÷ total dials) × 100"; predictive-dialer usage: calls connected to an agent ÷ calls dialed).
     A call without an outcome counts as not connected; see connect_rate_logged for the rate among calls with an
-    outcome."""
-    calls = inp.is_type("call")
-    return inp.frame(numerator=inp.count(calls & inp.has_outcome("connected")), denominator=inp.count(calls))
-
-
-@kpi("connect_rate_logged", label="Connect rate (logged calls)", unit="%", kind="rate")
-def connect_rate_logged(inp: KpiInput) -> pd.DataFrame:
+    outcome.""",
+    label="Connect rate",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome"),
+    numerator=f"count(*) FILTER (WHERE {_CALL} AND outcome = 'connected')",
+    denominator=f"count(*) FILTER (WHERE {_CALL})",
+)
+_sql_kpi(
+    "connect_rate_logged",
     """Calls with outcome connected / calls that have an outcome (calls without a logged outcome are left out of
-    both; compare with connect_rate, whose denominator is every call)."""
-    calls = inp.is_type("call")
-    logged = calls & inp.has_outcome()
-    return inp.frame(numerator=inp.count(calls & inp.has_outcome("connected")), denominator=inp.count(logged))
-
-
-@kpi("meeting_show_rate", label="Meeting show rate", unit="%", kind="rate")
-def meeting_show_rate(inp: KpiInput) -> pd.DataFrame:
+    both; compare with connect_rate, whose denominator is every call).""",
+    label="Connect rate (logged calls)",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome"),
+    numerator=f"count(*) FILTER (WHERE {_CALL} AND outcome = 'connected')",
+    denominator=f"count(*) FILTER (WHERE {_CALL} AND outcome IS NOT NULL)",
+)
+_sql_kpi(
+    "meeting_show_rate",
     """Meetings with outcome held / meetings with outcome held or no_show. The denominator is the meetings the
     buyer was expected at and either came to or did not; rescheduled, canceled, still-scheduled meetings and
     meetings without an outcome are in neither (no-show rate = 1 − show rate, as the field uses it: the share
-    of booked meetings the prospect does not attend). See meeting_held_rate for held / booked."""
-    meet = inp.is_type("meeting")
-    held = meet & inp.has_outcome("held")
-    return inp.frame(numerator=inp.count(held), denominator=inp.count(held | (meet & inp.has_outcome("no_show"))))
-
-
-@kpi("meeting_held_rate", label="Meetings held of booked", unit="%", kind="rate")
-def meeting_held_rate(inp: KpiInput) -> pd.DataFrame:
+    of booked meetings the prospect does not attend). See meeting_held_rate for held / booked.""",
+    label="Meeting show rate",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome"),
+    numerator=f"count(*) FILTER (WHERE {_MEETING} AND outcome = 'held')",
+    denominator=f"count(*) FILTER (WHERE {_MEETING} AND outcome IN ('held', 'no_show'))",
+)
+_sql_kpi(
+    "meeting_held_rate",
     """Meetings with outcome held / meetings booked. Booked: meeting activities whose fate is logged, i.e. with
     outcome held, no_show, rescheduled or canceled (a meeting still 'scheduled' or without an outcome is not yet
     known and is left out of both). Counted in the period of the meeting's occurred_at (its scheduled time).
     This is the field's "hold rate" / "occurrence rate": the share of scheduled meetings that actually take
-    place (ExecVision, "Fight meeting fall-off"), where a booked meeting is a confirmed calendar appointment."""
-    meet = inp.is_type("meeting")
-    held = meet & inp.has_outcome("held")
-    fate = held | (meet & (inp.has_outcome("no_show") | inp.has_outcome("rescheduled") | inp.has_outcome("canceled")))
-    return inp.frame(numerator=inp.count(held), denominator=inp.count(fate))
+    place (ExecVision, "Fight meeting fall-off"), where a booked meeting is a confirmed calendar appointment.""",
+    label="Meetings held of booked",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome"),
+    numerator=f"count(*) FILTER (WHERE {_MEETING} AND outcome = 'held')",
+    denominator=f"count(*) FILTER (WHERE {_MEETING} AND outcome IN ('held', 'no_show', 'rescheduled', 'canceled'))",
+)
 
 
-@kpi("follow_up_24h_rate", label="Follow-up within 24 h", unit="%", kind="rate")
+@kpi(
+    "follow_up_24h_rate",
+    label="Follow-up within 24 h",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome", "account_id"),
+)
 def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     """Denominator: conversations (calls with outcome connected, meetings with outcome held) that have an
     account_id and whose follow-up window closed before the data's end, i.e. t + 24 working hours <= the latest
@@ -866,63 +1014,63 @@ def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     holidays excluded; by default whole working days, so the clock stops over weekends and holidays (Friday
     17:00 → Monday 10:00 is 17 working hours). The 24 is the playbook's [coaching] follow_up_hours. Counted in
     the conversation's period."""
-    a = inp.activities
+    from . import kpi_sql
+
     pb = inp.playbook
-    conv = inp.is_conversation() & (inp.activity_cells() >= 0)
-    touch = inp.is_type("call") | inp.is_type("meeting") | inp.is_type("email") | inp.is_type("follow_up")
-    # Only accounts with a conversation on the grid matter; code them (-1: no account / not needed).
-    accounts = _arrow(a["account_id"])
-    conv_accounts = pc.unique(accounts.filter(pa.array(conv))).drop_null()
-    acct = _index_in(a["account_id"], conv_accounts)
-    rep = inp.activity_rep_codes()
-    ts = a["occurred_at"].to_numpy(dtype="datetime64[ns]")
-    t = ts.view(np.int64)
-    keyed = (acct >= 0) & (rep >= 0) & ~np.isnat(ts)
-    key = rep * (len(conv_accounts) + 1) + acct
-    touches = np.flatnonzero(touch & keyed)
-    convs = np.flatnonzero(conv & keyed)
+    n = len(inp.grid)
+    scope = inp._sql_scope()
+    if scope is None:
+        return inp.frame(numerator=np.zeros(n), denominator=np.zeros(n))
+    # Each conversation's next touch (the first one strictly after it): found by DuckDB (an ASOF join).
+    got = kpi_sql.next_touches(inp.arrow(), inp.freq, *scope, ("call", "meeting", "email", "follow_up"))
+    cells = inp._cells(inp._grid_reps().get_indexer(got["rep_id"]), got["period_day"].astype("datetime64[D]"))
+    on = cells >= 0
+    cells, t, t_next = cells[on], got["t"][on], got["t_next"][on]
+    # The working-time clock never runs backwards, so the first touch after is the one to check.
     window = int(round(pb.follow_up_hours * 3600 * 10**9))
-    w_conv = pb.working_time(t[convs])
-    valid = ~np.isnat(ts)
-    end_w = pb.working_time(np.array([t[valid].max()]))[0] if valid.any() else np.iinfo(np.int64).min
+    w_conv = pb.working_time(t)
+    end = got["t_end"][0]
+    end_w = pb.working_time(np.array([end]))[0] if end != np.iinfo(np.int64).min else np.iinfo(np.int64).min
     closed = w_conv + window <= end_w
-    ok = _followed_within(key[touches], t[touches], key[convs], t[convs], window, pb.working_time)
-    followed = np.zeros(len(a), dtype=bool)
-    followed[convs[ok & closed]] = True
-    judged = np.zeros(len(a), dtype=bool)
-    judged[convs[closed]] = True
-    return inp.frame(numerator=inp.count(followed), denominator=inp.count(judged))
+    has = t_next != -1
+    followed = np.zeros(len(t), dtype=bool)
+    followed[has] = pb.working_time(t_next[has]) - w_conv[has] <= window
+    num = np.bincount(cells[closed & followed], minlength=n).astype("float64")
+    den = np.bincount(cells[closed], minlength=n).astype("float64")
+    return inp.frame(numerator=num, denominator=den)
 
 
-@kpi("notes_coverage", label="Notes coverage", unit="%", kind="rate")
-def notes_coverage(inp: KpiInput) -> pd.DataFrame:
-    """Conversations whose notes contain at least one non-whitespace character / conversations."""
-    conv = inp.is_conversation()
-    rows = np.flatnonzero(conv & (inp.activity_cells() >= 0))
-    notes = _arrow(inp.activities["notes"]).take(rows)
-    # utf8_is_space: not empty and all whitespace (the same characters as the regex \s)
-    blank = pc.or_kleene(pc.equal(pc.utf8_length(notes), 0), pc.utf8_is_space(notes))
-    noted = np.zeros(len(conv), dtype=bool)
-    noted[rows] = pc.fill_null(pc.invert(blank), False).to_numpy(zero_copy_only=False)
-    return inp.frame(numerator=inp.count(noted), denominator=inp.count(conv))
-
-
-@kpi("feedback_score", label="Feedback score", unit="score 1–5", kind="mean")
-def feedback_score(inp: KpiInput) -> pd.DataFrame:
+_sql_kpi(
+    "notes_coverage",
+    "Conversations whose notes contain at least one non-whitespace character / conversations.",
+    label="Notes coverage",
+    unit="%",
+    kind="rate",
+    columns=("activity_type", "outcome", "notes"),
+    # whitespace: the characters of Python's str.isspace and Arrow's utf8_is_space (kpi_sql.WHITESPACE)
+    numerator=f"count(*) FILTER (WHERE conv AND {HAS_TEXT})",
+    denominator="count(*) FILTER (WHERE conv)",
+)
+_sql_kpi(
+    "feedback_score",
     """Mean feedback_score of the period's activities that have one (numerator = Σ feedback_score,
-    denominator = number of activities with a feedback_score)."""
-    score = inp.activities["feedback_score"].to_numpy(dtype="float64", na_value=np.nan)
-    has = ~np.isnan(score)
-    return inp.frame(numerator=inp.total(score, has), denominator=inp.count(has))
+    denominator = number of activities with a feedback_score).""",
+    label="Feedback score",
+    unit="score 1–5",
+    kind="mean",
+    columns=("feedback_score",),
+    numerator="coalesce(fsum(feedback_score), 0)",
+    denominator="count(feedback_score)",
+)
 
 
-@kpi("deals_created", label="Deals created", unit="deals", kind="count")
+@kpi("deals_created", label="Deals created", unit="deals", kind="count", columns={"deals": ()})
 def deals_created(inp: KpiInput) -> pd.DataFrame:
     """Number of deals whose created_at falls in the period, attributed to the deal's rep_id."""
     return inp.frame(inp.deal_count("created_period"))
 
 
-@kpi("pipeline_created", label="Pipeline created", unit="amount", kind="sum")
+@kpi("pipeline_created", label="Pipeline created", unit="amount", kind="sum", columns={"deals": ("amount", "currency")})
 def pipeline_created(inp: KpiInput) -> pd.DataFrame:
     """Σ amount of the deals whose created_at falls in the period, attributed to the deal's rep_id; a missing
     amount counts as 0. Currencies (deals' optional currency column): with the playbook's [currency] block each
@@ -982,7 +1130,7 @@ def _closed(inp: KpiInput) -> tuple[np.ndarray, np.ndarray]:
     return won, decided
 
 
-@kpi("win_rate", label="Win rate", unit="%", kind="rate")
+@kpi("win_rate", label="Win rate", unit="%", kind="rate", columns={"deals": ("closed_at", "is_won", "is_closed")})
 def win_rate(inp: KpiInput) -> pd.DataFrame:
     """Deals closed won in the period / deals closed won or lost in the period, by closed_at, attributed to the
     deal's rep_id. A deal is closed when it has a closed_at and is_closed is not false; won or lost is is_won."""
@@ -992,7 +1140,14 @@ def win_rate(inp: KpiInput) -> pd.DataFrame:
     )
 
 
-@kpi("cycle_days", label="Sales cycle", unit="days", kind="mean", higher_is_better=False)
+@kpi(
+    "cycle_days",
+    label="Sales cycle",
+    unit="days",
+    kind="mean",
+    higher_is_better=False,
+    columns={"deals": ("closed_at", "is_won", "is_closed")},
+)
 def cycle_days(inp: KpiInput) -> pd.DataFrame:
     """Mean of (closed_at − created_at) in days (fractional) over the deals won in the period, by closed_at
     (numerator = Σ days, denominator = number of deals won)."""

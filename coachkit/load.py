@@ -61,11 +61,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import checks, schema
+from .arrow_check import clean_activities
 from .checks import surely_distinct as _surely_distinct
 from .dataset import SalesData
 from .files import os_reason, unreadable
 from .playbook import Playbook, PlaybookError, normalize_label
-from .readers import read_duckdb, read_folder
+from .readers import ArrowRawTable, read_duckdb, read_folder
 from .report import ERROR, WARNING, Collector, DataError, Issue, RawTable, ValidationReport
 
 __all__ = ["load", "load_reps", "validate", "DataError", "ValidationReport", "Issue"]
@@ -507,7 +508,7 @@ def _check_reps(p: _Parser) -> np.ndarray:
 
 #: Copies of activity rows that differ only in activity_id are reported when they are this share of
 #: an activity type's rows or more (below it, identical rows are as likely coincidences).
-COPY_SHARE = 0.01
+COPY_SHARE = checks.COPY_SHARE
 
 
 def _check_copies(p: _Parser, drop: np.ndarray) -> None:
@@ -671,6 +672,8 @@ def _run(
     playbook: str | Path | Playbook | None,
     reps: Iterable[str] | str | None = None,
     tables: Sequence[str] = schema.ALL_TABLES,
+    columns: dict[str, tuple[str, ...]] | None = None,
+    fast: bool = True,
 ) -> tuple[ValidationReport, SalesData | None]:
     src = Path(source)
     col = Collector()
@@ -686,7 +689,7 @@ def _run(
         col.add(ERROR, str(src), reason)
         return report, None
     if stat.S_ISDIR(st.st_mode):
-        raws, text, pb_source = read_folder(src, col, only, tables, playbook=playbook is None)
+        raws, text, pb_source = read_folder(src, col, only, tables, playbook=playbook is None, columns=columns)
     elif src.suffix.lower() in (".duckdb", ".db", ".ddb"):
         problem = unreadable(src)
         if problem is not None:
@@ -697,12 +700,73 @@ def _run(
         col.add(ERROR, src.name, "not a dataset: give a dataset folder or a .duckdb file")
         return report, None
     pb = _resolve_playbook(playbook, text, pb_source, col)
+    if columns is not None:  # tables not asked for are not read; reps always are (the KPI grid needs them)
+        raws = {name: raw if name in columns or name == "reps" else None for name, raw in raws.items()}
     if only is not None:
         for name in ("activities", "deals"):
             raw = raws.get(name)
             if raw is not None:
                 raws[name] = _only_reps(raw, only)
+    # Copies "in every column but the id" cannot be judged from some columns: not checked with columns=.
+    copies = columns is None or "activities" not in columns
+    data = _clean_fast(raws, pb, col, report, only, source, copies) if fast else None
+    if data is None:
+        report, data = _validate(raws, pb, col, report, only, source, copies)
+    if data is not None and columns is not None:
+        data.columns_read = {
+            name: tuple(raws[name].frame.columns)
+            if not isinstance(raws[name], ArrowRawTable)
+            else tuple(raws[name].arrow.column_names)
+            for name in columns
+            if raws.get(name) is not None
+        }
+    return report, data
 
+
+def _clean_fast(
+    raws: dict[str, RawTable | None],
+    pb: Playbook,
+    col: Collector,
+    report: ValidationReport,
+    only: list[str] | None,
+    source: str | Path,
+    copies: bool = True,
+) -> SalesData | None:
+    """The dataset when its activities were read as Arrow and nothing at all would be reported about any table
+    (:mod:`coachkit.arrow_check`), else None (then the full validation runs and reports every issue).
+
+    The other tables (small) go through the full validation with the activities' rows left out; any issue
+    there also means None.
+    """
+    acts = raws.get("activities")
+    if not isinstance(acts, ArrowRawTable) or only is not None or not report.ok:
+        return None
+    scratch = Collector()
+    scratch.issues.extend(col.issues)
+    empty = ArrowRawTable(acts.name, acts.file, acts.arrow.slice(0, 0), acts.lines)
+    _, data = _validate(
+        {**raws, "activities": empty}, pb, scratch, ValidationReport(str(source), scratch.issues), only, source
+    )
+    if data is None or len(scratch.issues) != len(col.issues):
+        return None
+    arrow = clean_activities(acts.arrow, pb, data.reps, copies=copies)
+    if arrow is None:
+        return None
+    data.activities = arrow
+    return data
+
+
+def _validate(
+    raws: dict[str, RawTable | None],
+    pb: Playbook,
+    col: Collector,
+    report: ValidationReport,
+    only: list[str] | None,
+    source: str | Path,
+    copies: bool = True,
+) -> tuple[ValidationReport, SalesData | None]:
+    """Parse and check every table read, reporting each problem to ``col``; the dataset when there is no error.
+    ``copies``: look for activity rows repeated in all but their id (only meaningful when every column was read)."""
     parsed: dict[str, _Parser] = {}
     for name, raw in raws.items():
         if raw is not None:
@@ -718,7 +782,7 @@ def _run(
         if "rep_id" in p.raw.frame.columns:
             p.ids("rep_id")  # ids with spaces around them are read without, before any matching
     drops = {name: _duplicates(p, schema.KEYS.get(name, "")) for name, p in parsed.items()}
-    if "activities" in parsed:
+    if "activities" in parsed and copies:
         _check_copies(parsed["activities"], drops["activities"])
     reps_p = parsed.get("reps")
     if reps_p is not None and "rep_id" in reps_p.raw.frame.columns:
@@ -792,8 +856,34 @@ def validate(
     return _run(source, playbook, reps)[0]
 
 
+def _columns_asked(columns: Iterable[str] | dict[str, Iterable[str]] | None) -> dict[str, tuple[str, ...]] | None:
+    """``columns`` of :func:`load` as table -> column names (a plain list names activities columns)."""
+    if columns is None:
+        return None
+    asked = dict(columns) if isinstance(columns, dict) else {"activities": columns}
+    out = {}
+    for table, names in asked.items():
+        if table not in schema.ALL_TABLES or table == "reps":
+            raise ValueError(
+                f"columns: {table!r} is not a table whose columns can be chosen; use activities, deals or deal_stages"
+            )
+        names = (names,) if isinstance(names, str) else tuple(dict.fromkeys(names))
+        unknown = [c for c in names if c not in schema.columns(table)]
+        if unknown:
+            raise ValueError(
+                f"columns: {', '.join(map(repr, unknown))} not a column of {table}; its columns are "
+                f"{', '.join(schema.columns(table))}"
+            )
+        out[table] = tuple(dict.fromkeys([*schema.required_columns(table), *names]))
+    return out
+
+
 def load(
-    source: str | Path, *, playbook: str | Path | Playbook | None = None, reps: Iterable[str] | str | None = None
+    source: str | Path,
+    *,
+    playbook: str | Path | Playbook | None = None,
+    reps: Iterable[str] | str | None = None,
+    columns: Iterable[str] | dict[str, Iterable[str]] | None = None,
 ) -> SalesData:
     """Read a dataset folder or ``.duckdb`` file into canonical :class:`SalesData`.
 
@@ -811,8 +901,22 @@ def load(
     reps table is read whole, so that rep ids are still checked against it, and
     then limited to those reps; asking for a rep it lacks is an error. Problems
     are reported for the rows read, with the line numbers of the whole file.
+
+    ``columns`` reads only some columns (the rest are left empty): a list of activities columns, or a dict
+    table -> columns (``{"activities": [...], "deals": [...]}``); the required columns of each table named are
+    always read, a table not named (other than reps, always read whole) is not read at all.
+    :func:`coachkit.kpis.kpi_columns` gives what KPIs need, e.g.
+    ``load(src, columns=kpi_columns(["calls", "connect_rate"]))``. Only Parquet files skip the other columns
+    (CSV and DuckDB sources are read whole and the other columns dropped). Validation covers the columns
+    read (rows repeated in all but their id are not looked for: that needs every column; and two rows with the
+    same id are exact duplicates when the columns read agree); ``SalesData.columns_read`` says which they were, and :func:`coachkit.kpi_table` refuses a KPI
+    that needs a column that was not read.
+
+    A clean Parquet dataset (nothing to report) is checked in Arrow and its activities are kept as Arrow
+    until ``SalesData.activities`` is first read (:mod:`coachkit.arrow_check`); data with any issue is
+    validated row by row as always, so the report is the same either way.
     """
-    report, data = _run(source, playbook, reps)
+    report, data = _run(source, playbook, reps, columns=_columns_asked(columns))
     if data is None:
         raise DataError(report)
     return data

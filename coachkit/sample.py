@@ -971,3 +971,62 @@ def _deals(
     frame.loc[~is_closed, "is_won"] = pd.NA
     closed_t = np.where(is_closed, closed, np.iinfo(np.int64).max)
     return frame, deal_of_account, created, closed_t
+
+
+def write_sample(folder: Any, reps: int, weeks: int = 52, seed: int = 0, *, chunk_reps: int = 500) -> Any:
+    """Write a large sample dataset as Parquet, ``chunk_reps`` reps at a time, so that memory holds one chunk.
+
+    Chunk ``i`` is ``sample(reps=chunk_reps, weeks=weeks, seed=seed + i)`` (the last one smaller) with its ids
+    made unique across chunks: reps ``R00001``..., activities ``A000000001``..., deals and accounts numbered on
+    from the previous chunk's; teams get the chunk's number (``Enterprise 1 (2)``). Each table is appended
+    to one Parquet file (row groups of the writer's default size). For benchmarks of 5,000 reps and more
+    (about 80 million activities); ``sample()`` itself is unchanged. Returns ``folder``.
+    """
+    import pathlib
+
+    import pyarrow.parquet as pq
+
+    from .files import write_text
+
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, Any] = {}
+    n_acts = n_deals = n_accounts = 0
+    rep_width = max(5, len(str(reps)))
+    try:
+        for i, start in enumerate(range(0, reps, chunk_reps)):
+            data = sample(reps=min(chunk_reps, reps - start), weeks=weeks, seed=seed + i)
+            rename = {r: f"R{start + j + 1:0{rep_width}d}" for j, r in enumerate(data.reps["rep_id"])}
+            r = data.reps.assign(rep_id=data.reps["rep_id"].map(rename).astype(STRING))
+            if i:
+                r["team"] = (r["team"] + f" ({i + 1})").astype(STRING)
+            a = data.activities
+            acct = a["account_id"].str.slice(3).astype("float64") + n_accounts
+            a = a.assign(
+                activity_id=pd.Series(_format_ids("A", np.arange(n_acts + 1, n_acts + len(a) + 1), 9), dtype=STRING),
+                rep_id=a["rep_id"].map(rename).astype(STRING),
+                account_id=_ids("ACC", np.where(np.isnan(acct), -1, acct - 1).astype(np.int64), 7),
+            )
+            d = data.deals
+            dacct = d["account_id"].str.slice(3).astype("float64") + n_accounts
+            d = d.assign(
+                deal_id=_ids("D", np.arange(n_deals, n_deals + len(d)), 8),
+                rep_id=d["rep_id"].map(rename).astype(STRING),
+                account_id=_ids("ACC", np.where(np.isnan(dacct), -1, dacct - 1).astype(np.int64), 7),
+            )
+            n_acts += len(a)
+            n_deals += len(d)
+            n_accounts += int(max(acct.max(skipna=True), dacct.max(skipna=True), 0) - n_accounts) + 1
+            for name, frame in (("activities", a), ("reps", r), ("deals", d)):
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(folder / f"{name}.parquet", table.schema)
+                writers[name].write_table(table)
+            text = data.playbook.text
+            del data, a, d
+    finally:
+        for w in writers.values():
+            w.close()
+    if text is not None:
+        write_text(folder / "playbook.toml", text)
+    return folder

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "STRING",
@@ -33,6 +34,7 @@ __all__ = [
     "required_columns",
     "empty",
     "conform",
+    "from_arrow",
 ]
 
 #: pandas' string dtype (pandas 3 default ``str``: missing values are NaN).
@@ -168,6 +170,25 @@ def dtypes(table: str) -> dict[str, object]:
 def empty(table: str) -> pd.DataFrame:
     """An empty frame of ``table`` with canonical columns and dtypes."""
     return pd.DataFrame({name: pd.Series(dtype=dt) for name, dt in dtypes(table).items()})
+
+
+def from_arrow(arrow: pa.Table, table: str) -> pd.DataFrame:
+    """The pandas frame of a canonical Arrow table (values already checked, labels canonical), with every
+    canonical column (those the table lacks are missing values) in canonical order and dtypes.
+
+    Text (also dictionary-encoded) becomes pandas' ``str``, timestamps ``datetime64[ns]``, numbers ``float64``.
+    """
+    out = {}
+    for col in ALL_TABLES[table]:
+        if col.name not in arrow.column_names:
+            continue
+        arr = arrow.column(col.name)
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(arr.type.value_type)
+        if col.kind == "string" and not pa.types.is_large_string(arr.type):
+            arr = arr.cast(pa.large_string())
+        out[col.name] = arr.to_pandas()
+    return conform(pd.DataFrame(out, copy=False), table)
 
 
 def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
