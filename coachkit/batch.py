@@ -98,6 +98,7 @@ KERNEL_ARGUMENTS = [
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
+DEFINITIONS = "definitions.html"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_MESSAGE = 2000
 
@@ -608,12 +609,38 @@ def run_reviews(
         for rep, reason in skipped.items():
             records[rep] = {"stem": stems[rep], "status": "skipped", "reason": reason, "error": None}
             records[rep] |= {"files": {}, "summary": None, "seconds": 0.0}
-        from .coaching import peer_groups
+        from .coaching import FOCUS_KPIS, peer_groups
+        from .coverage import coverage, without_unsupported
+        from .run_pages import render_definitions
 
         group = peer_groups(dataset.reps)
+        # the data-coverage profile of the whole dataset, once per run: each review shows only what it supports
+        profile = coverage(dataset)
+        definitions_page = render_definitions(notes=without_unsupported(dataset.playbook, profile)[1])
+        reps_table = dataset.reps
+        focus_as_of = _focus_as_of(dataset.playbook, end)
         del dataset  # each review loads what it needs; do not hold the whole dataset during the run
         staging = publish.new_staging(out, week)
         try:
+            run_data = staging / RUN_DATA  # the run's own inputs for the reviews, removed before publishing
+            run_data.mkdir()
+            profile_file = run_data / "coverage.json"
+            write_text(profile_file, json.dumps(profile.to_dict(), indent=1))
+            focus_file, findings = _focus_prepass(
+                source_path,
+                playbook_path,
+                focus_as_of,
+                int(weeks),
+                end,
+                [r for r in to_review if r not in records],
+                profile.unsupported(FOCUS_KPIS),
+                reps_table,
+                run_data,
+            )
+            for rep in reps or ():  # a rep asked for by name and not reviewed gets a page saying why
+                rec = records.get(rep)
+                if rec and rec["status"] == "skipped":
+                    _not_reviewed_page(staging, rep, stems[rep], rec, reps_table, start, end)
             common = {"staging": str(staging), "notebook": str(notebook), "timeout": timeout}
             common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint}
             tasks = [
@@ -627,6 +654,9 @@ def run_reviews(
                         "weeks": int(weeks),
                         "playbook": str(playbook_path) if playbook_path else "",
                         "previous": str(previous[rep]) if rep in previous else "",
+                        "coverage": str(profile_file),
+                        "focus_run": str(focus_file) if focus_file else "",
+                        "links": True,
                     }
                 }
                 for rep in to_review
@@ -676,12 +706,14 @@ def run_reviews(
                 "data": {"fingerprint": fingerprint, "changed": bool(changed), "changes": changed},
                 "counts": {k: sum(r["status"] == k for r in records.values()) for k in ("ok", "failed", "skipped")},
                 "previous_week": next((w.key for w in reversed(published) if w.key < week), None),
-                "run_files": [INDEX],
+                "run_files": [INDEX, DEFINITIONS],
+                "team_findings": findings,
                 "reps": {rep: records[rep] for rep in ordered},
             }
             text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            shutil.rmtree(run_data, ignore_errors=True)
             with signals.held():  # publishing is not cut half-way by a signal: it is handled after
-                files = {MANIFEST: text, INDEX: _render_week_index(manifest)}
+                files = {MANIFEST: text, INDEX: _render_week_index(manifest), DEFINITIONS: definitions_page}
                 folder = publish.publish_run(out, staging, week, files, _render_weeks, notices, _notify)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -706,6 +738,67 @@ def _plan(
     skipped = skip_reasons(dataset, window, scope)
     to_review = [r for r in chosen if r not in skipped]
     return list(dict.fromkeys(chosen + [r for r in scope if r in skipped])), to_review, skipped
+
+
+#: The staging folder's subfolder for the run's inputs to the reviews (coverage profile, focus file).
+RUN_DATA = ".coachkit-run-data"
+
+
+def _focus_as_of(playbook: Any, end: Any) -> pd.Timestamp:
+    from .window import focus_as_of
+
+    return focus_as_of(playbook, end)
+
+
+def _focus_prepass(
+    source: Path,
+    playbook: Path | None,
+    as_of: pd.Timestamp,
+    weeks: int,
+    end: pd.Timestamp,
+    reps: list[str],
+    unsupported: dict[str, str],
+    reps_table: pd.DataFrame,
+    folder: Path,
+) -> tuple[Path | None, list[dict[str, Any]]]:
+    """The run-wide focus (:func:`coachkit.focus_run.run_focus`: one peer group read at a time, one
+    Benjamini-Hochberg family over every rep and KPI of the run): (the focus file the reviews read, the team
+    findings for the index as JSON-ready records). (None, []) when no rep is reviewed."""
+    from .absence import read_time_off
+    from .focus_run import run_focus, write_focus
+
+    if not reps:
+        return None, []
+    selected, findings = run_focus(
+        source,
+        as_of,
+        weeks,
+        reps,
+        end=end,
+        playbook=playbook,
+        unsupported=unsupported,
+        time_off=read_time_off(source),
+        reps_table=reps_table,
+    )
+    if selected.empty:
+        return None, []
+    path = write_focus(folder / "focus.parquet", selected)
+    return path, json.loads(findings.to_json(orient="records"))
+
+
+def _not_reviewed_page(
+    staging: Path, rep: str, stem: str, record: dict[str, Any], reps_table: pd.DataFrame, start: Any, end: Any
+) -> None:
+    """Write the short page of a rep asked for by name and skipped (no activity in the window) into the run."""
+    from .run_pages import render_not_reviewed
+
+    row = reps_table[reps_table["rep_id"].astype(str) == rep]
+    info = {} if row.empty else {k: row.iloc[0].get(k) for k in ("name", "team", "role")}
+    text = {k: "" if v is None or (isinstance(v, float) and v != v) else str(v) for k, v in info.items()}
+    window = {"start": pd.Timestamp(start).date().isoformat(), "end": pd.Timestamp(end).date().isoformat()}
+    name = f"{stem}.html"
+    write_text(staging / name, render_not_reviewed(rep, record.get("reason") or {}, window, **text))
+    record["files"] = {"html": name}
 
 
 def _render_week_index(manifest: Any) -> str:
