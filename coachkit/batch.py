@@ -99,6 +99,7 @@ KERNEL_ARGUMENTS = [
 
 MANIFEST = "manifest.json"
 INDEX = "index.html"
+DEFINITIONS = "definitions.html"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_MESSAGE = 2000
 
@@ -624,12 +625,40 @@ def run_reviews(
         for rep, reason in skipped.items():
             records[rep] = {"stem": stems[rep], "status": "skipped", "reason": reason, "error": None}
             records[rep] |= {"files": {}, "summary": None, "seconds": 0.0}
-        from .coaching import peer_groups
+        from .coaching import FOCUS_KPIS, peer_groups
+        from .coverage import without_unsupported
+        from .run_pages import render_definitions
 
         group = peer_groups(dataset.reps)
-        del dataset  # each review loads what it needs
+        # the data-coverage profile of the whole dataset, once per run (read one peer group at a time, as the
+        # focus pre-pass reads it): each review shows only what it supports
+        local_source = remote.materialise(url, fingerprint) if url else source_path
+        profile, run_playbook = _coverage_by_group(local_source, playbook_path, dataset.reps)
+        definitions_page = render_definitions(notes=without_unsupported(run_playbook, profile)[1])
+        reps_table = dataset.reps
+        focus_as_of = _focus_as_of(run_playbook, end)
+        del dataset  # each review loads what it needs; do not hold the whole dataset during the run
         staging = publish.new_staging(out, week)
         try:
+            run_data = staging / RUN_DATA  # the run's own inputs for the reviews, removed before publishing
+            run_data.mkdir()
+            profile_file = run_data / "coverage.json"
+            write_text(profile_file, json.dumps(profile.to_dict(), indent=1))
+            focus_file, findings = _focus_prepass(
+                local_source,
+                playbook_path,
+                focus_as_of,
+                int(weeks),
+                end,
+                [r for r in to_review if r not in records],
+                profile.unsupported(FOCUS_KPIS),
+                reps_table,
+                run_data,
+            )
+            for rep in reps or ():  # a rep asked for by name and not reviewed gets a page saying why
+                rec = records.get(rep)
+                if rec and rec["status"] == "skipped":
+                    _not_reviewed_page(staging, rep, stems[rep], rec, reps_table, start, end)
             common = {"staging": str(staging), "notebook": str(notebook), "timeout": timeout}
             common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint, "tag": tag}
             tasks = [
@@ -643,6 +672,9 @@ def run_reviews(
                         "weeks": int(weeks),
                         "playbook": str(playbook_path) if playbook_path else "",
                         "previous": str(previous[rep]) if rep in previous else "",
+                        "coverage": str(profile_file),
+                        "focus_run": str(focus_file) if focus_file else "",
+                        "links": True,
                     }
                 }
                 for rep in to_review
@@ -694,12 +726,14 @@ def run_reviews(
                 "data": {"fingerprint": fingerprint, "changed": bool(changed), "changes": changed},
                 "counts": {k: sum(r["status"] == k for r in records.values()) for k in ("ok", "failed", "skipped")},
                 "previous_week": next((w.key for w in reversed(published) if w.key < week), None),
-                "run_files": [INDEX],
+                "run_files": [INDEX, DEFINITIONS],
+                "team_findings": findings,
                 "reps": {rep: records[rep] for rep in ordered},
             }
             text = json.dumps(manifest, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+            shutil.rmtree(run_data, ignore_errors=True)
             with signals.held():  # publishing is not cut half-way by a signal: it is handled after
-                files = {MANIFEST: text, INDEX: _render_week_index(manifest)}
+                files = {MANIFEST: text, INDEX: _render_week_index(manifest), DEFINITIONS: definitions_page}
                 folder = publish.publish_run(out, staging, week, files, _render_weeks, notices, _notify)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -734,6 +768,94 @@ def _plan(
     skipped = skip_reasons(dataset, window, scope)
     to_review = [r for r in chosen if r not in skipped]
     return list(dict.fromkeys(chosen + [r for r in scope if r in skipped])), to_review, skipped
+
+
+#: The staging folder's subfolder for the run's inputs to the reviews (coverage profile, focus file).
+RUN_DATA = ".coachkit-run-data"
+
+
+def _coverage_by_group(source: Any, playbook: Path | None, reps_table: pd.DataFrame) -> tuple[Any, Any]:
+    """(The data-coverage profile of the dataset at ``source``, its playbook), read one peer group at a time.
+
+    :func:`coachkit.coverage.coverage` of each peer group's data, merged (:meth:`Coverage.merge`), so the
+    batch never holds more than one group's activities; the whole dataset at once when the reps table is empty.
+    """
+    from .coaching import peer_groups
+    from .coverage import coverage
+    from .load import load
+
+    key = peer_groups(reps_table)
+    groups = [key.index[key == g].tolist() for g in sorted(set(key.dropna()))]
+    grouped = {r for g in groups for r in g}
+    rest = [r for r in reps_table["rep_id"].dropna().astype(str).unique() if r not in grouped]
+    if rest:  # reps without a team or role: read together
+        groups.append(rest)
+    profile = None
+    book = None
+    for members in groups or [None]:
+        data = load(source, playbook=playbook, reps=members) if members else load(source, playbook=playbook)
+        part = coverage(data)
+        profile = part if profile is None else profile.merge(part)
+        book = data.playbook
+        del data
+    return profile, book
+
+
+def _focus_as_of(playbook: Any, end: Any) -> pd.Timestamp:
+    from .window import focus_as_of
+
+    return focus_as_of(playbook, end)
+
+
+def _focus_prepass(
+    source: Path,
+    playbook: Path | None,
+    as_of: pd.Timestamp,
+    weeks: int,
+    end: pd.Timestamp,
+    reps: list[str],
+    unsupported: dict[str, str],
+    reps_table: pd.DataFrame,
+    folder: Path,
+) -> tuple[Path | None, list[dict[str, Any]]]:
+    """The run-wide focus (:func:`coachkit.focus_run.run_focus`: one peer group read at a time, one
+    Benjamini-Hochberg family over every rep and KPI of the run): (the focus file the reviews read, the team
+    findings for the index as JSON-ready records). (None, []) when no rep is reviewed."""
+    from .absence import read_time_off
+    from .focus_run import run_focus, write_focus
+
+    if not reps:
+        return None, []
+    selected, findings = run_focus(
+        source,
+        as_of,
+        weeks,
+        reps,
+        end=end,
+        playbook=playbook,
+        unsupported=unsupported,
+        time_off=read_time_off(source),
+        reps_table=reps_table,
+    )
+    if selected.empty:
+        return None, []
+    path = write_focus(folder / "focus.parquet", selected)
+    return path, json.loads(findings.to_json(orient="records"))
+
+
+def _not_reviewed_page(
+    staging: Path, rep: str, stem: str, record: dict[str, Any], reps_table: pd.DataFrame, start: Any, end: Any
+) -> None:
+    """Write the short page of a rep asked for by name and skipped (no activity in the window) into the run."""
+    from .run_pages import render_not_reviewed
+
+    row = reps_table[reps_table["rep_id"].astype(str) == rep]
+    info = {} if row.empty else {k: row.iloc[0].get(k) for k in ("name", "team", "role")}
+    text = {k: "" if v is None or (isinstance(v, float) and v != v) else str(v) for k, v in info.items()}
+    window = {"start": pd.Timestamp(start).date().isoformat(), "end": pd.Timestamp(end).date().isoformat()}
+    name = f"{stem}.html"
+    write_text(staging / name, render_not_reviewed(rep, record.get("reason") or {}, window, **text))
+    record["files"] = {"html": name}
 
 
 def _render_week_index(manifest: Any) -> str:
@@ -827,11 +949,26 @@ def _run_on_cluster(
             if info.get("announce") and info.get("dashboard"):
                 _notify([f"{info['workers']} Dask worker(s); dashboard: {info['dashboard']}"])
         source = _notebook_source(tasks[0]["notebook"]) if tasks else ""
-        sent = [task | {"notebook_source": source, "previous_summary": _previous_summary(task)} for task in tasks]
+        run_files = _run_files(tasks[0]) if tasks else {}
+        sent = [
+            task | {"notebook_source": source, "previous_summary": _previous_summary(task), "run_files": run_files}
+            for task in tasks
+        ]
         with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review)) as results:
             for task, result in results:
                 yield task, cluster.write_result(Path(task["staging"]), task, result)
                 bar.update()
+
+
+#: The review parameters naming a file of the run (the staging folder's run data) a worker may not see.
+RUN_FILE_PARAMETERS = ("coverage", "focus_run")
+
+
+def _run_files(task: dict[str, Any]) -> dict[str, bytes]:
+    """The run's own input files of a review (coverage profile, focus pre-pass), by parameter: their bytes, sent
+    to the workers with each task so the output folder need not be on a shared filesystem (they are small)."""
+    params = task["parameters"]
+    return {k: Path(params[k]).read_bytes() for k in RUN_FILE_PARAMETERS if params.get(k)}
 
 
 def _notebook_source(path: str) -> str:

@@ -520,20 +520,34 @@ def volume_vs_target(df: pd.DataFrame, *, title: str = "Daily volume against tar
     ``df``: ``period_start`` (date), ``activity_type``, ``count``; optional ``target`` (that
     period's expected count for that type, e.g. ramp-adjusted; NaN for none). Include
     zero-count rows for working days without activity so they show as gaps against the target.
+    The count axes show whole numbers only (no 0.5 meetings); the date axis labels Mondays only, the first
+    day of each week, so that weeks read as the reviews count them.
     """
     d = _frame(df, ["period_start", "activity_type", "count"], ["target"], what="volume_vs_target")
     types = _order(d["activity_type"], ACTIVITY_TYPES)
-    x = alt.X("period_start:O", timeUnit="yearmonthdate", title=None, axis=alt.Axis(format="%d %b", labelAngle=-45))
+    mondays = "day(datum.value) == 1 ? timeFormat(datum.value, '%a %d %b') : ''"
+    x = alt.X(
+        "period_start:O",
+        timeUnit="yearmonthdate",
+        title=None,
+        axis=alt.Axis(labelExpr=mondays, labelAngle=0, labelOverlap=False, ticks=False),
+    )
     tips = _tips(("period_start", "temporal", "period"), ("activity_type", "nominal", "type"), unit="count", df=d)
     tips += _tips(("count", "quantitative", "count"), ("target", "quantitative", "target"), df=d)
     base = alt.Chart().encode(x=x)
     colour = alt.Color("activity_type:N", scale=_activity_scale(types), title=None, legend=None)
-    layers = [base.mark_bar().encode(y=alt.Y("count:Q", title="count"), color=colour, tooltip=tips)]
+    # every layer carries the same whole-number axis: a layer without one would bring back ticks at 0.5
+    # (the label expression also hides a fractional tick that a renderer may still draw: no "0, 1, 1, 2, 2")
+    whole = "datum.value % 1 ? '' : format(datum.value, ',d')"
+    axis = alt.Axis(tickMinStep=1, tickCount=3, labelExpr=whole)
+    y = alt.Y("count:Q", title="count", axis=axis)
+    layers = [base.mark_bar().encode(y=y, color=colour, tooltip=tips)]
     if d["period_start"].nunique() <= 14:
-        layers.append(base.mark_text(dy=-4, baseline="bottom").encode(y=alt.Y("count:Q"), text=alt.Text("count:Q")))
+        text = alt.Text("count:Q")
+        layers.append(base.mark_text(dy=-4, baseline="bottom").encode(y=alt.Y("count:Q", axis=axis), text=text))
     if "target" in d.columns:
-        layers.append(base.mark_tick(color=INK, thickness=2).encode(y=alt.Y("target:Q"), tooltip=tips))
-    chart = alt.layer(*layers).properties(height=110, width=alt.Step(24))
+        layers.append(base.mark_tick(color=INK, thickness=2).encode(y=alt.Y("target:Q", axis=axis), tooltip=tips))
+    chart = alt.layer(*layers).properties(height=70, width=alt.Step(24))
     row = alt.Row("activity_type:N", sort=types, title=None, header=alt.Header(labelAngle=0, labelAlign="left"))
     return _finish(chart.facet(row=row, data=_LATER).resolve_scale(y="independent"), title, data=d)
 

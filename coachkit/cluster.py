@@ -279,6 +279,11 @@ def _review_here(task: dict[str, Any], worker_fn: Any) -> dict[str, Any]:
                 local_prev = here / "previous.ipynb"
                 local_prev.write_text(_summary_notebook(task["previous_summary"]), encoding="utf-8")
                 params["previous"], swap[str(local_prev)] = str(local_prev), prev
+            for name, data in (task.get("run_files") or {}).items():  # the run's inputs, when not readable here
+                if params.get(name) and not Path(params[name]).is_file():
+                    copy = here / f"{name}{Path(params[name]).suffix}"
+                    copy.write_bytes(data)
+                    params[name], swap[str(copy)] = str(copy), params[name]
             staging = here / "out"
             staging.mkdir()
             local = dict(task, staging=str(staging), notebook=str(nb_path), parameters=params)

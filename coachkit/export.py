@@ -49,7 +49,6 @@ from collections.abc import Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 __all__ = [
     "SUMMARY_MIME",
@@ -368,163 +367,20 @@ def format_value(value: Any, fmt: str | None = None) -> str:
     return f"{number:,.1f}"
 
 
-def _kpi_cell(item: Mapping[str, Any]) -> str:
-    fmt = item.get("format")
-    text = _html.escape(format_value(item.get("value"), fmt))
-    low, high = item.get("low"), item.get("high")
-    extra = []
-    if low is not None and high is not None:
-        extra.append(f"{format_value(low, fmt)}–{format_value(high, fmt)}")
-    if item.get("n") is not None:
-        extra.append(f"n={format_value(item['n'], 'int')}")
-    if extra:
-        text += f' <span class="ci">({_html.escape(", ".join(extra))})</span>'
-    return text
-
-
-_INDEX_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto; max-width: 1200px;
-       padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-th, td { padding: 0.35em 0.7em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; }
-td.num { text-align: right; white-space: nowrap; }
-.ci { color: #666; font-size: 0.85em; }
-.failed { color: #a00; }
-.meta { color: #555; }
-pre { white-space: pre-wrap; margin: 0; font-size: 0.85em; }
-"""
-
-
 def render_index(manifest: Mapping[str, Any]) -> str:
-    """The team index page of a review run (``index.html``), from the run's manifest.
+    """The team index page of a review run (``index.html``), from the run's manifest: see
+    :func:`coachkit.run_pages.render_index`."""
+    from .run_pages import render_index as render
 
-    One row per reviewed rep (name, team, role, each headline KPI with its interval
-    and n, a link to the review), then the failed reps with their error. Every value
-    from the data is escaped; links are relative file names.
-    """
-    params = manifest.get("parameters", {})
-    reps: Mapping[str, Any] = manifest.get("reps", {})
-    ok = [(rid, r) for rid, r in reps.items() if r.get("status") == "ok"]
-    failed = [(rid, r) for rid, r in reps.items() if r.get("status") not in ("ok", "skipped")]
-    skipped = [(rid, r) for rid, r in reps.items() if r.get("status") == "skipped"]
-
-    columns: list[tuple[str, str]] = []
-    for _, r in ok:
-        for item in (r.get("summary") or {}).get("headline", []) or []:
-            key = str(item.get("key", item.get("label", "")))
-            if key not in [k for k, _ in columns]:
-                columns.append((key, str(item.get("label", key))))
-
-    esc = _html.escape
-    window = params.get("window") or {}
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Rep reviews {esc(str(window.get('start', '')))} – {esc(str(window.get('end', '')))}</title>",
-        f"<style>{_INDEX_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>Rep reviews: {esc(str(window.get('start', '')))} to {esc(str(window.get('end', '')))}</h1>",
-        f'<p class="meta">{len(ok)} reviewed, {len(failed)} failed'
-        + (f", {len(skipped)} skipped" if skipped else "")
-        + f". Data: {esc(str(params.get('source', '')))}. "
-        f"Window: {esc(str(params.get('weeks', '')))} weeks.</p>",
-    ]
-    if manifest.get("week"):  # published in a week folder (coachkit.publish): the list of weeks is one level up
-        out.append(f'<p class="meta"><a href="../{INDEX_NAME}">All review weeks</a></p>')
-    if ok:
-        out.append('<table class="reviews">')
-        head = "".join(f"<th>{esc(label)}</th>" for _, label in columns)
-        out.append(f"<thead><tr><th>Rep</th><th>Team</th><th>Role</th>{head}<th>Review</th></tr></thead><tbody>")
-        for rid, r in ok:
-            s = r.get("summary") or {}
-            by_key = {str(i.get("key", i.get("label", ""))): i for i in s.get("headline", []) or []}
-            cells = "".join(f'<td class="num">{_kpi_cell(by_key[k]) if k in by_key else "–"}</td>' for k, _ in columns)
-            files = r.get("files") or {}
-            link = files.get("html") or files.get("ipynb")
-            link_html = f'<a href="{esc(quote(link))}">open</a>' if link else ""
-            name = s.get("name") or rid
-            who = esc(str(name)) + (f' <span class="ci">({esc(rid)})</span>' if str(name) != rid else "")
-            out.append(
-                f"<tr><td>{who}</td><td>{esc(str(s.get('team') or ''))}</td>"
-                f"<td>{esc(str(s.get('role') or ''))}</td>{cells}<td>{link_html}</td></tr>"
-            )
-        out.append("</tbody></table>")
-    if failed:
-        out.append('<h2 class="failed">Failed</h2>')
-        out.append('<table class="failures"><thead><tr><th>Rep</th><th>Error</th><th>Notebook</th></tr></thead><tbody>')
-        for rid, r in failed:
-            err = r.get("error") or {}
-            nb = (r.get("files") or {}).get("ipynb")
-            nb_html = f'<a href="{esc(quote(nb))}">notebook</a>' if nb else ""
-            out.append(
-                f"<tr><td>{esc(rid)}</td><td><b>{esc(str(err.get('type', '')))}</b>"
-                f"<pre>{esc(str(err.get('message', '')))}</pre></td><td>{nb_html}</td></tr>"
-            )
-        out.append("</tbody></table>")
-    if skipped:
-        out.append("<h2>Not reviewed</h2>")
-        out.append('<table class="skipped"><thead><tr><th>Rep</th><th>Why</th></tr></thead><tbody>')
-        for rid, r in skipped:
-            reason = r.get("reason") or {}
-            out.append(f"<tr><td>{esc(rid)}</td><td>{esc(str(reason.get('message', '')))}</td></tr>")
-        out.append("</tbody></table>")
-    out += ["</body>", "</html>", ""]
-    return "\n".join(out)
+    return render(manifest)
 
 
 INDEX_NAME = "index.html"
 
 
 def render_weeks(weeks: Sequence[Any]) -> str:
-    """The review history page (``OUT/index.html``): the review weeks, newest first, the latest linked at the top.
+    """The review history page (``OUT/index.html``), from the published weeks: see
+    :func:`coachkit.run_pages.render_weeks`."""
+    from .run_pages import render_weeks as render
 
-    ``weeks``: :class:`coachkit.publish.Week` items (``key``, ``manifest``). Each row links
-    ``<week>/index.html``; counts and window come from the week's manifest. Values are escaped.
-    """
-    esc = _html.escape
-    ordered = sorted(weeks, key=lambda w: w.key, reverse=True)
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Rep reviews</title>",
-        f"<style>{_INDEX_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<h1>Rep reviews</h1>",
-    ]
-    if not ordered:
-        out.append('<p class="meta">No review week yet.</p>')
-    else:
-        latest = ordered[0]
-        window = (latest.manifest.get("parameters") or {}).get("window") or {}
-        out.append(
-            f'<p>Latest: <a href="{esc(quote(latest.key))}/{INDEX_NAME}">{esc(latest.key)}</a>, '
-            f"{esc(str(window.get('start', '')))} to {esc(str(window.get('end', '')))}.</p>"
-        )
-        out.append('<table class="weeks"><thead><tr><th>Week</th><th>Window</th><th>Reviewed</th>')
-        out.append("<th>Failed</th><th>Not reviewed</th><th>Run</th></tr></thead><tbody>")
-        for w in ordered:
-            m = w.manifest
-            window = (m.get("parameters") or {}).get("window") or {}
-            reps = [r for r in (m.get("reps") or {}).values() if isinstance(r, Mapping)]
-            n_ok = sum(r.get("status") == "ok" for r in reps)
-            n_skipped = sum(r.get("status") == "skipped" for r in reps)
-            n_failed = len(reps) - n_ok - n_skipped
-            started = str(m.get("started_at", ""))[:16].replace("T", " ")
-            out.append(
-                f'<tr><td><a href="{esc(quote(w.key))}/{INDEX_NAME}">{esc(w.key)}</a></td>'
-                f"<td>{esc(str(window.get('start', '')))} to {esc(str(window.get('end', '')))}</td>"
-                f'<td class="num">{n_ok}</td><td class="num">{n_failed}</td><td class="num">{n_skipped}</td>'
-                f"<td>{esc(started)}</td></tr>"
-            )
-        out.append("</tbody></table>")
-    out += ["</body>", "</html>", ""]
-    return "\n".join(out)
+    return render(weeks)

@@ -54,6 +54,7 @@ _SCHEMA: dict[str, Any] = {
         "actions": dict,
     },
     "currency": {"base": str, "rates": dict},
+    "review": {"scorecard": dict},
     "kpis": {"modules": list, "paths": list},
 }
 
@@ -127,7 +128,11 @@ class Playbook:
     currency_base: str | None = None
     currency_rates: dict[str, float] = field(default_factory=dict)
     benchmarks: dict[str, float] = field(default_factory=dict)
+    #: The next steps: "kpi" -> the KPI's default action, "kpi.cause" -> the action for that cause
+    #: ([coaching.actions.<kpi>] tables; see coachkit.review.actions).
     actions: dict[str, str] = field(default_factory=dict)
+    #: [review] scorecard: role -> the KPIs of the review's scorecard, in order (empty: chosen from the targets).
+    scorecard: dict[str, tuple[str, ...]] = field(default_factory=dict)
     kpi_modules: tuple[str, ...] = ()
     #: ``[kpis] paths``, made absolute: relative paths are taken from the playbook file's folder.
     kpi_paths: tuple[str, ...] = ()
@@ -168,7 +173,8 @@ class Playbook:
     def from_dict(cls, data: dict[str, Any], *, source: str = "<dict>") -> Playbook:
         """Validate a playbook given as a dict (the parsed TOML); missing keys take the defaults."""
         _check_keys(data, _SCHEMA, source, "")
-        merged = _merge(tomllib.loads(DEFAULT_PLAYBOOK_TEXT), data)
+        base = tomllib.loads(DEFAULT_PLAYBOOK_TEXT)
+        merged = _merge(base, _actions_as_tables(data, base))
         return _build(merged, data, source)
 
     # ---- queries --------------------------------------------------------------------------
@@ -293,6 +299,23 @@ def _check_keys(data: Any, schema: Any, source: str, prefix: str) -> None:
         elif not isinstance(value, expected):
             kind = {str: "a string", list: "a list", dict: "a table"}[expected]
             raise PlaybookError(f"{source}: `{path}` must be {kind}, got {value!r}")
+
+
+def _actions_as_tables(data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with each ``[coaching] actions`` KPI given as one string turned into ``{"default": string}`` where the
+    default playbook has a table of causes for that KPI, so that the string sets the KPI's default action and the
+    cause-specific actions stay."""
+    actions = (data.get("coaching") or {}).get("actions")
+    defaults = base["coaching"]["actions"]
+    if not isinstance(actions, dict) or not any(
+        isinstance(v, str) and isinstance(defaults.get(k), dict) for k, v in actions.items()
+    ):
+        return data
+    fixed = {
+        k: ({"default": v} if isinstance(v, str) and isinstance(defaults.get(k), dict) else v)
+        for k, v in actions.items()
+    }
+    return {**data, "coaching": {**data["coaching"], "actions": fixed}}
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -459,10 +482,34 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
     if base:
         rates.setdefault(str(base).upper(), 1.0)
     actions = {}
+    causes = {
+        k: set(v) for k, v in tomllib.loads(DEFAULT_PLAYBOOK_TEXT)["coaching"]["actions"].items() if isinstance(v, dict)
+    }
     for k, v in co["actions"].items():
-        if not isinstance(v, str):
-            raise PlaybookError(f"{source}: `coaching.actions.{k}` must be a string")
-        actions[k] = v
+        if isinstance(v, str):
+            actions[k] = v
+            continue
+        if not isinstance(v, dict):
+            raise PlaybookError(
+                f"{source}: `coaching.actions.{k}` must be a string or a table of cause = string, got {v!r}"
+            )
+        allowed = causes.get(k, set()) | {"default"}
+        for cause, text in v.items():
+            if cause not in allowed:
+                raise PlaybookError(
+                    f"{source}: unknown cause `coaching.actions.{k}.{cause}`; the causes of {k} are "
+                    f"{', '.join(sorted(allowed))}"
+                )
+            if not isinstance(text, str):
+                raise PlaybookError(f"{source}: `coaching.actions.{k}.{cause}` must be a string, got {text!r}")
+            actions[k if cause == "default" else f"{k}.{cause}"] = text
+    scorecard = {}
+    for role, kpis in (d.get("review") or {}).get("scorecard", {}).items():
+        if not isinstance(kpis, list) or not all(isinstance(x, str) and x for x in kpis):
+            raise PlaybookError(
+                f"{source}: `review.scorecard.{role}` must be a list of KPI names like ['calls', 'connect_rate']"
+            )
+        scorecard[str(role)] = tuple(kpis)
     modules = d["kpis"]["modules"]
     if not all(isinstance(m, str) and m for m in modules):
         raise PlaybookError(f"{source}: `kpis.modules` must be a list of import paths like 'mypkg.kpis'")
@@ -495,6 +542,7 @@ def _build(d: dict[str, Any], given: dict[str, Any], source: str) -> Playbook:
         max_focus=int(co["max_focus"]),
         benchmarks=benchmarks,
         actions=actions,
+        scorecard=scorecard,
         kpi_modules=tuple(modules),
         kpi_paths=tuple(kpi_paths),
         source=source,

@@ -69,7 +69,7 @@ def browser():
 
 def _open_offline(browser, path: Path):
     """Open ``path`` with every non-file request blocked; return (page, requests, blocked, errors)."""
-    context = browser.new_context(offline=True, viewport={"width": 1100, "height": 900})
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 800})
     page = context.new_page()
     requests: list[str] = []
     blocked: list[str] = []
@@ -90,11 +90,11 @@ def _open_offline(browser, path: Path):
     return page, requests, blocked, errors
 
 
-def _screenshot(page, tmp_path: Path, name: str) -> Path:
+def _screenshot(page, tmp_path: Path, name: str, *, full_page: bool = True) -> Path:
     folder = Path(os.environ.get("COACHKIT_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
-    page.screenshot(path=str(target), full_page=True)
+    page.screenshot(path=str(target), full_page=full_page)
     return target
 
 
@@ -103,6 +103,19 @@ def test_review_renders_offline(browser, reviews: Path, tmp_path: Path) -> None:
     # the only request is the page itself, from disk
     assert requests == [(reviews / "R1.html").as_uri()]
     assert blocked == [] and errors == []
+
+    # the first screen at 1280 x 800, before any scrolling: the header line, the scorecard with its sparklines,
+    # "Talk about this week" and "Going well"; every section starts below them
+    assert page.evaluate("window.scrollY") == 0
+    for selector in ("h1.ck-h1", "table.ck-scorecard", "text=Talk about this week", "text=Going well"):
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None and box["y"] + min(box["height"], 40) <= 800, selector
+    first_section = page.locator("h2").first.bounding_box()
+    scorecard = page.locator("table.ck-scorecard").bounding_box()
+    assert first_section["y"] > scorecard["y"] + scorecard["height"]
+    assert page.locator("svg.ck-spark").count() >= 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    _screenshot(page, tmp_path, "R1-first-screen.png", full_page=False)
 
     # every chart rendered: an inline SVG of visible size with marks drawn in it
     charts = page.locator("svg.marks")
@@ -124,11 +137,13 @@ def test_review_renders_offline(browser, reviews: Path, tmp_path: Path) -> None:
 def test_index_renders_offline_and_links_the_review(browser, reviews: Path, tmp_path: Path) -> None:
     page, requests, blocked, errors = _open_offline(browser, reviews / "index.html")
     assert blocked == [] and errors == []
+    # the index fits the screen: no horizontal scroll at 1280 px
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     row = page.locator("table.reviews tbody tr")
     assert row.count() == 1
-    assert row.locator("td").first.inner_text() == "Ann Lee (R1)"
+    assert row.locator("td").first.inner_text().startswith("Ann Lee")
     with page.expect_navigation():  # wait for the navigation the click starts, not the current page's load
-        row.get_by_role("link", name="open", exact=True).click()
+        row.get_by_role("link", name="Ann Lee", exact=True).click()
     assert page.url == (reviews / "R1.html").as_uri()
     assert page.locator("svg.marks").count() >= 1
     assert all(u.startswith("file://") for u in requests) and blocked == []

@@ -253,58 +253,149 @@ def test_format_value(value: object, fmt: str | None, text: str) -> None:
 
 
 def _manifest() -> dict:
+    def summary(name: str, focus: list[str], attention: float, **kw) -> dict:
+        return {
+            "name": name,
+            "team": "East & West",
+            "role": "SDR",
+            "active": True,
+            "focus": [{"kpi": k.lower(), "label": k} for k in focus],
+            "attention": attention,
+            "headline": [
+                {
+                    "key": "calls",
+                    "label": "Calls",
+                    "value": 595,
+                    "format": "int",
+                    "target": 1000,
+                    "change": "down",
+                    "low": 549,
+                    "high": 644,
+                },
+                {
+                    "key": "connect_rate",
+                    "label": "Connect rate",
+                    "value": 0.31,
+                    "low": 0.24,
+                    "high": 0.39,
+                    "n": 140,
+                    "format": "pct",
+                    "target": 0.1,
+                },
+            ],
+        } | kw
+
     return {
-        "parameters": {"source": "/d", "weeks": 4, "window": {"start": "2024-06-03", "end": "2024-06-30"}},
+        "week": "2024-W26",
+        "parameters": {
+            "source": "/home/me/secret/data",
+            "weeks": 4,
+            "window": {"start": "2024-06-03", "end": "2024-06-28"},
+        },
+        "team_findings": [
+            {
+                "peer_label": "East <SDRs>",
+                "peers_n": 5,
+                "kpi": "emails",
+                "label": "Emails",
+                "measure": "count",
+                "team_value": 99.7,
+                "target": 125.0,
+                "target_kind": "role target",
+            },
+            {
+                "peer_label": "East <SDRs>",
+                "peers_n": 5,
+                "kpi": "connect_rate",
+                "label": "Connect rate",
+                "measure": "rate",
+                "team_value": 0.086,
+                "target": 0.1,
+                "target_kind": "playbook benchmark",
+            },
+        ],
         "reps": {
             "r1": {
                 "status": "ok",
                 "files": {"ipynb": "r1.ipynb", "html": "r1.html"},
-                "summary": {
-                    "name": "Ann <Lee>",
-                    "team": "East & West",
-                    "role": "SDR",
-                    "headline": [
+                "previous": "2024-W25/r1.ipynb",
+                "summary": summary(
+                    "Ann <Lee>",
+                    ["Connect rate"],
+                    3.5,
+                    comparison=[
+                        {"kpi": "connect_rate", "label": "Connect rate", "status": "kept", "words": "still a focus"},
                         {
-                            "key": "connect",
-                            "label": "Connect rate",
-                            "value": 0.31,
-                            "low": 0.24,
-                            "high": 0.39,
-                            "n": 140,
-                            "format": "pct",
+                            "kpi": "calls",
+                            "label": "Calls",
+                            "status": "resolved",
+                            "words": "resolved: back within range",
                         },
-                        {"key": "calls", "label": "Calls", "value": 140, "format": "int"},
                     ],
-                },
+                ),
             },
             "r2": {
                 "status": "ok",
                 "files": {"ipynb": "r2.ipynb"},
-                "summary": {"name": "Bo", "headline": [{"key": "calls", "label": "Calls", "value": 9}]},
+                "summary": summary("Bo", ["Calls", "Emails"], 9.0, absent_weeks=["2024-06-10"]),
             },
+            "r3": {"status": "ok", "files": {"html": "r3.html"}, "summary": summary("Cy", [], 0.0)},
             "<script>": {
                 "status": "failed",
                 "files": {"ipynb": "script-0123456789.ipynb"},
                 "error": {"type": "ValueError", "kind": "cell error", "message": "bad <img src=x onerror=alert(1)>"},
             },
+            "gone": {
+                "status": "skipped",
+                "reason": {
+                    "kind": "left",
+                    "message": "left on 2024-05-31; no activity in the window 2024-06-03 to 2024-06-28",
+                },
+                "files": {},
+            },
         },
     }
 
 
-def test_index_rows_intervals_links_and_failures() -> None:
+def test_index_orders_by_attention_links_names_and_shows_changes() -> None:
     page = export.render_index(_manifest())
-    assert "<title>Rep reviews 2024-06-03 – 2024-06-30</title>" in page
-    assert "2 reviewed, 1 failed." in page
-    assert "<th>Connect rate</th><th>Calls</th>" in page
-    # r1: value, interval and n worked out by hand: 31% (24%–39%, n=140)
-    assert '<td class="num">31% <span class="ci">(24%–39%, n=140)</span></td>' in page
-    assert '<td>Ann &lt;Lee&gt; <span class="ci">(r1)</span></td><td>East &amp; West</td>' in page
-    assert '<a href="r1.html">open</a>' in page
-    # r2 has no connect rate and no HTML (run with --no-html): a dash and a link to the notebook
-    assert '<td class="num">–</td><td class="num">9</td><td><a href="r2.ipynb">open</a></td>' in page
-    # the failure, escaped
+    assert "<title>Rep reviews, 2024-W26: Mon 03 Jun 2024 – Fri 28 Jun 2024</title>" in page
+    assert "3 reviewed · " in page and "1 failed (listed below)" in page and "1 not reviewed (listed below)" in page
+    assert (
+        '<a href="../index.html">All review weeks</a>' in page and '<a href="definitions.html">Definitions</a>' in page
+    )
+    # most in need of attention first: Bo (9.0), Ann (3.5), Cy (0)
+    rows = re.findall(r'<tr><td>(?:<a href="[^"]*">)?([^<]+)', page.split('class="reviews"')[1].split("</table>")[0])
+    assert rows == ["Bo", "Ann &lt;Lee&gt;", "Cy"]
+    # names link to the review (the HTML, else the notebook); team and role under the name, escaped
+    assert '<a href="r1.html">Ann &lt;Lee&gt;</a><span class="sub">East &amp; West · SDR</span>' in page
+    assert '<a href="r2.ipynb">Bo</a>' in page
+    # focus, the change since the previous review, absent weeks
+    assert '<td>Calls<br>Emails<span class="sub">absent: Mon 10 Jun 2024</span></td>' in page
+    assert "<td>still: Connect rate<br>Calls resolved: back within range</td>" in page
+    assert (
+        '<span class="none">no earlier review</span>' in page
+        and '<span class="none">nothing clearly behind</span>' in page
+    )
+    # key numbers with target, change and the interval and n as a tooltip
+    assert (
+        '<span class="kpi" title="95% interval 549–644">Calls <b>595</b> / 1,000 <span class="down">▼</span></span>'
+        in page
+    )
+    assert '<span class="kpi" title="95% interval 24%–39%; n = 140">Connect rate <b>31%</b> (target 10%)</span>' in page
+    # the team topic once, escaped; the failure with its error; the skipped rep with its reason in the one date style
+    assert (
+        "<li><b>East &lt;SDRs&gt; (5 reps)</b> as a group, below: emails (100 a week vs role target 125); connect "
+        "rate (9% vs playbook benchmark 10%).</li>" in page
+    )
     assert "<td>&lt;script&gt;</td><td><b>ValueError</b><pre>bad &lt;img src=x onerror=alert(1)&gt;</pre>" in page
     assert '<a href="script-0123456789.ipynb">notebook</a>' in page
+    assert (
+        "<td>gone</td><td>left on Fri 31 May 2024; no activity in the window Mon 03 Jun 2024 to Fri 28 Jun 2024</td>"
+        in page
+    )
+    # no local path, nothing external, nothing executable
+    assert "/home/me" not in page and "secret" not in page
     assert "<script" not in page and "<img" not in page
     assert export.external_references(page) == [] and export.external_urls(page) == []
 
@@ -313,4 +404,46 @@ def test_index_with_only_failures_has_no_review_table() -> None:
     manifest = _manifest()
     manifest["reps"] = {k: v for k, v in manifest["reps"].items() if v["status"] == "failed"}
     page = export.render_index(manifest)
-    assert "0 reviewed, 1 failed." in page and 'class="reviews"' not in page
+    assert "0 reviewed · " in page and 'class="reviews"' not in page
+
+
+def test_index_dates_and_money() -> None:
+    from coachkit.run_pages import date_text, dates_in_text, money_text
+
+    assert date_text("2026-11-20") == "Fri 20 Nov 2026" and date_text("soon") == "" and date_text(None) == ""
+    assert dates_in_text("from 2026-11-02 to 2026-11-20.") == "from Mon 02 Nov 2026 to Fri 20 Nov 2026."
+    assert money_text(12300.4, "GBP") == "12,300 GBP" and money_text(12300.4) == "12,300"
+    assert money_text(float("nan"), "EUR") == "–"
+
+
+def test_definitions_page_once_per_run() -> None:
+    from coachkit.kpis import registry
+    from coachkit.run_pages import render_definitions
+
+    page = render_definitions(["connect_rate", "calls"], notes=["Targets for emails are left out: <no emails>."])
+    assert page.startswith("<!DOCTYPE html>") and "<title>Definitions</title>" in page
+    assert registry["connect_rate"].definition.split(" / ")[0] in page
+    assert '<p class="ck-note">Targets for emails are left out: &lt;no emails&gt;.</p>' in page
+    assert '<a href="index.html">All reps</a>' in page and "<details" not in page  # open, not collapsed
+    assert export.external_references(page) == [] and "<script" not in page
+
+
+def test_the_page_of_a_rep_not_reviewed() -> None:
+    from coachkit.run_pages import render_not_reviewed
+
+    page = render_not_reviewed(
+        "R9",
+        {"kind": "left", "message": "left on 2024-05-31; no activity in the window 2024-06-03 to 2024-06-28"},
+        {"start": "2024-06-03", "end": "2024-06-28"},
+        name="Zed <Z>",
+        team="East",
+        role="SDR",
+    )
+    assert "<title>Review: Zed &lt;Z&gt;</title>" in page
+    assert "East SDR · Mon 03 Jun 2024 – Fri 28 Jun 2024" in page
+    assert (
+        "No review for Zed &lt;Z&gt; (R9) this week: left on Fri 31 May 2024; no activity in the window Mon 03 Jun "
+        "2024 to Fri 28 Jun 2024." in page
+    )
+    assert '<a href="index.html">All reps</a>' in page and "<script" not in page
+    assert export.external_references(page) == []

@@ -150,12 +150,24 @@ def test_header_names_rep_window_and_freshness(data, window) -> None:
     table = dict(zip(sec.frames["header"][""], sec.frames["header"]["value"], strict=True))
     assert table["Rep"] == "Ann <b>Lee</b> (r1)"
     assert table["Team"] == "East" and table["Role"] == "SDR" and table["Manager"] == "Max"
-    assert table["Tenure"].startswith("4 years 5 months (hired Mon 06 Jan 2020)")
+    assert table["Tenure"] == "4 years 5 months in post (hired Mon 06 Jan 2020)"
     assert table["Window"] == "Mon 10 Jun – Fri 14 Jun 2024 (1 week)"
     assert "1 day before the window ends" in table["Data"]
     assert table["Rep's last activity"] == "Thu 13 Jun 2024 09:00"
-    html = review.section_html(sec)
+    html = review.section_html(sec, level=0)
     assert "Ann &lt;b&gt;Lee&lt;/b&gt;" in html and "<b>Lee" not in html
+    # one header line: name, team and role, tenure, window; the details collapsed under it
+    assert html.startswith(
+        '<header class="ck-head"><h1 class="ck-h1">Ann &lt;b&gt;Lee&lt;/b&gt; <span class="ck-facts">East SDR · '
+        "4 years 5 months in post · Mon 10 Jun – Fri 14 Jun 2024 (1 week)</span></h1></header>"
+    )
+    assert "The data ends on Thu 13 Jun 2024, 1 day before this window does." in sec.sentences
+    assert '<details class="ck-details"><summary>About this review' in html
+    linked = review.section_html(review.header(data, "r1", window, links=review.LINKS), level=0)
+    assert (
+        '<nav class="ck-links"><a href="index.html">All reps</a> · <a href="definitions.html">Definitions</a></nav>'
+        in linked
+    )
 
 
 def test_header_of_a_new_hire_says_ramping(window) -> None:
@@ -164,7 +176,8 @@ def test_header_of_a_new_hire_says_ramping(window) -> None:
     sec = review.header(d, "r1", window)
     tenure = sec.frames["header"].set_index("")["value"]["Tenure"]
     # 14 June - 27 May = 18 days -> tenure week 3, ramp factor 0.5 in the default playbook
-    assert tenure == "week 3 (hired Mon 27 May 2024); ramping: targets this week are 50% of full"
+    assert tenure == "week 3 since hire (hired Mon 27 May 2024); ramping: targets at 50% of full"
+    assert "week 3 since hire, ramping: targets at 50% of full" in review.section_html(sec, level=0)
 
 
 # ---------------------------------------------------------------- summary
@@ -236,7 +249,12 @@ def test_headline_records_for_the_index(data, window, team) -> None:
     rec = review.index_summary(data, "r1", window, frame, pd.DataFrame(columns=["kpi", "label"]))
     json.dumps(rec, allow_nan=False)  # JSON-ready: NaN became None
     assert rec["window"] == {"start": "2024-06-10", "end": "2024-06-14"}
-    assert rec["headline"][-1]["value"] == "none"
+    assert rec["focus"] == [] and rec["attention"] == 0.0 and rec["active"] is True
+    assert "comparison" not in rec and "absent_weeks" not in rec
+    focus = pd.DataFrame(
+        {"kpi": ["calls", "emails"], "label": ["Calls", "Emails"], "value": [1.0, 2.0], "std_gap": [2.5, 0.4]}
+    )
+    assert review.index_summary(data, "r1", window, frame, focus)["attention"] == 3.5  # 2.5 + at least 1
 
 
 # ---------------------------------------------------------------- effort and outcomes
@@ -257,7 +275,8 @@ def test_effort_volume_daily_targets_and_active_days(data, window, team) -> None
     mix = sec.frames["mix"]
     mine = mix[mix["who"] == "this rep"].set_index("activity_type")
     assert mine.loc["call", "share"] == pytest.approx(11 / 13) and mine.loc["other", "n"] == 1
-    assert len(sec.charts) == 4
+    # fewer charts: daily volume and the weekday x hour pattern (the mix is the table, the trends the sparklines)
+    assert len(sec.charts) == 2
 
 
 def test_outcomes_rates_rep_and_pooled_team(data, window, team) -> None:
@@ -266,7 +285,11 @@ def test_outcomes_rates_rep_and_pooled_team(data, window, team) -> None:
     cr = rates[rates["kpi"] == "connect_rate"].set_index("who")
     assert (cr.loc["this rep", "k"], cr.loc["this rep", "n"]) == (2, 11)
     assert (cr.loc["team: other East SDRs", "k"], cr.loc["team: other East SDRs", "n"]) == (4, 8)
-    assert sec.sentences[0] == "2 conversations: 2 connected calls and 0 held meetings (team median 3)."
+    assert sec.sentences[0] == "2 conversations: 2 connected calls and 0 held meetings (peers' median 3)."
+    table = sec.tables[0].set_index("Rate")
+    assert table.loc["Connect rate", "This rep"] == "18% (2/11 calls, 95% CI 5–48%)"  # connected / dials
+    assert table.loc["Connect rate", "Other East SDRs (pooled)"] == "50% (4/8, 95% CI 22–78%)"
+    assert sec.charts  # the outcome mix
     mix = sec.frames["outcome_mix"].set_index(["activity_type", "outcome"])["n"]
     assert mix[("call", "not logged")] == 1 and mix[("call", "no_answer")] == 8
 
@@ -307,7 +330,10 @@ def test_follow_up_section(data, window, team) -> None:
     sec = review.follow_up(data, "r1", window, team=team)
     assert sec.frames["open"]["account_id"].tolist() == ["B"]
     text = "\n".join(sec.sentences)
-    assert "50% (1/2 conversations with an account, 95% CI 9–91%)" in text
+    assert sec.sentences[0] == (
+        "Followed up within 24 hours after 50% (1/2 conversations with an account, 95% CI 9–91%); against the "
+        "playbook benchmark of 80%; peers' median 25%."
+    )  # no 'below' and no 'up': the judgement is the calibrated focus's, the change the scorecard's
     assert "1 account had a conversation in the window" in text
 
 
@@ -362,19 +388,11 @@ def test_effort_vs_feedback_is_exploratory_with_n(data, window) -> None:
     sec = review.effort_vs_feedback(data, "r1", window, history_weeks=2)
     assert len(sec.frames["weekly"]) == 2
     text = "\n".join(sec.sentences)
-    assert "not enough to say (only 2 pairs (need 4); n = 2 weeks)" in text
-    assert "Exploratory" in text
-
-
-def test_association_sentence_wording() -> None:
-    row = {"lag": 1, "rho": 0.45, "p_value": 0.2, "n": 10, "reason": ""}
-    s = review.association_sentence("Activities", "feedback score", row)
-    assert s == (
-        "A moderate relation: weeks with more activities tended to have higher feedback score 1 week later "
-        "(Spearman ρ = +0.45, n = 10 weeks, permutation p = 0.20; could well be chance)."
+    assert (
+        "Exploratory, on the peer group's last 2 weeks (2 reps, 2 rep-weeks), one week later: not estimated (only 2 reps with pairs (need 4))."
+        in text
     )
-    s0 = review.association_sentence("Activities", "x", {"lag": 0, "rho": 0.05, "p_value": 0.9, "n": 8})
-    assert s0.startswith("No visible relation between activities and x in the same week")
+    assert "Exploratory" in text
 
 
 def test_pipeline_counts_win_rate_and_stages(data, window, team) -> None:
@@ -406,10 +424,41 @@ def test_compare_focus_kept_new_resolved() -> None:
     assert out[["kpi", "status"]].values.tolist() == [
         ["calls", "new"],
         ["connect_rate", "kept"],
-        ["notes_coverage", "resolved"],
+        ["notes_coverage", "not clearly behind"],  # without this window's values, "resolved" cannot be claimed
     ]
     assert out.set_index("kpi").loc["connect_rate", "previous_value"] == 0.04
     assert np.isnan(out.set_index("kpi").loc["notes_coverage", "value"])
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged", "status"),
+    [
+        (0.64, False, "resolved"),  # 0.64 >= 0.7 - 10% of 0.7 = 0.63: back within range
+        (0.62, False, "not clearly behind"),  # below the range, but no longer clearly behind
+        (0.5, True, "out of top"),  # still clearly behind, others rank before it
+        (np.nan, False, "not judged"),
+    ],
+)
+def test_compare_focus_says_resolved_only_when_back_within_range(value, flagged, status) -> None:
+    previous = [{"kpi": "notes_coverage", "label": "Notes coverage", "value": 0.3, "evidence": "then 30%"}]
+    current = pd.DataFrame(columns=["kpi", "label", "value", "evidence"])
+    now = pd.DataFrame({"kpi": ["notes_coverage"], "value": [value], "benchmark_value": [0.7], "flagged": [flagged]})
+    out = review.compare_focus(previous, current, now, min_gap=0.1)
+    assert out["status"].tolist() == [status]
+    words = review.focus_history.status_words(status, 3)
+    assert (
+        words
+        == {
+            "resolved": "resolved: back within range",
+            "not clearly behind": "no longer clearly behind, but not yet back within range",
+            "out of top": "no longer in the top 3, but still behind",
+            "not judged": "not judged this time (nothing to compare with in this window)",
+        }[status]
+    )
+    # a lower-is-better KPI is within range when at most 10% above its benchmark
+    low = pd.DataFrame({"kpi": ["cycle_days"], "value": [32.0], "benchmark_value": [30.0], "flagged": [False]})
+    prev = [{"kpi": "cycle_days", "label": "Sales cycle", "value": 40.0}]
+    assert review.compare_focus(prev, current, low)["status"].tolist() == ["resolved"]
 
 
 @settings(max_examples=50, deadline=None)
@@ -423,7 +472,7 @@ def test_compare_focus_partitions_areas(prev, now) -> None:
     status = dict(zip(out["kpi"], out["status"], strict=True))
     assert len(out) == len(set(now) | prev)
     assert all(status[k] == ("kept" if k in prev else "new") for k in now)
-    assert all(status[k] == "resolved" for k in prev - set(now))
+    assert all(status[k] == "not clearly behind" for k in prev - set(now))
 
 
 def test_previous_focus_from_summary() -> None:
@@ -436,12 +485,21 @@ def test_previous_focus_from_summary() -> None:
 
 def test_focus_section_with_and_without_previous(data, window) -> None:
     sec = review.focus(data, "r1", window, previous=None)
-    assert "No previous review" in "\n".join(sec.sentences)
-    prev = [{"kpi": "win_rate", "label": "Win rate", "value": 0.1, "evidence": "Win rate 10%"}]
+    assert "previous review" not in "\n".join(sec.sentences)
+    prev = [
+        {"kpi": "win_rate", "label": "Win rate", "value": 0.1, "evidence": "Win rate 10%"},
+        {"kpi": "connect_rate", "label": "Connect rate", "value": 0.05, "evidence": "Connect rate 5%"},
+    ]
     sec = review.focus(data, "r1", window, previous=prev, previous_window={"start": "2024-06-03", "end": "2024-06-07"})
-    cmp = sec.frames["comparison"]
-    assert cmp.set_index("kpi").loc["win_rate", "status"] == "resolved"
-    assert "Against the previous review (2024-06-03 to 2024-06-07)" in "\n".join(sec.sentences)
+    cmp = sec.frames["comparison"].set_index("kpi")
+    # r1's connect rate is now 2 of 11 dials (18%) against the 10% benchmark: back within range; the win rate has
+    # no peer with a closed deal to compare with
+    assert cmp.loc["connect_rate", "status"] == "resolved" and cmp.loc["win_rate", "status"] == "not judged"
+    assert (
+        "Since the previous review (Mon 03 Jun 2024 – Fri 07 Jun 2024): Win rate not judged this time (nothing to "
+        "compare with in this window); Connect rate resolved: back within range." in sec.sentences
+    )
+    assert sec.frames["focus"].empty  # 2 SDRs and one week: nothing is clearly behind
     records = review.focus_record(sec.frames["focus"])
     json.dumps(records, allow_nan=False)
     assert [r["kpi"] for r in records] == sec.frames["focus"]["kpi"].tolist()
@@ -502,7 +560,8 @@ def test_every_section_is_filled_for_a_typical_sample_rep(sample) -> None:
     for sec in sections:
         assert sec.parts, sec.key
     for sec in sections[2:8]:
-        assert sec.charts and sec.sentences, sec.key
+        assert (sec.charts or sec.tables) and sec.sentences, sec.key
+    assert [len(sec.charts) for sec in sections[2:8]] == [2, 1, 0, 0, 0, 0]  # fewer, better charts
     assert len(review.summary_sentences(summary.frames["summary"], w)) == len(review.HEADLINE_KPIS)
 
 
@@ -524,37 +583,32 @@ def test_kpi_trend_zoomed_rate_axis_and_score_target_label() -> None:
     assert "target 100" in texts
 
 
-def test_trends_and_trend_sentence() -> None:
-    weeks = pd.date_range("2024-05-06", periods=6, freq="7D")
-    weekly = pd.DataFrame(
-        {
-            "period_start": weeks,
-            "activities": [10.0, 20, 30, 40, 50, 60],
-            "conversations": [5.0] * 6,
-            "connect_rate": [0.3, 0.25, 0.2, 0.15, 0.1, 0.05],
-            "feedback_score": [np.nan, np.nan, np.nan, 3.0, 4.0, 2.0],
-        }
+def test_trend_text_only_when_the_interval_says_so(monkeypatch) -> None:
+    import coachkit.coaching
+    from coachkit.review.sections.effort import trend_text
+
+    d = crafted()
+    w = review.review_window(d, AS_OF, 1)
+    out = {"direction": "falling", "weeks": 12, "weekly_change": -0.0412, "ci_low": -0.0726, "ci_high": -0.0101}
+    monkeypatch.setattr(coachkit.coaching, "weekly_trend", lambda *a, **k: out)
+    # e^-0.0726 - 1 = -7.0%, e^-0.0101 - 1 = -1.0%
+    assert (
+        trend_text(d, "r1", w)
+        == "Over the last 12 full weeks: activities falling by about 4% a week (95% CI 1% to 7%)."
     )
-    t = review.trends(weekly).set_index("series")
-    # a perfectly monotonic series of 6 weeks: rho = ±1; only 2 of 720 orders are as extreme (p ≈ 0.003)
-    assert t.loc["activities", "rho"] == pytest.approx(1.0) and t.loc["activities", "direction"] == "rising"
-    assert t.loc["connect_rate", "direction"] == "falling" and t.loc["activities", "p_value"] < 0.01
-    assert t.loc["conversations", "direction"] == "unknown"  # constant
-    assert t.loc["feedback_score", "n"] == 3 and t.loc["feedback_score", "direction"] == "unknown"
-    text = review.trend_sentence(review.trends(weekly))
-    assert text.startswith(
-        "Over the last 6 weeks (Spearman ρ against time, exploratory): activities rising (ρ = +1.00, n = 6"
-    )
-    assert "conversations: too few weeks to say" in text
+    monkeypatch.setattr(coachkit.coaching, "weekly_trend", lambda *a, **k: out | {"direction": "no clear trend"})
+    assert trend_text(d, "r1", w).startswith("Over the last 12 full weeks: no clear trend in activities")
+    monkeypatch.setattr(coachkit.coaching, "weekly_trend", lambda *a, **k: out | {"direction": "", "weeks": 2})
+    assert trend_text(d, "r1", w) == ""  # too few weeks: nothing said
 
 
-def test_summary_ends_on_trend_then_next_week(data, window, team) -> None:
+def test_summary_ends_on_next_week_without_a_spearman_trend(data, window, team) -> None:
     weekly = review.history(data, "r1", window, weeks=2)
     assert weekly["period_start"].tolist() == [pd.Timestamp("2024-06-03"), pd.Timestamp("2024-06-10")]
     focus = pd.DataFrame(columns=["kpi", "label", "action"])
     sec = review.summary(data, "r1", window, team=team, focus_frame=focus, weekly=weekly)
-    assert sec.sentences[-2].startswith("Over the last 2 weeks")
-    assert sec.sentences[-1].startswith("Next week: no KPI is clearly behind")
+    assert not any("Spearman" in t for t in sec.sentences)  # two weeks: no trend at all
+    assert sec.sentences[-1].startswith("Nothing is clearly behind once week-to-week chance is allowed for")
 
 
 def test_show_displays_escaped_html_and_charts_as_the_svg_renderer_does(monkeypatch) -> None:
@@ -572,7 +626,7 @@ def test_show_displays_escaped_html_and_charts_as_the_svg_renderer_does(monkeypa
     review.show(sec, number=2)
     assert [type(o).__name__ for o, _ in shown] == ["HTML", "dict", "HTML"]
     first, (bundle, kw), last = shown[0][0], shown[1], shown[2][0]
-    assert "<h2>2. A &amp; B</h2>" in first.data and "<p>x &lt; y</p>" in first.data
+    assert '<h2 id="ck-s">2. A &amp; B</h2>' in first.data and "<p>x &lt; y</p>" in first.data
     assert last.data == "<p>after</p>"
     assert kw == {"raw": True}
     assert set(bundle) == {"image/svg+xml", "text/plain"}
@@ -608,3 +662,23 @@ def test_team_weekly_gives_the_reps_rows_and_the_median_of_peers_with_a_value():
     assert med["period_start"].tolist() == [pd.Timestamp("2026-11-02"), pd.Timestamp("2026-11-09")]
     assert med["value"].tolist() == pytest.approx([0.2, 0.4])
     assert team.weekly("feedback_score")[1].empty
+
+
+def test_pipeline_amounts_carry_their_currency(data, window, team) -> None:
+    import dataclasses
+
+    from coachkit import Playbook
+
+    d = crafted()
+    d.deals["currency"] = ["GBP", "GBP", "EUR"]  # r1's deals created in the window (d1, d2) are in GBP
+    assert "worth 300 GBP in total" in review.pipeline(d, "r1", window).sentences[0]
+    d.deals["currency"] = ["GBP", "EUR", "EUR"]  # mixed: no currency claimed
+    assert "worth " in review.pipeline(d, "r1", window).sentences[0]
+    assert " GBP" not in review.pipeline(d, "r1", window).sentences[0]
+    based = dataclasses.replace(d, playbook=Playbook.from_dict({"currency": {"base": "EUR", "rates": {"GBP": 1.17}}}))
+    assert " EUR in total" in review.pipeline(based, "r1", window).sentences[0]
+
+
+def test_peer_medians_carry_their_n(data, window, team) -> None:
+    table = review.effort(data, "r1", window, team=team).tables[0]
+    assert "Peers' median (2 reps)" in table.columns  # r1 and r2, the East SDRs employed in the window

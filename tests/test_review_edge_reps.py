@@ -196,7 +196,8 @@ def test_every_section_of_an_edge_rep_builds_without_nan(edge, rep) -> None:
 def test_a_rep_with_nothing_in_the_window_is_reviewed_as_zeros(edge) -> None:
     s = every_section(edge, "idle")
     assert (
-        s["pipeline"].sentences[0] == "0 deals created in the window (prior window 0; team median 0), worth 0 in total."
+        s["pipeline"].sentences[0]
+        == "0 deals created in the window (prior window 0; peers' median 0), worth 0 in total."
     )
     assert s["header"].values["employed_in_window"] is True
     assert s["outcomes"].sentences[0].startswith("0 conversations: 0 connected calls and 0 held meetings")
@@ -205,7 +206,7 @@ def test_a_rep_with_nothing_in_the_window_is_reviewed_as_zeros(edge) -> None:
         "No scored activities in the window.",
         "No notes on conversations in the window, so no themes to compare.",
     ]
-    assert s["effort"].sentences[1] == "Active on 0 of 5 working days (team median 1 active days)."
+    assert "Active on 0 of 5 working days (peers' median 1 active days)." in s["effort"].sentences
 
 
 def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> None:
@@ -214,18 +215,21 @@ def test_a_rep_who_left_before_the_window_says_so_and_counts_nothing(edge) -> No
     assert s["header"].sentences == [
         "The rep left on Wed 01 May 2024, before this window: KPIs count only weeks of employment, so this review's "
         "KPIs are empty; the 2 activities logged in the window show only where activities are read directly "
-        "(`coachkit validate` warns about them)."
+        "(`coachkit validate` warns about them).",
+        "The data ends on Thu 13 Jun 2024, 1 day before this window does.",
     ]
     assert s["pipeline"].sentences[0].startswith("0 deals created in the window (prior window 0;")
     summary = s["summary"].frames["summary"].set_index("kpi")
-    assert summary.loc["conversations", "value"] == 0.0 and summary.loc["conversations", "change"] == "same"
+    # not employed in either window: no week to compare, so no change is claimed
+    assert summary.loc["conversations", "value"] == 0.0 and summary.loc["conversations", "change"] == ""
     assert np.isnan(summary.loc["connect_rate", "value"]) and summary.loc["connect_rate", "change"] == ""
 
 
 def test_a_rep_who_starts_after_the_window_says_so(edge) -> None:
     s = every_section(edge, "future")
     assert s["header"].sentences == [
-        "The rep starts on Mon 01 Jul 2024, after this window: no weeks of employment and no activities to review."
+        "The rep starts on Mon 01 Jul 2024, after this window: no weeks of employment and no activities to review.",
+        "The data ends on Thu 13 Jun 2024, 1 day before this window does.",
     ]
 
 
@@ -268,14 +272,21 @@ def _md5s(folder: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_case_11_a_rep_who_left_before_the_window_gets_a_review(tmp_path: Path) -> None:
     from coachkit.batch import run_reviews
+    from coachkit.report import DataError
 
     source = tmp_path / "input"
     shutil.copytree(CASE_11 / "input", source)
+    # as filed, R002 also left (2026-01-01) before being hired (2026-08-03): validation now refuses that, in one line
+    with pytest.raises(DataError, match="left_at is before hired_at"):
+        run_reviews(source, tmp_path / "refused", reps=["R002"], workers=1, quiet=True)
+    # hired before leaving, the case's point stays: a rep who left before the window, with activities logged in it
+    reps = source / "reps.csv"
+    reps.write_text(reps.read_text().replace("2026-08-03,2026-01-01", "2025-08-03,2026-01-01"))
     before = _md5s(source)
     result = run_reviews(source, tmp_path / "out", reps=["R002"], workers=1, quiet=True)
     assert result.exit_code == 0, result.summary()
-    assert result.manifest["counts"] == {"ok": 1, "failed": 0}
-    page = (tmp_path / "out" / "R002.html").read_text(encoding="utf-8")
+    assert result.manifest["counts"] == {"ok": 1, "failed": 0, "skipped": 0}
+    page = (result.folder / "R002.html").read_text(encoding="utf-8")
     assert "The rep left on Thu 01 Jan 2026, before this window" in page
     assert "the 471 activities logged in the window" in page  # validate's 471 'activity after left_at' rows
     assert "0 deals created in the window" in page

@@ -77,6 +77,16 @@ def versus(row: Mapping[str, Any]) -> str:
     return f"in line with {what}"
 
 
+def against(row: Mapping[str, Any]) -> str:
+    """ "the 80% playbook benchmark" as a plain comparison, without claiming a difference (the sections leave the
+    judgement to the calibrated focus and the change to the scorecard): "against the playbook benchmark of 80%";
+    '' without a target."""
+    target = row.get("target")
+    if is_missing(target) or not row.get("target_kind") or row.get("target_kind") == "on target":
+        return ""
+    return f"against the {row['target_kind']} of {fmt_value(row['kind'], row['kpi'], target)}"
+
+
 def since(row: Mapping[str, Any], window: Window) -> str:
     """The change from the prior window in words ("up from 8% in the prior 4 weeks", "no clear change ..."),
     from a summary row's ``kind``, ``kpi``, ``prior`` and ``change`` (:func:`change`)."""

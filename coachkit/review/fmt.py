@@ -22,6 +22,8 @@ N_NOUNS: dict[str, str] = {
     "win_rate": "closed deals",
     "cycle_days": "won deals",
     "activity_score": "weeks",
+    "follow_ups": "follow-ups",
+    "active_days": "active days",
 }
 
 

@@ -158,6 +158,13 @@ def team_median(team: Team, kpi: str, which: str = "this") -> float:
     return float(vals.median()) if len(vals) else np.nan
 
 
+def peers_n(team: Team, which: str = "this") -> int:
+    """How many reps of the team × role have a row in the window's KPI tables (employed in it): the n of
+    :func:`team_median`."""
+    t = team.totals
+    return int(t.loc[t["window"] == which, "rep_id"].nunique()) if len(t) else 0
+
+
 def others_total(team: Team, kpi: str, which: str = "this") -> tuple[float, float]:
     """(Σ numerator, Σ denominator) of ``kpi`` over the other peers (rates), or (Σ value, 0) for counts."""
     t = team.totals

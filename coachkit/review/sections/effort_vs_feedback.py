@@ -1,41 +1,34 @@
-"""Section 7, effort and feedback: how weekly effort relates to the feedback it earned (exploratory)."""
+"""Effort and what it earned (exploratory): whether weeks with more effort are followed by more conversations,
+meetings, deals or better feedback, on the rep's peer group's last weeks, at the playbook's one pre-set lag;
+within each rep and between reps, with their n; plus the rep's own week-by-week table.
+
+Per-rep Spearman sentences over a dozen weeks (which told 8 of 30 reps "unlikely to be chance", with opposite
+signs) are gone: one pre-specified lag, the peer group's rep-week panel, cluster-robust errors, and a direction
+only when the interval excludes none (:func:`coachkit.coaching.effort_associations`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from ... import charts
-from ...stats import lagged_association
-from ...window import Window
-from ..fmt import is_missing, num, p_text, pct, plural
-from ..page import Chart, Section, Table, Text
+from ...coverage import Coverage
+from ...kpis import registry
+from ...window import Window, focus_as_of
+from ..fmt import fmt_interval, is_missing, num, pct, plural
+from ..page import Details, Section, Table, Text
 from ..trend import history
 
-
-def _strength(rho: float) -> str:
-    r = abs(rho)
-    return "no visible" if r < 0.1 else ("a weak" if r < 0.3 else ("a moderate" if r < 0.5 else "a strong"))
+__all__ = ["effort_vs_feedback"]
 
 
-def association_sentence(x_label: str, y_label: str, row: Mapping[str, Any]) -> str:
-    """One exploratory sentence for a ``lagged_association`` row (always with n and wording that does not claim cause)."""
-    lag = int(row["lag"])
-    when = "in the same week" if lag == 0 else f"{plural(lag, 'week')} later"
-    n = int(row["n"])
-    if is_missing(row.get("rho")):
-        return f"{x_label} and {y_label} {when}: not enough to say ({row.get('reason') or 'no data'}; n = {n} weeks)."
-    rho, p = float(row["rho"]), float(row["p_value"])
-    direction = "higher" if rho > 0 else "lower"
-    head = f"{_strength(rho)} relation" if abs(rho) >= 0.1 else "no visible relation"
-    if abs(rho) >= 0.1:
-        head += f": weeks with more {x_label.lower()} tended to have {direction} {y_label.lower()} {when}"
-    else:
-        head += f" between {x_label.lower()} and {y_label.lower()} {when}"
-    chance = "could well be chance" if p >= 0.05 else "unlikely to be chance alone, but not proof of cause"
-    return f"{head[0].upper()}{head[1:]} (Spearman ρ = {rho:+.2f}, n = {n} weeks, permutation {p_text(p)}; {chance})."
+def _pairs(profile: Coverage | None) -> tuple[tuple[str, str], ...]:
+    from ...coaching import ASSOCIATION_PAIRS
+
+    if profile is None:
+        return ASSOCIATION_PAIRS
+    return tuple((e, o) for e, o in ASSOCIATION_PAIRS if not profile.supports(e) and not profile.supports(o))
 
 
 def effort_vs_feedback(
@@ -44,66 +37,114 @@ def effort_vs_feedback(
     window: Window,
     *,
     history_weeks: int = 12,
-    lags: Sequence[int] = (0, 1),
     weekly: pd.DataFrame | None = None,
+    profile: Coverage | None = None,
 ) -> Section:
-    """How the rep's weekly effort relates to the feedback it earned, over the last ``history_weeks``
-    weeks (at least the window and the prior window): weekly activities against the feedback score in
-    the same week and ``lags`` weeks later, and against the connect rate in the same week. Exploratory:
-    Spearman ρ with n and a permutation p-value (:func:`coachkit.stats.lagged_association`)."""
-    sec = Section("effort_vs_feedback", "Effort and feedback")
+    """Exploratory effort → outcome associations on the rep's peer group over the last ``history_weeks`` full weeks
+    (:func:`coachkit.coaching.effort_associations`, pairs the data supports), in plain words: the directions found,
+    then the pairs with no clear direction; every estimate with its interval and n in a collapsed block; and the
+    rep's own last weeks, week by week (``weekly``, :func:`coachkit.review.history`). Frames ``association`` and
+    ``weekly``."""
+    from ...coaching import effort_associations
+
+    sec = Section("effort_vs_feedback", "Effort and what it earned")
     ef = weekly if weekly is not None else history(data, rep_id, window, history_weeks)
     sec.frames["weekly"] = ef
-    x = ef.set_index("period_start")["activities"].where(lambda s: s > 0)
-    results = []
-    for y_name, y_label, y_lags in (
-        ("feedback_score", "feedback score", lags),
-        ("connect_rate", "connect rate", (0,)),
-    ):
-        y = ef.set_index("period_start")[y_name]
-        res = lagged_association(x, y, lags=y_lags, n_perm=2000).assign(outcome=y_name)
-        results.append(res)
-        for r in res.to_dict("records"):
-            sec.add(association_sentence("activities", y_label, r))
-    assoc = pd.concat(results, ignore_index=True)
+    pairs = _pairs(profile)
+    as_of = focus_as_of(data.playbook, window.end)
+    cut = data.between(None, window.end)
+    assoc = effort_associations(cut, rep_id, as_of, history_weeks, pairs) if pairs else pd.DataFrame()
     sec.frames["association"] = assoc
-    sec.add(
-        Text(
-            "Exploratory: a few weeks of one rep's data, weeks are not independent, and several relations "
-            "are looked at; use these as questions for the 1:1, not conclusions.",
-            "note",
-        )
-    )
-    plot = ef.assign(n=ef["feedback_n"])[["period_start", "activities", "feedback_score", "n"]]
-    if plot[["activities", "feedback_score"]].notna().all(axis=1).sum() >= 2:
+    if assoc.empty:
         sec.add(
-            Chart(
-                charts.scatter_effort_feedback(
-                    plot,
-                    "activities",
-                    "feedback_score",
-                    title="Weekly activities and feedback score",
-                    x_title="activities in the week",
-                    y_title="feedback score (1–5)",
-                )
-            )
+            Text("Effort and outcomes: not in this data (no outcome the data supports to relate effort to).", "note")
         )
-    disp = pd.DataFrame(
+    else:
+        r0 = assoc.iloc[0]
+        lag = int(r0["lag"])
+        when = "in the same week" if lag == 0 else ("one week later" if lag == 1 else f"{lag} weeks later")
+        found = assoc[assoc["direction"].isin(["positive", "negative"])]
+        unclear = assoc[~assoc.index.isin(found.index)]
+        n = f"{plural(int(assoc['reps'].max()), 'rep')}, {plural(int(assoc['rep_weeks'].max()), 'rep-week')}"
+        head = f"Exploratory, on the peer group's last {plural(history_weeks, 'week')} ({n}), {when}: "
+        reasons = assoc["reason"].fillna("").astype(str)
+        if (reasons != "").all():
+            sec.add(head + f"not estimated ({reasons.iloc[0]}).")
+        elif len(found):
+            bits = []
+            for r in found.to_dict("records"):
+                e, o = registry[r["effort"]].label.lower(), registry[r["outcome"]].label.lower()
+                counted = registry[r["outcome"]].kind == "count"
+                up = r["direction"] == "positive"
+                more = ("more" if up else "fewer") if counted else ("a higher" if up else "a lower")
+                who = "a rep's busier weeks" if r["effect"] == "within rep" else "reps who put in more"
+                bits.append(f"{who} in {e} went with {more} {o}")
+            sec.add(head + "; ".join(bits) + ". An association, not a cause.")
+        else:
+            sec.add(head + "no clear direction between effort and what followed.")
+        if len(found) and len(unclear):
+            names = sorted(
+                {
+                    f"{registry[e].label.lower()} → {registry[o].label.lower()}"
+                    for e, o in zip(unclear["effort"], unclear["outcome"], strict=True)
+                }
+            )
+            sec.add(Text("No clear direction: " + "; ".join(names) + ".", "note"))
+        sec.add(Details("The associations, with their intervals and n", (_table(assoc),)))
+    sec.add(Details(f"The rep's last {plural(len(ef), 'week')}, week by week", (Table(_weekly_table(ef)),)))
+    return sec
+
+
+def _table(assoc: pd.DataFrame) -> Table:
+    return Table(
+        pd.DataFrame(
+            {
+                "Effort → outcome": [
+                    f"{registry[e].label} → {registry[o].label}"
+                    for e, o in zip(assoc["effort"], assoc["outcome"], strict=True)
+                ],
+                "Effect": assoc["effect"],
+                "Slope (outcome per unit of effort)": assoc["slope"].map(
+                    lambda x: "–" if is_missing(x) else f"{x:+.3f}"
+                ),
+                "95% interval": [
+                    "–" if is_missing(lo) else f"{lo:+.3f} to {hi:+.3f}"
+                    for lo, hi in zip(assoc["ci_low"], assoc["ci_high"], strict=True)
+                ],
+                "n": [
+                    f"{int(r)} reps, {int(w)} rep-weeks" for r, w in zip(assoc["reps"], assoc["rep_weeks"], strict=True)
+                ],
+                "In words": assoc["sentence"],
+            }
+        ),
+        "Within rep: a rep's week against their own usual week (rep fixed effects, errors clustered by rep); "
+        "between reps: each rep's average (one point per rep).",
+    )
+
+
+def _weekly_table(ef: pd.DataFrame) -> pd.DataFrame:
+    from ...stats import wilson
+
+    def rate(v: Any, k: Any, n: Any) -> str:
+        if is_missing(v) or is_missing(n) or float(n) <= 0:
+            return "–"
+        lo, hi = (float(x) for x in wilson(round(float(k)), float(n)))
+        return f"{pct(v)} ({fmt_interval('rate', 'connect_rate', lo, hi)}, n = {num(n)})"
+
+    connect_k = (ef["connect_rate"] * ef["connect_n"]).round()
+    return pd.DataFrame(
         {
             "Week of": pd.to_datetime(ef["period_start"]).dt.strftime("%d %b"),
             "Activities": ef["activities"].map(num),
             "Conversations": ef["conversations"].map(num),
-            "Connect rate (n)": [
-                "–" if is_missing(v) else f"{pct(v)} ({num(n)})"
-                for v, n in zip(ef["connect_rate"], ef["connect_n"], strict=True)
+            "Connect rate (95% CI, n)": [
+                rate(v, k, n) for v, k, n in zip(ef["connect_rate"], connect_k, ef["connect_n"], strict=True)
             ],
             "Feedback score (n)": [
-                "–" if is_missing(v) else f"{v:.1f} ({num(n)})"
+                "–" if is_missing(v) else f"{v:.1f} (n = {num(n)})"
                 for v, n in zip(ef["feedback_score"], ef["feedback_n"], strict=True)
             ],
             "Notes coverage": ef["notes_coverage"].map(pct),
             "Top theme": ef["top_theme"].map(lambda s: "–" if is_missing(s) else str(s).replace("_", " ")),
         }
     )
-    sec.add(Table(disp, f"The last {plural(len(ef), 'week')}, week by week"))
-    return sec

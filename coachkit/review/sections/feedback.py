@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ... import charts
+from ...coverage import Coverage
 from ...feedback import feedback_themes
 from ...stats import wilson
 from ...window import Window
-from ..compare import change, since, t_interval, versus
+from ..compare import against, change, t_interval
 from ..fmt import N_NOUNS, clip, is_missing, num, pct, plural, rate_text
-from ..page import Chart, Heading, Section, Table
+from ..page import Heading, Section, Table, Text
 from ..rows import feedback_scores, is_conversation, window_activities
 from ..targets import rate_target
 from ..team import Team, team_for, team_median, window_total
@@ -84,11 +84,27 @@ def notable_notes(activities: pd.DataFrame, themes: Sequence[Any], *, recent: in
     )
 
 
-def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None) -> Section:
-    """The feedback score trend, themes in the notes against the team, notes coverage, and notable notes."""
+def feedback(
+    data: Any, rep_id: str, window: Window, *, team: Team | None = None, profile: Coverage | None = None
+) -> Section:
+    """Notes coverage, the feedback score, themes in the notes against the peers (a table with n and 95%
+    intervals), and notable notes. With a ``profile`` (:class:`coachkit.coverage.Coverage`), what the data cannot
+    support is one "not in this data" line."""
     team = team_for(data, rep_id, window, team)
     pb = data.playbook
     sec = Section("feedback", "Feedback")
+    no_notes = profile.supports("notes_coverage") if profile is not None else ""
+    no_scores = profile.supports("feedback_score") if profile is not None else ""
+    if no_notes:
+        sec.add(Text(f"Notes coverage and themes: not in this data ({no_notes}).", "note"))
+    if no_scores:
+        sec.add(Text(f"Feedback score: not in this data ({no_scores}).", "note"))
+    if no_notes and no_scores:
+        sec.frames["notes"] = notable_notes(data.activities.iloc[:0], pb.themes)
+        return sec
+    if no_notes:
+        _score(sec, data, rep_id, window, team)
+        return sec
     # notes coverage
     this, prior = window_total(team, "notes_coverage"), window_total(team, "notes_coverage", "prior")
     target, tk = rate_target(data, rep_id, "notes_coverage")
@@ -110,37 +126,15 @@ def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None
             float(prior["denominator"]),
         ),
     }
-    bits = [b for b in (versus(row), since(row, window)) if b] + [
-        f"team median {pct(team_median(team, 'notes_coverage'))}"
-    ]
+    # the judgement and the change are the scorecard's and the focus's: here, the plain comparison
+    bits = [b for b in (against(row),) if b] + [f"peers' median {pct(team_median(team, 'notes_coverage'))}"]
     sec.add(
         f"Notes written after {rate_text(this['numerator'], this['denominator'], noun=N_NOUNS['notes_coverage'])}; "
         + "; ".join(bits)
         + "."
     )
-    # score trend
-    mine, med = team.weekly("feedback_score")
-    s1 = feedback_scores(data, rep_id, window.start, window.end)
-    if len(s1):
-        lo_s, hi_s = t_interval(s1)
-        ci_text = f", 95% CI {lo_s:.1f}–{hi_s:.1f}" if not is_missing(lo_s) else ""
-        sec.add(
-            f"Feedback score {np.mean(s1):.1f} out of 5 over {plural(len(s1), 'scored activity', 'scored activities')}"
-            f"{ci_text}; team median {num(team_median(team, 'feedback_score'), 1)}."
-        )
-    else:
-        sec.add("No scored activities in the window.")
-    if (mine["denominator"] > 0).any():
-        sec.add(
-            Chart(
-                charts.kpi_trend(
-                    mine[["period_start", "value", "denominator"]],
-                    title=f"Feedback score by week, {2 * window.weeks} weeks (1–5; n = scored activities)",
-                    unit="score 1–5",
-                    team=med,
-                )
-            )
-        )
+    if not no_scores:
+        _score(sec, data, rep_id, window, team)
     # themes against the team
     th = feedback_themes(data.between(window.start, window.end), start=window.start, end=window.end, reps=team.peers)
     if len(th) and len(pb.themes):
@@ -187,7 +181,10 @@ def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None
                 )
                 sec.add(f"Most frequent themes in this rep's notes: {listed}.")
             sec.add(
-                Chart(charts.theme_shares(themes_frame, title="Themes: share of notes that mention each (n = notes)"))
+                Table(
+                    _theme_table(themes_frame, team.group),
+                    "Themes: share of conversations with notes that mention each",
+                )
             )
         else:
             sec.add("No notes on conversations in the window, so no themes to compare.")
@@ -211,3 +208,38 @@ def feedback(data: Any, rep_id: str, window: Window, *, team: Team | None = None
             )
         )
     return sec
+
+
+def _score(sec: Section, data: Any, rep_id: str, window: Window, team: Team) -> None:
+    s1 = feedback_scores(data, rep_id, window.start, window.end)
+    if len(s1):
+        lo_s, hi_s = t_interval(s1)
+        ci_text = f", 95% CI {lo_s:.1f}–{hi_s:.1f}" if not is_missing(lo_s) else ""
+        sec.add(
+            f"Feedback score {np.mean(s1):.1f} out of 5 over {plural(len(s1), 'scored activity', 'scored activities')}"
+            f"{ci_text}; peers' median {num(team_median(team, 'feedback_score'), 1)}."
+        )
+    else:
+        sec.add("No scored activities in the window.")
+
+
+def _theme_table(themes: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Theme shares, the rep against the other peers pooled, each with k/n and its 95% interval."""
+    mine = themes[themes["who"] == "this rep"].set_index(["kind", "theme"])
+    rest = themes[themes["who"] != "this rep"].set_index(["kind", "theme"])
+    keys = list(dict.fromkeys([*mine.index, *rest.index]))
+
+    def cell(frame: pd.DataFrame, key: Any) -> str:
+        if key not in frame.index:
+            return "–"
+        r = frame.loc[key]
+        return rate_text(r["count"], r["n"])
+
+    return pd.DataFrame(
+        {
+            "Kind": [k[0] for k in keys],
+            "Theme": [k[1] for k in keys],
+            "This rep": [cell(mine, k) for k in keys],
+            f"Other {group} (pooled)": [cell(rest, k) for k in keys],
+        }
+    )

@@ -6,12 +6,12 @@ from typing import Any
 
 import pandas as pd
 
-from ... import charts
+from ...coverage import Coverage
 from ...stats import wilson
 from ...window import Window
-from ..compare import change, since, versus
-from ..fmt import N_NOUNS, clip, day_text, is_missing, num, pct, plural, rate_text
-from ..page import Chart, Section, Table
+from ..compare import against, change
+from ..fmt import N_NOUNS, clip, day_text, num, pct, plural, rate_text
+from ..page import Section, Table, Text
 from ..rows import is_conversation
 from ..targets import rate_target
 from ..team import Team, team_for, team_median, window_total
@@ -61,10 +61,27 @@ def open_follow_ups(activities: pd.DataFrame, start: Any, end: Any) -> pd.DataFr
     return out.sort_values(["last_conversation", "account_id"], kind="stable").reset_index(drop=True)
 
 
-def follow_up(data: Any, rep_id: str, window: Window, *, team: Team | None = None, max_rows: int = 10) -> Section:
-    """Follow-up within 24 h (rate, n, interval, against benchmark and team) and the accounts still waiting."""
+def follow_up(
+    data: Any,
+    rep_id: str,
+    window: Window,
+    *,
+    team: Team | None = None,
+    max_rows: int = 10,
+    profile: Coverage | None = None,
+) -> Section:
+    """Follow-up within 24 h (rate, n, interval, against benchmark and peers) and the accounts still waiting.
+
+    With a ``profile`` (:class:`coachkit.coverage.Coverage`) that cannot support it, one "not in this data" line
+    instead (and no "nothing is waiting" when no conversation can be counted)."""
     team = team_for(data, rep_id, window, team)
     sec = Section("follow_up", "Follow-up discipline")
+    why = profile.supports("follow_up_24h_rate") if profile is not None else ""
+    if why:
+        sec.add(Text(f"Follow-up within 24 hours: not in this data ({why}).", "note"))
+        sec.frames["open"] = open_follow_ups(data.activities.iloc[:0], window.start, window.end)
+        sec.values.update(open_accounts=0, waiting_a_day=0)
+        return sec
     this, prior = window_total(team, "follow_up_24h_rate"), window_total(team, "follow_up_24h_rate", "prior")
     target, tk = rate_target(data, rep_id, "follow_up_24h_rate")
     row = {
@@ -84,26 +101,14 @@ def follow_up(data: Any, rep_id: str, window: Window, *, team: Team | None = Non
             float(prior["denominator"]),
         ),
     }
-    bits = [b for b in (versus(row), since(row, window)) if b]
-    bits.append(f"team median {pct(team_median(team, 'follow_up_24h_rate'))}")
+    # the judgement and the change are the scorecard's and the focus's: here, the plain comparison
+    bits = [b for b in (against(row),) if b]
+    bits.append(f"peers' median {pct(team_median(team, 'follow_up_24h_rate'))}")
     sec.add(
         f"Followed up within 24 hours after {rate_text(this['numerator'], this['denominator'], noun=N_NOUNS['follow_up_24h_rate'])}; "
         + "; ".join(bits)
         + "."
     )
-    mine, med = team.weekly("follow_up_24h_rate")
-    if (mine["denominator"] > 0).any():
-        sec.add(
-            Chart(
-                charts.kpi_trend(
-                    mine[["period_start", "value", "ci_low", "ci_high", "denominator"]],
-                    title="Follow-up within 24 h by week (n = conversations with an account)",
-                    unit="%",
-                    target=None if is_missing(target) else target,
-                    team=med,
-                )
-            )
-        )
     acts = data.activities[data.activities["rep_id"] == rep_id]
     waiting = open_follow_ups(acts, window.start, window.end)
     sec.frames["open"] = waiting

@@ -1,26 +1,50 @@
-"""Section 1, the header: who the rep is, the window, and how fresh the data is."""
+"""The header: one line saying who the rep is (team, role, tenure) and the window, with links to the run's index
+and definitions; the details (manager, hire date, the prior window, how fresh the data is) collapsed under it."""
 
 from __future__ import annotations
 
+import html as _html
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from ...window import Window
 from ..fmt import day_text, is_missing, pct, plural
-from ..page import Section, Table
+from ..page import Details, Section, Table, Text
 from ..rows import rep_row, window_activities
 from ..team import peers
 
 
-def header(data: Any, rep_id: str, window: Window) -> Section:
-    """Who the rep is (name, team, role, manager, tenure), the window, and how fresh the data is."""
+@dataclass(frozen=True)
+class HeaderLine:
+    """The review's one header line: the rep's ``name`` (the page's h1), ``facts`` after it, and ``links``
+    ((text, relative href) pairs, e.g. the run's index and definitions). Renders its own escaped HTML."""
+
+    name: str
+    facts: tuple[str, ...]
+    links: tuple[tuple[str, str], ...] = ()
+
+    def html(self) -> str:
+        esc = _html.escape
+        facts = " · ".join(esc(f) for f in self.facts if f)
+        links = " · ".join(f'<a href="{esc(h, quote=True)}">{esc(t)}</a>' for t, h in self.links if h)
+        nav = f'<nav class="ck-links">{links}</nav>' if links else ""
+        return f'<header class="ck-head">{nav}<h1 class="ck-h1">{esc(self.name)} <span class="ck-facts">{facts}</span></h1></header>'
+
+
+def header(data: Any, rep_id: str, window: Window, *, links: Sequence[tuple[str, str]] = ()) -> Section:
+    """Who the rep is (name, team, role, tenure) and the window in one line (:class:`HeaderLine`, with ``links``),
+    a note when the rep was not employed in the window or the data ends before it, and the details (manager, hire
+    date, the prior window, the data's last activity, data warnings) in a collapsed block. Frame ``header``: the
+    details as label/value rows."""
     me = rep_row(data, rep_id)
     pb = data.playbook
     sec = Section("header", str(me.get("name")) if not is_missing(me.get("name")) else str(rep_id))
     hired = me.get("hired_at")
     if is_missing(hired):
-        tenure = "hire date not recorded"
+        tenure = "tenure not recorded"
         tenure_week = None
     else:
         days = int((window.end - pd.Timestamp(hired)).days)
@@ -28,14 +52,13 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
         if days < 0:
             tenure = f"starts {day_text(hired)}"
         elif days < 7 * 26:
-            tenure = f"week {tenure_week} (hired {day_text(hired)})"
+            tenure = f"week {tenure_week} since hire"
         else:
             years, months = divmod(int(days / 30.44), 12)
             parts = ([plural(years, "year")] if years else []) + ([plural(months, "month")] if months else [])
-            tenure = f"{' '.join(parts)} (hired {day_text(hired)})"
+            tenure = f"{' '.join(parts)} in post"
     ramp = pb.ramp_factor(tenure_week) if tenure_week else 1.0
-    if tenure_week and ramp < 1:
-        tenure += f"; ramping: targets this week are {pct(ramp)} of full"
+    ramping = f"ramping: targets at {pct(ramp)} of full" if tenure_week and ramp < 1 else ""
     # the team's latest activity: the same whether the whole dataset or only the team was loaded
     acts = data.activities
     latest = acts.loc[acts["rep_id"].isin(peers(data, rep_id)), "occurred_at"].max()
@@ -54,7 +77,10 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
         ("Team", "–" if is_missing(me.get("team")) else str(me.get("team"))),
         ("Role", "–" if is_missing(me.get("role")) else str(me.get("role"))),
         ("Manager", "–" if is_missing(me.get("manager")) else str(me.get("manager"))),
-        ("Tenure", tenure),
+        (
+            "Tenure",
+            tenure + ("" if is_missing(hired) else f" (hired {day_text(hired)})") + (f"; {ramping}" if ramping else ""),
+        ),
         ("Window", window.label),
         ("Compared with", f"the prior window {window.prior_label}"),
         ("Data", fresh),
@@ -73,7 +99,14 @@ def header(data: Any, rep_id: str, window: Window) -> Section:
     sec.values.update(
         tenure_week=tenure_week, ramp=ramp, latest=latest, rep_latest=rep_latest, employed_in_window=note is None
     )
-    sec.add(Table(frame, header=False), note)
+    team_role = " ".join(str(x) for x in (me.get("team"), me.get("role")) if not is_missing(x))
+    facts = [team_role, tenure + (f", {ramping}" if ramping else ""), window.label]
+    if not is_missing(me.get("left_at")):
+        facts.append(f"left {day_text(me.get('left_at'))}")
+    sec.add(HeaderLine(sec.title, tuple(facts), tuple(links)), note)
+    if lag is not None and lag > 0 and not is_missing(latest):
+        sec.add(Text(f"The data ends on {day_text(latest)}, {plural(lag, 'day')} before this window does.", "note"))
+    sec.add(Details("About this review: manager, hire date, the prior window, the data", (Table(frame, header=False),)))
     return sec
 
 

@@ -5,20 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
-from ...kpis import registry
-from ...stats import poisson_interval, wilson
 from ...window import Window
-from ..compare import change, since, t_interval, versus
+from ..compare import since, versus
 from ..fmt import N_NOUNS, fmt_interval, fmt_n, fmt_value, is_missing, num, plural, rate_text
+from ..kpi_rows import kpi_rows
 from ..page import Section, Table
-from ..rows import feedback_scores
-from ..targets import count_target, rate_target
-from ..team import Team, team_for, team_median, window_count, window_total
-from ..trend import trend_sentence, trends
+from ..team import Team, team_for
 from .focus import next_week_sentence
 
 #: The headline KPIs of the summary and the team index, in reading order: effort, outcomes, feedback.
@@ -54,68 +48,17 @@ def summary(
     (:func:`history`) when given, and last next week's focus (``focus_frame``'s top area).
     """
     team = team_for(data, rep_id, window, team)
-    pb = data.playbook
-    w1, w2 = window.working_days(pb), window.working_days(pb, prior=True)
-    rows = []
-    for k in kpis:
-        d = registry[k]
-        this, prior = window_total(team, k), window_total(team, k, "prior")
-        row: dict[str, Any] = {"kpi": k, "label": d.label, "kind": d.kind, "unit": d.unit}
-        row["team_median"] = team_median(team, k)
-        if d.kind == "rate":
-            kk, n = float(this["numerator"]), float(this["denominator"])
-            lo, hi = (float(v) for v in wilson(kk, n))
-            target, tk = rate_target(data, rep_id, k)
-            row |= {"value": kk / n if n > 0 else np.nan, "numerator": kk, "n": n, "ci_low": lo, "ci_high": hi}
-            row |= {"prior": prior["value"], "prior_n": float(prior["denominator"])}
-            row |= {"target": target, "target_kind": tk}
-            row["change"] = change("rate", kk, n, float(prior["numerator"]), float(prior["denominator"]))
-        elif d.kind == "count":
-            kk = window_count(team, k)
-            lo, hi = (float(v[0]) for v in poisson_interval([kk]))
-            target = count_target(data, rep_id, window, k)
-            row |= {"value": kk, "numerator": kk, "n": kk, "ci_low": lo, "ci_high": hi}
-            pk = window_count(team, k, "prior")
-            row |= {
-                "prior": pk,
-                "prior_n": pk,
-                "target": target,
-                "target_kind": "role target" if not is_missing(target) else "",
-            }
-            row["change"] = change("count", kk, 0, pk, 0, w1, w2)
-        elif k == "feedback_score":
-            s1, s2 = (
-                feedback_scores(data, rep_id, window.start, window.end),
-                feedback_scores(data, rep_id, window.prior_start, window.prior_end),
-            )
-            lo, hi = t_interval(s1)
-            row |= {
-                "value": float(np.mean(s1)) if len(s1) else np.nan,
-                "numerator": float(np.sum(s1)),
-                "n": float(len(s1)),
-            }
-            row |= {"ci_low": lo, "ci_high": hi, "prior": float(np.mean(s2)) if len(s2) else np.nan}
-            row |= {"prior_n": float(len(s2)), "target": np.nan, "target_kind": ""}
-            if len(s1) >= 2 and len(s2) >= 2 and (np.std(s1) > 0 or np.std(s2) > 0):
-                p = _st.ttest_ind(s1, s2, equal_var=False).pvalue
-                row["change"] = "same" if p >= 0.05 else ("up" if s1.mean() > s2.mean() else "down")
-            else:
-                row["change"] = ""
-        else:  # score / mean KPIs without an interval
-            target = 100.0 if k == "activity_score" else np.nan
-            row |= {"value": this["value"], "numerator": np.nan, "n": float(this["weeks"]), "ci_low": np.nan}
-            row |= {"ci_high": np.nan, "prior": prior["value"], "prior_n": float(prior["weeks"])}
-            row |= {"target": target, "target_kind": "on target" if k == "activity_score" else "", "change": ""}
-        rows.append(row)
-    frame = pd.DataFrame(rows)
+    frame = kpi_rows(data, rep_id, window, team, kpis)
     sec = Section("summary", "Summary")
     sec.frames["summary"] = frame
     if sentences:
         text = summary_sentences(frame, window, team_group=team.group)
         if weekly is not None and len(weekly):
-            trend = trends(weekly)
-            sec.frames["trend"] = trend
-            text.append(trend_sentence(trend))
+            from .effort import trend_text
+
+            trend = trend_text(data, rep_id, window)
+            if trend:
+                text.append(trend)
         if focus_frame is not None:
             text.append(next_week_sentence(focus_frame))
         sec.add(*text)
