@@ -903,9 +903,13 @@ def _run_all(
 
     from . import procs
 
-    review = _review_one
+    review: Any = _review_one
     if url:
-        from .remote import review_one as review
+        import functools
+
+        from .remote import review_one
+
+        review = functools.partial(review_one, review=_review_one, classify=_classify)
     bar = tqdm(total=len(tasks), unit="rep", desc="Reviews", disable=not show, file=sys.stderr)
     try:
         if client is not None:
@@ -956,7 +960,7 @@ def _run_on_cluster(
         ]
         with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review)) as results:
             for task, result in results:
-                yield task, cluster.write_result(Path(task["staging"]), task, result)
+                yield task, cluster.write_result(Path(task["staging"]), task, result, _classify)
                 bar.update()
 
 

@@ -202,18 +202,17 @@ def run_tasks(client: Any, tasks: list[dict[str, Any]], tag: str, worker_fn: Any
                 client.run(stop_reviews, tag, on_error="ignore")
 
 
-def write_result(staging: Path, task: dict[str, Any], result: Any) -> dict[str, Any]:
+def write_result(staging: Path, task: dict[str, Any], result: Any, classify: Any) -> dict[str, Any]:
     """The manifest record of a review from the worker's answer; its files written atomically into ``staging``.
 
     An exception (the worker died, the task could not run) is a failed review
-    (:func:`coachkit.batch._classify`; ``KilledWorker`` is kind ``worker died``). A file that
+    (``classify``: :func:`coachkit.batch._classify`; ``KilledWorker`` is kind ``worker died``). A file that
     cannot be written (a full disk) fails the review and leaves none of its files.
     """
-    from .batch import _classify
     from .files import write_bytes
 
     if isinstance(result, BaseException):
-        error = _classify(result)
+        error = classify(result)
         if type(result).__name__ == "KilledWorker":
             error = {
                 "type": "KilledWorker",
@@ -232,7 +231,7 @@ def write_result(staging: Path, task: dict[str, Any], result: Any) -> dict[str, 
     except Exception as exc:
         for path in written:
             path.unlink(missing_ok=True)
-        record |= {"status": "failed", "error": _classify(exc), "files": {}}
+        record |= {"status": "failed", "error": classify(exc), "files": {}}
     return record
 
 

@@ -175,17 +175,18 @@ def _playbook_in(expected: Mapping[str, Any], url: str) -> str | None:
     return next((k for k in expected if not is_url(k)), None)
 
 
-def review_one(task: dict[str, Any]) -> dict[str, Any]:
+def review_one(task: dict[str, Any], *, review: Any, classify: Any) -> dict[str, Any]:
     """One rep's review of the dataset at the URL ``task["parameters"]["data"]``: on this machine's copy of it.
 
     The copy is checked against the run's snapshot when it is made or reused (:func:`materialise`),
     and the URL's files again after the review: a review whose files changed fails with
     ``DataChangedError`` and keeps no file. The executed notebook records the URL, not the copy.
-    Never raises (:func:`coachkit.batch._review_one`).
+    ``review`` runs the review on the local copy and ``classify`` describes an error
+    (:func:`coachkit.batch._review_one` and ``_classify``, passed in: this module does not import the batch).
+    Never raises.
     """
     import time
 
-    from .batch import _classify, _review_one
     from .cluster import client_paths
     from .files import write_text
 
@@ -196,15 +197,15 @@ def review_one(task: dict[str, Any]) -> dict[str, Any]:
     try:
         local = materialise(url, expected)
     except Exception as exc:
-        return failed | {"error": _classify(exc), "seconds": round(time.perf_counter() - started, 3)}
-    record = _review_one(dict(task, parameters=dict(params, data=str(local)), fingerprint=None))
+        return failed | {"error": classify(exc), "seconds": round(time.perf_counter() - started, 3)}
+    record = review(dict(task, parameters=dict(params, data=str(local)), fingerprint=None))
     staging = Path(task["staging"])
     try:
         check(expected, url, playbook=params.get("playbook") or None)
     except Exception as exc:
         for name in record.get("files", {}).values():
             (staging / name).unlink(missing_ok=True)
-        return failed | {"error": _classify(exc), "seconds": round(time.perf_counter() - started, 3)}
+        return failed | {"error": classify(exc), "seconds": round(time.perf_counter() - started, 3)}
     ipynb = record.get("files", {}).get("ipynb")
     if ipynb:
         nb = staging / ipynb

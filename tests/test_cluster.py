@@ -130,7 +130,7 @@ def _coherent(result) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["reps"] == result.manifest["reps"]
     listed = {f for rec in manifest["reps"].values() for f in rec["files"].values()}
-    present = {p.name for p in folder.iterdir()} - {"index.html", "manifest.json"}
+    present = {p.name for p in folder.iterdir()} - {"index.html", "definitions.html", "manifest.json"}
     assert listed == present
     assert manifest["counts"] == {
         k: sum(r["status"] == k for r in manifest["reps"].values()) for k in ("ok", "failed", "skipped")
@@ -180,7 +180,10 @@ def test_the_cluster_writes_the_reviews_the_pool_writes(
         b = nbformat.read(dask.folder / f"{rep}.ipynb", as_version=4)
         assert _outputs(a) == _outputs(b)
         assert export.read_summary(a) == export.read_summary(b)
-        assert a.metadata.papermill.parameters == b.metadata.papermill.parameters
+        # the same parameters, but for where each run staged its own run files (removed before publishing)
+        run_own = ("coverage", "focus_run")
+        pa, pb = ({k: v for k, v in nb.metadata.papermill.parameters.items() if k not in run_own} for nb in (a, b))
+        assert pa == pb
         assert b.metadata.papermill.input_path == str(Path(pool.manifest["parameters"]["notebook"]))
         assert (
             (dask.folder / f"{rep}.html").read_text().count("<svg")
@@ -196,8 +199,11 @@ def test_the_cluster_writes_the_reviews_the_pool_writes(
     assert len(submitted) == 4
     for task, worker_fn in submitted:
         assert worker_fn.__name__ == "_review_one"
-        text = json.dumps(task)  # nothing but JSON values: no DataFrame, no SalesData
+        text = json.dumps({k: v for k, v in task.items() if k != "run_files"})  # JSON values: no DataFrame
         assert len(text) < 64_000
+        # plus the run's small input files (coverage profile, focus pre-pass), for workers that cannot read them
+        assert set(task["run_files"]) <= {"coverage", "focus_run"} and "coverage" in task["run_files"]
+        assert sum(len(b) for b in task["run_files"].values()) < 256_000
         assert task["parameters"]["data"] == str(data.resolve())
 
 
@@ -350,7 +356,7 @@ def test_review_through_a_separately_started_scheduler_and_workers(tmp_path: Pat
         assert {r: v["status"] for r, v in manifest["reps"].items()} == {"R1": "ok", "R3": "ok", "nope": "failed"}
         assert manifest["parameters"]["scheduler"] == address and manifest["parameters"]["workers"] == 2
         assert sorted(p.name for p in (out / "2024-W26").iterdir()) == sorted(
-            ["index.html", "manifest.json", "R1.html", "R1.ipynb", "R3.html", "R3.ipynb"]
+            ["definitions.html", "index.html", "manifest.json", "R1.html", "R1.ipynb", "R3.html", "R3.ipynb"]
         )
         assert len(procs.tagged_processes(tag)) >= 5  # scheduler, 2 nannies, 2 workers (+ their kernels)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -26,7 +27,9 @@ def data(tmp_path: Path) -> Path:
             "activity_id": ["a1", "a2", "a3", "a4"],
             "rep_id": ["R1", "R1", "R2", "R3"],
             "activity_type": ["call"] * 4,
-            "occurred_at": pd.to_datetime(["2024-06-17 09:00", "2024-06-18 09:00", "2024-06-18 10:00", "2024-05-02 08:00"]),
+            "occurred_at": pd.to_datetime(
+                ["2024-06-17 09:00", "2024-06-18 09:00", "2024-06-18 10:00", "2024-05-02 08:00"]
+            ),
         }
     )
     SalesData.from_frames(acts, reps).save(tmp_path / "data", "parquet")
@@ -87,14 +90,15 @@ def _notebook(path: Path) -> Path:
     nb = new_notebook(
         cells=[
             new_code_cell(
-                'rep_id = ""\ndata = ""\nas_of = ""\nweeks = 4\nplaybook = ""\nprevious = ""',
+                'rep_id = ""\ndata = ""\nas_of = ""\nweeks = 4\nplaybook = ""\nprevious = ""\ncoverage = ""',
                 metadata={"tags": ["parameters"]},
             ),
             new_code_cell(
                 "import json, os, nbformat\n"
                 "from coachkit.export import read_summary\n"
                 "prev = read_summary(nbformat.read(previous, as_version=4)) if previous else None\n"
-                "print(json.dumps({'data_is_dir': os.path.isdir(data), 'previous': prev}))"
+                "cov = open(coverage).read() if coverage else None\n"
+                "print(json.dumps({'data_is_dir': os.path.isdir(data), 'previous': prev, 'coverage': cov}))"
             ),
         ]
     )
@@ -126,8 +130,14 @@ def test_the_worker_side_review_sends_back_files_with_the_clients_paths(
         "notebook_source": batch._notebook_source(str(nb)),
         "previous_summary": summary,
     }
+    # the run's coverage profile, in the client's staging folder, which this worker cannot read
+    gone_cov = str(tmp_path / "client-staging" / ".run" / "coverage.json")
+    task["parameters"]["coverage"] = gone_cov
+    task["run_files"] = {"coverage": b'{"calls": 7}'}
     try:
-        answer = cluster.review_task(task, remote.review_one)
+        answer = cluster.review_task(
+            task, functools.partial(remote.review_one, review=batch._review_one, classify=batch._classify)
+        )
     finally:
         cluster._reviewer().submit(engine.shutdown_kernels).result()
     assert answer["status"] == "ok", answer["error"]
@@ -137,10 +147,12 @@ def test_the_worker_side_review_sends_back_files_with_the_clients_paths(
     }
     out = nbformat.reads(answer["blobs"]["R1.ipynb"].decode(), as_version=4)
     printed = json.loads(out.cells[-1].outputs[0]["text"])
-    assert printed == {"data_is_dir": True, "previous": summary}  # a local copy, and the summary the client sent
+    # a local copy, the summary the client sent and the run file's bytes it sent
+    assert printed == {"data_is_dir": True, "previous": summary, "coverage": '{"calls": 7}'}
     meta = out.metadata.papermill
     assert meta.input_path == str(nb) and meta.output_path == str(tmp_path / "client-staging" / "R1.ipynb")
     assert meta.parameters["data"] == url and meta.parameters["previous"] == gone
+    assert meta.parameters["coverage"] == gone_cov  # the client's path, not the worker's copy
     injected = next(c for c in out.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'data = "{url}"' in injected.source and f'previous = "{gone}"' in injected.source
     assert str(tmp_path / "cache") not in answer["blobs"]["R1.ipynb"].decode()
