@@ -50,6 +50,7 @@ from typing import Any
 
 import pandas as pd
 
+from .active_days import rep_days
 from .files import write_text
 from .naming import safe_name
 from .window import window_bounds as review_window
@@ -539,11 +540,17 @@ def run_reviews(
     notebook: str | Path = DEFAULT_NOTEBOOK,
     isolation: str = "warm",
     playbook: str | Path | None = None,
+    client: Any = None,
 ) -> BatchResult:
     """Review each selected rep (see :func:`select_reps`) and publish the review week ``out/<YYYY-Www>``.
 
     ``timeout`` is per notebook cell, in seconds (None: no limit). ``workers`` defaults
-    to the number of cores. ``isolation`` is ``warm`` (each worker reuses one kernel, with a
+    to the number of cores. ``client`` runs the reviews on a Dask cluster instead of the
+    built-in process pool (:mod:`coachkit.cluster`; needs ``coachkit[dask]``): a
+    ``distributed.Client``, or a scheduler address: ``"local:N"`` starts a ``LocalCluster`` of N
+    worker processes for the run, ``"tcp://host:8786"`` connects to a running scheduler.
+    ``source`` is a dataset folder or ``.duckdb`` file, or its URL (``s3://``, ``gs://``,
+    ``abfs://``, ...; :mod:`coachkit.remote`). ``isolation`` is ``warm`` (each worker reuses one kernel, with a
     clean namespace per rep) or ``fresh`` (a new kernel per rep); see :data:`ISOLATION_ENGINES`.
     A tqdm progress bar shows on a terminal unless ``quiet``. Reps in scope with no activity
     in the window (left, not yet hired, on leave) are recorded as ``skipped`` with the reason
@@ -559,7 +566,8 @@ def run_reviews(
     for an output folder that cannot be written (also when the run cannot be published: the
     previous run is then left as it was); :class:`coachkit.runlock.RunLockedError` when another
     run holds ``out``; :class:`coachkit.snapshot.DataChangedError` when the dataset changed
-    while it was being read; :class:`coachkit.procs.Interrupted` on SIGINT/SIGTERM (after
+    while it was being read; :class:`coachkit.cluster.ClusterError` when the cluster cannot run
+    the reviews; :class:`coachkit.procs.Interrupted` on SIGINT/SIGTERM (after
     stopping the workers and kernels and removing the staging folder).
     """
     from . import procs, publish, snapshot
@@ -572,16 +580,24 @@ def run_reviews(
     notebook = Path(notebook).resolve()
     if not notebook.is_file():
         raise FileNotFoundError(f"review notebook {notebook} not found")
-    source_path = Path(source).resolve()
+    from . import remote
+
+    url = str(source) if remote.is_url(source) else None
+    source_path: Any = url or Path(source).resolve()
     playbook_path = Path(playbook).resolve() if playbook else None
     out = publish.prepare_out(Path(out).resolve())
     tag = procs.run_tag()
     opened = publish.open_out(out, _render_week_index, _render_weeks, _notify)
     with opened as (lock, notices), procs.tagged_environment(tag), procs.stop_signals() as signals:
         # one data snapshot: the files as the batch read them, checked again by every review
-        fingerprint = snapshot.fingerprint(source_path, playbook_path)
-        dataset = load_dataset(source_path, playbook)
-        snapshot.check(fingerprint, source_path, playbook_path, "it changed while coachkit read it: run it again")
+        # only what choosing the reps and the window needs: the reps table and two columns of the activities
+        fingerprint = _fingerprint(source_path, playbook_path)
+        dataset = rep_days(url or source_path, playbook, fs=remote.filesystem(url)[0] if url else None)
+        again = "it changed while coachkit read it: run it again"
+        if url:
+            remote.check(fingerprint, url, again)
+        else:
+            snapshot.check(fingerprint, source_path, playbook_path, again)
         start, end = review_window(dataset.activities, as_of, weeks)
         week = publish.week_key(end)
         ordered, to_review, skipped = _plan(dataset, (start, end), list(reps or ()), list(teams or ()))
@@ -610,15 +626,17 @@ def run_reviews(
             records[rep] = {"stem": stems[rep], "status": "skipped", "reason": reason, "error": None}
             records[rep] |= {"files": {}, "summary": None, "seconds": 0.0}
         from .coaching import FOCUS_KPIS, peer_groups
-        from .coverage import coverage, without_unsupported
+        from .coverage import without_unsupported
         from .run_pages import render_definitions
 
         group = peer_groups(dataset.reps)
-        # the data-coverage profile of the whole dataset, once per run: each review shows only what it supports
-        profile = coverage(dataset)
-        definitions_page = render_definitions(notes=without_unsupported(dataset.playbook, profile)[1])
+        # the data-coverage profile of the whole dataset, once per run (read one peer group at a time, as the
+        # focus pre-pass reads it): each review shows only what it supports
+        local_source = remote.materialise(url, fingerprint) if url else source_path
+        profile, run_playbook = _coverage_by_group(local_source, playbook_path, dataset.reps)
+        definitions_page = render_definitions(notes=without_unsupported(run_playbook, profile)[1])
         reps_table = dataset.reps
-        focus_as_of = _focus_as_of(dataset.playbook, end)
+        focus_as_of = _focus_as_of(run_playbook, end)
         del dataset  # each review loads what it needs; do not hold the whole dataset during the run
         staging = publish.new_staging(out, week)
         try:
@@ -627,7 +645,7 @@ def run_reviews(
             profile_file = run_data / "coverage.json"
             write_text(profile_file, json.dumps(profile.to_dict(), indent=1))
             focus_file, findings = _focus_prepass(
-                source_path,
+                local_source,
                 playbook_path,
                 focus_as_of,
                 int(weeks),
@@ -642,7 +660,7 @@ def run_reviews(
                 if rec and rec["status"] == "skipped":
                     _not_reviewed_page(staging, rep, stems[rep], rec, reps_table, start, end)
             common = {"staging": str(staging), "notebook": str(notebook), "timeout": timeout}
-            common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint}
+            common |= {"isolation": isolation, "html": html, "fingerprint": fingerprint, "tag": tag}
             tasks = [
                 common
                 | {"rep_id": rep, "stem": stems[rep]}
@@ -666,7 +684,8 @@ def run_reviews(
             tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
             n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
             show = not quiet and sys.stderr.isatty()
-            with contextlib.closing(_run_all(tasks, n_workers, show, tag)) as results:
+            cluster_info: dict[str, Any] = {"announce": not quiet}
+            with contextlib.closing(_run_all(tasks, n_workers, show, tag, client, cluster_info, url)) as results:
                 for task, record in results:
                     records[task["rep_id"]] = record
             for rep in to_review:
@@ -678,7 +697,7 @@ def run_reviews(
                     f"cannot write the reviews to {out}: no space left on the disk ({len(full)} review(s) could "
                     f"not be written); {publish.unchanged(out, week)}; free some space or choose another --out"
                 )
-            changed = snapshot.changes(fingerprint, snapshot.fingerprint(source_path, playbook_path))
+            changed = snapshot.changes(fingerprint, _fingerprint(source_path, playbook_path))
             if not changed and any((v.get("error") or {}).get("kind") == "data changed" for v in records.values()):
                 changed = ["the files changed and changed back"]
             manifest = {
@@ -695,7 +714,8 @@ def run_reviews(
                     "window": {"start": start.date().isoformat(), "end": end.date().isoformat()},
                     "reps": list(reps or ()),
                     "teams": list(teams or ()),
-                    "workers": n_workers,
+                    "workers": cluster_info.get("threads", n_workers),
+                    "scheduler": (client if isinstance(client, str) else cluster_info.get("scheduler")) or "",
                     "timeout": timeout,
                     "html": html,
                     "isolation": isolation,
@@ -720,6 +740,16 @@ def run_reviews(
     return BatchResult(out=out, manifest=manifest, folder=folder, notices=notices)
 
 
+def _fingerprint(source: Any, playbook: Path | None) -> dict[str, dict[str, Any]]:
+    """The data snapshot of a local dataset (:func:`coachkit.snapshot.fingerprint`) or of one at a URL
+    (:func:`coachkit.remote.fingerprint`)."""
+    from . import remote, snapshot
+
+    if remote.is_url(source):
+        return remote.fingerprint(source, playbook)
+    return snapshot.fingerprint(source, playbook)
+
+
 def _plan(
     dataset: Any, window: tuple[pd.Timestamp, pd.Timestamp], reps: list[str], teams: list[str]
 ) -> tuple[list[str], list[str], dict[str, dict[str, str]]]:
@@ -742,6 +772,33 @@ def _plan(
 
 #: The staging folder's subfolder for the run's inputs to the reviews (coverage profile, focus file).
 RUN_DATA = ".coachkit-run-data"
+
+
+def _coverage_by_group(source: Any, playbook: Path | None, reps_table: pd.DataFrame) -> tuple[Any, Any]:
+    """(The data-coverage profile of the dataset at ``source``, its playbook), read one peer group at a time.
+
+    :func:`coachkit.coverage.coverage` of each peer group's data, merged (:meth:`Coverage.merge`), so the
+    batch never holds more than one group's activities; the whole dataset at once when the reps table is empty.
+    """
+    from .coaching import peer_groups
+    from .coverage import coverage
+    from .load import load
+
+    key = peer_groups(reps_table)
+    groups = [key.index[key == g].tolist() for g in sorted(set(key.dropna()))]
+    grouped = {r for g in groups for r in g}
+    rest = [r for r in reps_table["rep_id"].dropna().astype(str).unique() if r not in grouped]
+    if rest:  # reps without a team or role: read together
+        groups.append(rest)
+    profile = None
+    book = None
+    for members in groups or [None]:
+        data = load(source, playbook=playbook, reps=members) if members else load(source, playbook=playbook)
+        part = coverage(data)
+        profile = part if profile is None else profile.merge(part)
+        book = data.playbook
+        del data
+    return profile, book
 
 
 def _focus_as_of(playbook: Any, end: Any) -> pd.Timestamp:
@@ -823,24 +880,45 @@ def find_rep_message(dataset: Any, rep: str) -> str:
 
 
 def _run_all(
-    tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str
+    tasks: list[dict[str, Any]],
+    n_workers: int,
+    show: bool,
+    tag: str,
+    client: Any = None,
+    cluster_info: dict[str, Any] | None = None,
+    url: str | None = None,
 ) -> Iterable[tuple[dict[str, Any], dict]]:
-    """Run ``tasks`` (in a process pool when more than one worker), yielding (task, record) as they finish.
+    """Run ``tasks`` (in a process pool when more than one worker, or on the Dask ``client``), yielding
+    (task, record) as they finish; one tqdm bar either way.
 
     The pool's processes carry the run's ``tag`` and die with the batch (:mod:`coachkit.procs`).
     Closing the generator early (an exception, SIGINT/SIGTERM) stops the pool at once:
-    pending reviews are cancelled, workers are terminated and their kernels shut down.
+    pending reviews are cancelled, workers are terminated and their kernels shut down. On
+    Dask (:mod:`coachkit.cluster`) the reviews not finished are cancelled and their kernels
+    killed; each review's files come back and are written here, into the staging folder.
+    ``client`` may be a scheduler address (opened and closed here; ``cluster_info`` receives
+    :func:`coachkit.cluster.describe`). ``url``: the dataset is at that URL (:mod:`coachkit.remote`).
     """
     from tqdm.auto import tqdm
 
     from . import procs
 
+    review: Any = _review_one
+    if url:
+        import functools
+
+        from .remote import review_one
+
+        review = functools.partial(review_one, review=_review_one, classify=_classify)
     bar = tqdm(total=len(tasks), unit="rep", desc="Reviews", disable=not show, file=sys.stderr)
     try:
+        if client is not None:
+            yield from _run_on_cluster(tasks, tag, client, cluster_info, review, bar)
+            return
         if n_workers == 1:
             try:
                 for task in tasks:
-                    yield task, _review_one(task)
+                    yield task, review(task)
                     bar.update()
             finally:
                 from .engine import shutdown_kernels
@@ -850,7 +928,7 @@ def _run_all(
         # forkserver: workers are forked from a clean server process (forking this one, which may
         # run pyarrow threads, can deadlock); papermill and nbconvert are imported once in the server.
         preload = ["coachkit.batch", "coachkit.export", "papermill", "nbconvert"]
-        with contextlib.closing(procs.run_pool(_review_one, tasks, n_workers, tag, preload)) as results:
+        with contextlib.closing(procs.run_pool(review, tasks, n_workers, tag, preload)) as results:
             for task, result in results:
                 if isinstance(result, BaseException):  # the worker process itself died
                     record = {"stem": task["stem"], "status": "failed", "error": _classify(result)}
@@ -859,3 +937,65 @@ def _run_all(
                 bar.update()
     finally:
         bar.close()
+
+
+def _run_on_cluster(
+    tasks: list[dict[str, Any]], tag: str, client: Any, info: dict[str, Any] | None, review: Any, bar: Any
+) -> Iterable[tuple[dict[str, Any], dict]]:
+    """The Dask side of :func:`_run_all`: open the client if given by address, check its workers, run, write back."""
+    from . import cluster
+
+    opened = cluster.open_client(client) if isinstance(client, str) else contextlib.nullcontext(client)
+    with opened as dask_client:
+        cluster.check_workers(dask_client)
+        if info is not None:
+            info.update(cluster.describe(dask_client))
+            if info.get("announce") and info.get("dashboard"):
+                _notify([f"{info['workers']} Dask worker(s); dashboard: {info['dashboard']}"])
+        source = _notebook_source(tasks[0]["notebook"]) if tasks else ""
+        run_files = _run_files(tasks[0]) if tasks else {}
+        sent = [
+            task | {"notebook_source": source, "previous_summary": _previous_summary(task), "run_files": run_files}
+            for task in tasks
+        ]
+        with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review)) as results:
+            for task, result in results:
+                yield task, cluster.write_result(Path(task["staging"]), task, result, _classify)
+                bar.update()
+
+
+#: The review parameters naming a file of the run (the staging folder's run data) a worker may not see.
+RUN_FILE_PARAMETERS = ("coverage", "focus_run")
+
+
+def _run_files(task: dict[str, Any]) -> dict[str, bytes]:
+    """The run's own input files of a review (coverage profile, focus pre-pass), by parameter: their bytes, sent
+    to the workers with each task so the output folder need not be on a shared filesystem (they are small)."""
+    params = task["parameters"]
+    return {k: Path(params[k]).read_bytes() for k in RUN_FILE_PARAMETERS if params.get(k)}
+
+
+def _notebook_source(path: str) -> str:
+    """The notebook's text without its stored outputs (papermill clears them anyway): what a worker runs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nbformat.writes(nb)
+
+
+def _previous_summary(task: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary the previous review published (all a review reads of it), for a worker that cannot read the file."""
+    previous = task["parameters"].get("previous")
+    if not previous:
+        return None
+    import nbformat
+
+    from .export import read_summary
+
+    try:
+        return read_summary(nbformat.read(previous, as_version=4))
+    except Exception:  # unreadable: the review goes on without it, as it would locally
+        return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,8 +17,20 @@ from .cli_paths import InputPath
 __all__ = ["review_command"]
 
 
+class DatasetSource(InputPath):
+    """A dataset folder or ``.duckdb`` file (checked as :class:`InputPath` does), or a URL kept as text
+    (``s3://bucket/crm``: read through fsspec by the batch and the workers, :mod:`coachkit.remote`)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from .remote import is_url
+
+        if is_url(str(value)):
+            return str(value)
+        return super().convert(value, param, ctx)
+
+
 @click.command("review")
-@click.argument("source", type=InputPath("dataset"))
+@click.argument("source", type=DatasetSource("dataset"))
 @click.option(
     "--out",
     "out",
@@ -49,6 +62,14 @@ __all__ = ["review_command"]
     "fresh: a new kernel per rep, slower, but no module-level state (e.g. pandas options) can carry over.",
 )
 @click.option("--playbook", type=InputPath("file"), help="Playbook override.")
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run the reviews on a Dask cluster (needs coachkit[dask]): the scheduler's address, e.g. "
+    "tcp://10.0.0.5:8786, or local:N for a cluster of N worker processes on this machine. Workers read SOURCE "
+    "at the same path (a shared folder) or URL (s3://, gs://, abfs://); DIR needs to be on this machine only.",
+)
 def review_command(
     source: Path,
     out: Path,
@@ -62,6 +83,7 @@ def review_command(
     quiet: bool,
     isolation: str,
     playbook: Path | None,
+    scheduler: str | None,
 ) -> None:
     """Review each rep of SOURCE into DIR/<week>; exit 1 naming the reps whose review failed.
 
@@ -70,6 +92,7 @@ def review_command(
     removing what the run had staged: DIR keeps its previous runs.
     """
     from .batch import run_reviews
+    from .cluster import ClusterError
     from .procs import Interrupted
     from .publish import OutputError
     from .runlock import RunLockedError
@@ -89,13 +112,14 @@ def review_command(
             quiet=quiet,
             isolation=isolation,
             playbook=playbook,
+            client=scheduler or None,
         )
     except Interrupted as exc:
         # nbclient's event loop was left mid-cell: asyncio would log its abandoned tasks at exit
         logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
         click.echo(f"coachkit review: stopped by {exc.signal_name}; nothing of this run was published.", err=True)
         sys.exit(exc.exit_code)
-    except (OutputError, RunLockedError, DataChangedError) as exc:
+    except (OutputError, RunLockedError, DataChangedError, ClusterError) as exc:
         raise click.ClickException(str(exc)) from None
     except (ValueError, FileNotFoundError) as exc:
         raise click.UsageError(str(exc)) from exc

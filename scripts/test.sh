@@ -9,6 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# the dev extra includes the dask extra: the suite runs reviews on a Dask LocalCluster and a scheduler + workers
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 
 # Headless Chromium for the browser tests (Debian/Ubuntu; without it they skip with a reason), and the

@@ -247,7 +247,7 @@ def test_the_data_replaced_mid_run_fails_the_reviews_that_may_have_read_it(
 def test_a_dataset_changing_while_the_batch_reads_it_stops_the_run_before_any_review(
     data: Path, tmp_path: Path, notebook: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = batch.load_dataset
+    real = batch.rep_days  # what the batch reads to choose the reps and the window
 
     def load_then_change(*a, **k):
         loaded = real(*a, **k)
@@ -255,7 +255,7 @@ def test_a_dataset_changing_while_the_batch_reads_it_stops_the_run_before_any_re
         os.utime(data / "reps.parquet", ns=(0, 0))
         return loaded
 
-    monkeypatch.setattr(batch, "load_dataset", load_then_change)
+    monkeypatch.setattr(batch, "rep_days", load_then_change)
     res = CliRunner().invoke(review_command, [str(data), "--out", str(tmp_path / "out"), "--rep", "quick", "--quiet"])
     assert res.exit_code == 1
     assert res.output == (
