@@ -25,7 +25,9 @@ from coachkit import batch, export, publish
 END = "<!-- end -->"
 
 
-def fake_run_all(tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str) -> Iterator[tuple[dict, dict]]:
+def fake_run_all(
+    tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str, *_: Any
+) -> Iterator[tuple[dict, dict]]:
     """What batch._run_all yields, without kernels: each rep's notebook and HTML, stamped with the run's tag."""
     for task in tasks:
         staging, stem = Path(task["staging"]), task["stem"]

@@ -239,7 +239,7 @@ def test_the_data_replaced_mid_run_fails_the_reviews_that_may_have_read_it(
     assert result.manifest["data"]["changes"] == ["playbook.toml modified"]
     quick = safe_name("quick")
     assert sorted(p.name for p in result.folder.iterdir()) == sorted(
-        ["index.html", "manifest.json", f"{quick}.html", f"{quick}.ipynb"]
+        ["definitions.html", "index.html", "manifest.json", f"{quick}.html", f"{quick}.ipynb"]
     )
     assert "The dataset changed during the run (playbook.toml modified)" in result.summary()
 
@@ -425,11 +425,12 @@ def test_inactive_reps_are_skipped_with_the_reason(tmp_path: Path, notebook: Pat
                 "message": "left on 2024-05-31; no activity in the window 2024-06-17 to 2024-06-30",
             },
             "error": None,
-            "files": {},
+            "files": {"html": f"{safe_name('gone')}.html"},  # asked for by name: a short page says why
             "summary": None,
             "seconds": 0.0,
         }
     }
+    assert "left on Fri 31 May 2024" in (out / WEEK / f"{safe_name('gone')}.html").read_text(encoding="utf-8")
     everyone = _run(data, out, notebook, [])  # every rep: the active one is reviewed, the others recorded
     assert everyone.ok == ["active"] and everyone.exit_code == 0
     assert {r: v["kind"] for r, v in everyone.skipped.items()} == {
@@ -440,5 +441,5 @@ def test_inactive_reps_are_skipped_with_the_reason(tmp_path: Path, notebook: Pat
     assert everyone.skipped["new"]["message"] == "starts on 2024-07-15, after the window 2024-06-17 to 2024-06-30"
     assert everyone.manifest["counts"] == {"ok": 1, "failed": 0, "skipped": 3}
     page = (everyone.folder / "index.html").read_text()
-    assert "1 reviewed, 0 failed, 3 skipped." in page
-    assert "<tr><td>away</td><td>no activity in the window 2024-06-17 to 2024-06-30</td></tr>" in page
+    assert "1 reviewed · 3 not reviewed (listed below)." in page
+    assert "<td>no activity in the window Mon 17 Jun 2024 to Sun 30 Jun 2024</td>" in page

@@ -117,10 +117,13 @@ def test_a_review_runs_from_the_wheel_in_a_fresh_venv(wheel: tuple[Path, str], t
         timeout=900,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    out = work / "out"
+    weeks = [p for p in (work / "out").iterdir() if p.is_dir()]
+    assert [p.name for p in weeks] == ["2026-W47"]  # the sample's last full week: out/<ISO week>/
+    out = weeks[0]
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"] == {"ok": 1, "failed": 0}
+    assert manifest["counts"] == {"ok": 1, "failed": 0, "skipped": 0}
     assert Path(manifest["parameters"]["notebook"]).is_relative_to(venv)
     page = (out / "R003.html").read_text(encoding="utf-8")
     assert "R003" in page and page.lstrip().lower().startswith("<!doctype html")
-    assert (out / "index.html").is_file()
+    assert (out / "index.html").is_file() and (out / "definitions.html").is_file()
+    assert (work / "out" / "index.html").is_file()  # the weeks page
