@@ -7,15 +7,12 @@ import importlib
 import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from .. import schema
 from ..playbook import Playbook
-
-if TYPE_CHECKING:
-    from .input import KpiInput
 
 __all__ = ["KINDS", "FREQS", "KpiDef", "registry", "kpi", "kpi_columns", "list_kpis", "import_kpi_modules"]
 
@@ -23,6 +20,10 @@ __all__ = ["KINDS", "FREQS", "KpiDef", "registry", "kpi", "kpi_columns", "list_k
 KINDS: tuple[str, ...] = ("count", "rate", "sum", "mean", "score")
 #: Period frequencies: day, week (starting Monday), calendar month.
 FREQS: tuple[str, ...] = ("D", "W", "M")
+
+#: A KPI function: takes a :class:`coachkit.kpis.KpiInput` (not imported here: the input module imports this
+#: registry) and returns a frame or series on its grid.
+KpiFunc = Callable[[Any], pd.DataFrame | pd.Series]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class KpiDef:
     higher_is_better: bool
     description: str
     definition: str
-    func: Callable[[KpiInput], pd.DataFrame | pd.Series]
+    func: KpiFunc
     #: table -> the columns the KPI reads (rep_id, occurred_at and the tables' required columns aside); None: it
     #: may read any column. :func:`kpi_columns` collects them for ``load(columns=...)``.
     columns: dict[str, tuple[str, ...]] | None = None
@@ -59,7 +60,7 @@ def kpi(
     description: str = "",
     columns: dict[str, Iterable[str]] | Iterable[str] | None = None,
     sql: dict[str, str] | None = None,
-) -> Callable[[Callable[[KpiInput], Any]], Callable[[KpiInput], Any]]:
+) -> Callable[[KpiFunc], KpiFunc]:
     """Register the decorated function as the KPI ``name``.
 
     ``kind`` is one of count, rate, sum, mean or score (see :data:`KINDS`). The function's docstring is
@@ -77,7 +78,7 @@ def kpi(
     if kind not in KINDS:
         raise ValueError(f"KPI {name!r}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
-    def register(func: Callable[[KpiInput], Any]) -> Callable[[KpiInput], Any]:
+    def register(func: KpiFunc) -> KpiFunc:
         doc = inspect.getdoc(func)
         if not doc or not doc.strip():
             raise ValueError(f"KPI {name!r}: the function needs a docstring stating the KPI's exact definition")
