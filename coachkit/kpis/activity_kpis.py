@@ -181,8 +181,9 @@ def follow_up_24h_rate(inp: KpiInput) -> pd.DataFrame:
     if scope is None:
         return inp.frame(numerator=np.zeros(n), denominator=np.zeros(n))
     # Each conversation's next touch (the first one strictly after it): found by DuckDB (an ASOF join).
-    got = kpi_sql.next_touches(inp.arrow(), inp.freq, *scope, ("call", "meeting", "email", "follow_up"))
-    cells = inp._cells(inp._grid_reps().get_indexer(got["rep_id"]), got["period_day"].astype("datetime64[D]"))
+    touches = ("call", "meeting", "email", "follow_up")
+    got = kpi_sql.next_touches(inp.sql_source(), inp.freq, *scope, touches, inp._grid_reps())
+    cells = inp._cells(got["rep"], got["period_day"].astype("datetime64[D]"))
     on = cells >= 0
     cells, t, t_next = cells[on], got["t"][on], got["t_next"][on]
     # The working-time clock never runs backwards, so the first touch after is the one to check.

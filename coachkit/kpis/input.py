@@ -123,11 +123,25 @@ class KpiInput:
         pb: Playbook = data.playbook
         if hasattr(data, "performed"):
             data = data.performed()  # to-dos not done (``done`` false) are not effort
+        held = data.activity_file() if hasattr(data, "activity_file") else None
         arrow = data.arrow_activities() if hasattr(data, "arrow_activities") else None
         zones = rep_zones(data.reps, pb)
-        if arrow is not None:
-            # Activities still in Arrow form (a clean Parquet load): the SQL KPIs scan them as they are, with
-            # the reps' local times when some rep has a timezone of their own.
+        if held is not None and len(zones):
+            arrow = held.to_arrow()  # local times of reps in their own timezones are computed in memory
+        if held is not None and arrow is None:
+            # The activities are still the clean Parquet file they were loaded from: the SQL KPIs scan it in place.
+            lo, hi = held.time_bounds()
+
+            def activities() -> pd.DataFrame:
+                acts = held.to_pandas()
+                days = _start_days(acts["occurred_at"].to_numpy(dtype="datetime64[ns]"), freq)
+                return acts.assign(period_start=_days_to_ns(days))
+
+            acts_value: Any = activities
+            cache: dict[str, Any] = {"sql_source": held}
+        elif arrow is not None:
+            # Activities in Arrow form: the SQL KPIs scan them as they are, with the reps' local times when some
+            # rep has a timezone of their own.
             if len(zones):
                 rep_ids = arrow.column("rep_id").to_pandas()
                 utc = pd.Series(arrow.column("occurred_at").to_numpy(), dtype="datetime64[ns]")
@@ -145,8 +159,8 @@ class KpiInput:
                 days = _start_days(acts["occurred_at"].to_numpy(dtype="datetime64[ns]"), freq)
                 return acts.assign(period_start=_days_to_ns(days))
 
-            acts_value: Any = activities
-            cache: dict[str, Any] = {"arrow": arrow}
+            acts_value = activities
+            cache = {"sql_source": arrow}
         else:
             acts = performed_activities(data.activities)  # to-dos not done (``done`` false) are not effort
             # a rep with a timezone of their own: their days, weeks and hours in their local time
@@ -181,12 +195,14 @@ class KpiInput:
         return cls(acts_value, deals, data.reps, pb, freq, grid, cache)
 
     # -- SQL KPIs --
-    def arrow(self) -> pa.Table:
-        """The activities as an Arrow table with local times, for the SQL KPIs (built once from pandas if needed)."""
-        if "arrow" not in self._cache:
+    def sql_source(self) -> Any:
+        """What the SQL KPIs scan: the clean Parquet file the activities were loaded from
+        (:class:`~coachkit.parquet_activities.ParquetActivities`), or an Arrow table of the activities with local
+        times (built once from the pandas frame when that is what there is)."""
+        if "sql_source" not in self._cache:
             a = self.activities.drop(columns=["period_start"], errors="ignore")
-            self._cache["arrow"] = pa.Table.from_pandas(a, preserve_index=False)
-        return self._cache["arrow"]
+            self._cache["sql_source"] = pa.Table.from_pandas(a, preserve_index=False)
+        return self._cache["sql_source"]
 
     def _sql_scope(self) -> tuple[np.datetime64, np.datetime64, list[str] | None] | None:
         """(first day, end day exclusive, reps or None for all) of the grid, or None for an empty grid."""
@@ -228,8 +244,8 @@ class KpiInput:
         n = len(self.grid)
         cols = {k: np.zeros(n) for k in outputs}
         if scope is not None:
-            got = kpi_sql.aggregate(self.arrow(), self.freq, *scope, outputs)
-            cells = self._cells(self._grid_reps().get_indexer(got["rep_id"]), got["period_day"].astype("datetime64[D]"))
+            got = kpi_sql.aggregate(self.sql_source(), self.freq, *scope, outputs, self._grid_reps())
+            cells = self._cells(got["rep"], got["period_day"].astype("datetime64[D]"))
             on = cells >= 0
             for k in outputs:
                 cols[k][cells[on]] = got[k][on]
