@@ -876,7 +876,9 @@ def _columns_asked(columns: Iterable[str] | dict[str, Iterable[str]] | None) -> 
                 f"columns: {', '.join(map(repr, unknown))} not a column of {table}; its columns are "
                 f"{', '.join(schema.columns(table))}"
             )
-        out[table] = tuple(dict.fromkeys([*schema.required_columns(table), *names]))
+        # done is always read where the file has it: a to-do not done is never counted, whatever is asked
+        always = ("done",) if table == "activities" else ()
+        out[table] = tuple(dict.fromkeys([*schema.required_columns(table), *names, *always]))
     return out
 
 
