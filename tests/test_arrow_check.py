@@ -9,6 +9,7 @@ checks that both paths give the same issues and, when loading succeeds, the same
 
 from __future__ import annotations
 
+import datetime as dt
 import pickle
 
 import numpy as np
@@ -112,6 +113,21 @@ def test_copies_make_the_fast_path_decline(clean, tmp_path):
     assert any("copies" in i.message for i in slow_report.issues)
     assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
     assert fast.activity_file() is None
+
+
+def test_out_of_range_timestamps_make_the_fast_path_decline(clean, tmp_path):
+    # microsecond timestamps reach years nanoseconds cannot (1678-2261): the full path reports the value
+    for name in ("reps.parquet", "deals.parquet", "playbook.toml"):
+        (tmp_path / name).write_bytes((clean / name).read_bytes())
+    t = pq.read_table(clean / "activities.parquet")
+    at = t.column("occurred_at").cast(pa.timestamp("us")).to_pylist()
+    at[5] = dt.datetime(1600, 1, 5, 10)
+    t = t.set_column(t.column_names.index("occurred_at"), "occurred_at", pa.array(at, pa.timestamp("us")))
+    pq.write_table(t, tmp_path / "activities.parquet")
+    (fast_report, fast), (slow_report, _) = _run(tmp_path, None), _run(tmp_path, None, fast=False)
+    assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
+    assert any("line 7, column occurred_at (value '1600-01-05 10:00:00')" in str(i) for i in slow_report.issues)
+    assert fast is None  # an error: nothing loaded
 
 
 def test_load_columns_reads_only_what_the_kpis_need_and_gives_the_same_values(clean):
