@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from . import duck, schema
 
-__all__ = ["aggregate", "next_touches", "activity_view", "WHITESPACE", "HAS_TEXT"]
+__all__ = ["aggregate", "next_touches", "activity_view", "WHITESPACE", "HAS_TEXT", "ASOF_ROWS"]
 
 _DAY_NS = 86_400 * 10**9
 
@@ -155,6 +155,26 @@ def aggregate(
     return out
 
 
+#: Above this many activities, :func:`next_touches` joins the reps in buckets (by a hash of rep_id), one join
+#: per bucket, each scanning the activities for its reps' rows: DuckDB's ASOF join holds both of its sides in
+#: memory, and beyond its memory limit it spills and slows down several times over.
+ASOF_ROWS = 10_000_000
+
+
+def _next_touch_query(view: str, freq: str, conv_where: str, types: str) -> str:
+    """The ASOF join of :func:`next_touches` over the activities ``view``."""
+    return f"""
+        WITH a AS ({view}),
+        c AS (SELECT rep_id, account_id, occurred_at AS t, {_PERIOD_DAY[freq]}::BIGINT AS period_day
+              FROM a WHERE conv AND account_id IS NOT NULL AND {conv_where}),
+        t AS (SELECT rep_id, account_id, occurred_at FROM a
+              WHERE activity_type IN ({types}) AND account_id IS NOT NULL AND occurred_at IS NOT NULL)
+        SELECT c.rep_id::VARCHAR AS rep_id, c.period_day, epoch_ns(c.t) AS t,
+               coalesce(epoch_ns(t.occurred_at), -1) AS t_next
+        FROM c ASOF LEFT JOIN t ON c.rep_id = t.rep_id AND c.account_id = t.account_id AND t.occurred_at > c.t
+    """
+
+
 def next_touches(
     acts: Any,
     freq: str,
@@ -176,23 +196,18 @@ def next_touches(
         return {"rep": empty, "period_day": empty, "t": empty, "t_next": empty, "t_end": empty}
     types = ", ".join(duck.literal(t) for t in touch_types)
     conv_where = f"{_window(first, end)} AND {_reps_filter(reps)}"
+    need = ("rep_id", "activity_type", "outcome", "occurred_at", "account_id")
+    buckets = -(-int(acts.num_rows) // ASOF_ROWS)
     cur = duck.cursor()
     try:
         source, columns = _source(cur, acts)
-        view = activity_view(
-            columns, only=("rep_id", "activity_type", "outcome", "occurred_at", "account_id"), source=source
-        )
-        query = f"""
-            WITH a AS ({view}),
-            c AS (SELECT rep_id, account_id, occurred_at AS t, {_PERIOD_DAY[freq]}::BIGINT AS period_day
-                  FROM a WHERE conv AND account_id IS NOT NULL AND {conv_where}),
-            t AS (SELECT rep_id, account_id, occurred_at FROM a
-                  WHERE activity_type IN ({types}) AND account_id IS NOT NULL AND occurred_at IS NOT NULL)
-            SELECT c.rep_id::VARCHAR AS rep_id, c.period_day, epoch_ns(c.t) AS t,
-                   coalesce(epoch_ns(t.occurred_at), -1) AS t_next
-            FROM c ASOF LEFT JOIN t ON c.rep_id = t.rep_id AND c.account_id = t.account_id AND t.occurred_at > c.t
-        """
-        got = cur.sql(query).to_arrow_table()
+        # A conversation's next touch is by the same rep: the join of each bucket of reps finds the same rows.
+        parts = []
+        for b in range(buckets) if buckets > 1 else [None]:
+            where = "TRUE" if b is None else f"hash(rep_id) % {buckets} = {b}"
+            view = activity_view(columns, where, only=need, source=source)
+            parts.append(cur.sql(_next_touch_query(view, freq, conv_where, types)).to_arrow_table())
+        got = pa.concat_tables(parts)
         t_end = cur.sql(f"SELECT epoch_ns(max(occurred_at)) FROM {source}").fetchall()[0][0]
     finally:
         cur.close()

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from coachkit import kpi_table
+from coachkit import kpi_sql, kpi_table
 from coachkit.checks import DistinctStream, blank_text, surely_distinct
 from coachkit.kpis import kpi_columns
 from coachkit.load import _run, load
@@ -250,3 +250,27 @@ def test_held_activities_survive_pickling(clean):
     again = pickle.loads(pickle.dumps(data))
     assert again.activity_file() is not None
     pd.testing.assert_frame_equal(kpi_table(again), kpi_table(data))
+
+
+@pytest.mark.parametrize("freq", ["D", "W", "M"])
+def test_next_touches_in_buckets_of_reps_give_the_same_kpis(clean, monkeypatch, freq):
+    # a large dataset joins each conversation to its next touch bucket by bucket of reps: the same values
+    follow = ["follow_up_24h_rate"]
+    data = load(clean)
+    reps = list(data.reps["rep_id"][1:])
+    start = data.activities["occurred_at"].min() + pd.Timedelta(days=4)
+    want = kpi_table(data, freq=freq, kpis=follow)
+    want_some = kpi_table(data, freq=freq, kpis=follow, reps=reps, start=start)
+    assert want["numerator"].sum() > 0 and want["denominator"].sum() > want["numerator"].sum()
+    assert 0 < want_some["denominator"].sum() < want["denominator"].sum()
+    views = []
+    query = kpi_sql._next_touch_query
+    monkeypatch.setattr(kpi_sql, "_next_touch_query", lambda view, *a: views.append(view) or query(view, *a))
+    monkeypatch.setattr(kpi_sql, "ASOF_ROWS", 300)  # 2,147 activities: 8 buckets for 4 reps, some empty
+    for to_pandas in (False, True):
+        again = load(clean)
+        if to_pandas:
+            again.activities  # noqa: B018 - read into pandas: KPIs then scan an Arrow copy, not the file
+        pd.testing.assert_frame_equal(kpi_table(again, freq=freq, kpis=follow), want)
+        pd.testing.assert_frame_equal(kpi_table(again, freq=freq, kpis=follow, reps=reps, start=start), want_some)
+    assert len(views) == 4 * 8 and all(f"hash(rep_id) % 8 = {i % 8}" in v for i, v in enumerate(views))
