@@ -18,7 +18,7 @@ runs in its own fresh Python process, so that each peak RSS is its own:
 The two sides alternate (duckdb, coachkit, duckdb, coachkit, ...) for ``--repeat``
 rounds (default: 1 for the 8M-activity case, 3 for smaller ones) and the median of
 each side counts, so that a noisy, shared machine slows both alike. It prints both
-times, the ratio (target: coachkit <= 2x DuckDB), each peak RSS (target: <= 4 GB),
+times, the ratio (target: coachkit <= 1.5x DuckDB, issue 17), each peak RSS (target: <= 4 GB),
 the machine's load average and whether every value agrees.
 """
 
