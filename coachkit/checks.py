@@ -30,6 +30,8 @@ __all__ = [
     "surrounded_by_space",
     "copies_but_id",
     "surely_distinct",
+    "DistinctStream",
+    "blank_text",
 ]
 
 _DAY_NS = 86_400 * 10**9
@@ -318,3 +320,118 @@ def surely_distinct(ids: pd.Series | pa.ChunkedArray | pa.Array) -> bool:
         if (key[1:] == key[:-1]).any():
             return False
     return True
+
+
+class DistinctStream:
+    """Whether a text column read in pieces (e.g. row group by row group) surely holds distinct values.
+
+    :meth:`add` each piece in order, then read :attr:`distinct` (False: maybe not, check exactly). While every
+    value has one width of up to 16 bytes and the values are in strictly increasing order, across pieces too
+    (as exports number their ids), nothing is kept: :attr:`restart` turns True the first time that fails, and
+    the pieces must then be given again to a ``DistinctStream(ordered=False)``, which keeps one 64-bit key
+    per value (exact up to 8 bytes, a hash beyond: a collision only means "maybe not") and sorts them at the
+    end, as :func:`surely_distinct` does.
+    """
+
+    def __init__(self, *, ordered: bool = True) -> None:
+        self.ordered = ordered
+        self.restart = False
+        self._width: int | None = None
+        self._last: bytes | None = None
+        self._keys: dict[int, list[np.ndarray]] = {}
+        self._lengths: set[int] = set()
+
+    def add(self, values: pa.Array | pa.ChunkedArray) -> None:
+        """The next piece of the column (nulls are ignored)."""
+        chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+        for ch in chunks:
+            if self.restart:
+                return
+            if pa.types.is_dictionary(ch.type):
+                ch = ch.cast(ch.type.value_type)
+            ch = ch.drop_null().cast(pa.large_binary())
+            if not len(ch):
+                continue
+            offsets = np.frombuffer(ch.buffers()[1], dtype=np.int64)[ch.offset : ch.offset + len(ch) + 1]
+            if self.ordered:
+                self._add_ordered(ch, offsets)
+            else:
+                self._add_keys(ch, offsets)
+
+    def _add_ordered(self, ch: pa.Array, offsets: np.ndarray) -> None:
+        lengths = np.diff(offsets)
+        width = self._width if self._width is not None else int(lengths[0])
+        first, last = ch[0].as_py(), ch[len(ch) - 1].as_py()
+        ok = (
+            0 < width <= 16
+            and bool((lengths == width).all())
+            and (self._last is None or first > self._last)
+            and _increasing(ch.buffers()[2], int(offsets[0]), len(ch), width)
+        )
+        if not ok:
+            self.restart = True
+            return
+        self._width, self._last = width, last
+
+    def _add_keys(self, ch: pa.Array, offsets: np.ndarray) -> None:
+        lengths = np.diff(offsets)
+        found = np.flatnonzero(np.bincount(lengths))
+        self._lengths.update(int(w) for w in found)
+        for width in found:
+            part = ch if len(found) == 1 else ch.filter(pa.array(lengths == width))
+            off = np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset : part.offset + len(part) + 1]
+            if width == 0:
+                key = np.zeros(len(part), dtype=np.uint64)
+            else:
+                data = np.frombuffer(part.buffers()[2], dtype=np.uint8)[off[0] : off[-1]]
+                words = np.zeros((len(part), -(-int(width) // 8) * 8), dtype=np.uint8)
+                words[:, :width] = data.reshape(len(part), width)
+                packed = words.view(np.uint64)
+                key = packed[:, 0].copy()
+                for j in range(1, packed.shape[1]):
+                    key = key * np.uint64(0x100000001B3) ^ packed[:, j]
+            self._keys.setdefault(int(width), []).append(key)
+
+    @property
+    def distinct(self) -> bool:
+        """True when the values added are certainly pairwise distinct (False after a restart was asked)."""
+        if self.restart:
+            return False
+        if self.ordered:
+            return True
+        for parts in self._keys.values():
+            key = np.concatenate(parts)
+            if len(key) < 2:
+                continue
+            key.sort()
+            if (key[1:] == key[:-1]).any():
+                return False
+        return True
+
+
+def blank_text(values: pa.Array) -> np.ndarray:
+    """Empty or all-whitespace text (what the loader reads as missing); nulls count as blank.
+
+    Only a value whose first byte is an ASCII whitespace or starts a multi-byte character can be all
+    whitespace, so only those few are checked character by character (Arrow's ``utf8_is_space``: the
+    characters of Python's ``str.isspace``).
+    """
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    values = values.cast(pa.large_string())
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[values.offset : values.offset + len(values) + 1]
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    data = values.buffers()[2]
+    out = lengths == 0
+    if data is not None and len(data):
+        first = np.frombuffer(data, dtype=np.uint8)[np.minimum(starts, len(data) - 1)]
+        maybe = np.flatnonzero(
+            ~out & (((first >= 9) & (first <= 13)) | ((first >= 28) & (first <= 32)) | (first >= 128))
+        )
+        if len(maybe):
+            out[maybe] = pc.fill_null(pc.utf8_is_space(values.take(pa.array(maybe))), False).to_numpy(
+                zero_copy_only=False
+            )
+    if values.null_count:
+        out |= ~values.is_valid().to_numpy(zero_copy_only=False)
+    return out

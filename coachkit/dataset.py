@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,9 @@ import pyarrow.compute as pc
 from . import schema
 from .files import atomic_path, write_text
 from .playbook import Playbook
+
+if TYPE_CHECKING:
+    from .parquet_activities import ParquetActivities
 
 __all__ = ["SalesData", "performed_activities"]
 
@@ -43,10 +46,12 @@ def performed_activities(activities: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Table:
-    """A table field of :class:`SalesData` that may be held as a canonical Arrow table (as :func:`coachkit.load`
-    reads Parquet) and is turned into its pandas frame, with canonical dtypes, the first time it is read.
+    """A table field of :class:`SalesData` that may be held as a clean Parquet file read in place
+    (:class:`~coachkit.parquet_activities.ParquetActivities`, as :func:`coachkit.load` keeps clean activities)
+    or as a canonical Arrow table, and is turned into its pandas frame, with canonical dtypes, the first time it
+    is read.
 
-    Assigning a DataFrame replaces it (and forgets the Arrow form).
+    Assigning a DataFrame replaces it (and forgets the file or the Arrow form).
     """
 
     def __set_name__(self, owner: type, name: str) -> None:
@@ -58,6 +63,9 @@ class _Table:
         value = obj.__dict__[self.slot]
         if isinstance(value, pa.Table):
             value = schema.from_arrow(value, self.name)
+            obj.__dict__[self.slot] = value
+        elif not isinstance(value, pd.DataFrame) and hasattr(value, "to_pandas"):
+            value = value.to_pandas()
             obj.__dict__[self.slot] = value
         return value
 
@@ -88,18 +96,30 @@ class SalesData:
     #: None when every column was read. The other columns are empty (missing) in the frames.
     columns_read: dict[str, tuple[str, ...]] | None = None
 
-    def arrow_activities(self) -> pa.Table | None:
-        """The activities as a canonical Arrow table while they have not been turned into pandas yet, else None.
+    def activity_file(self) -> ParquetActivities | None:
+        """The activities as the clean Parquet file :func:`coachkit.load` checked in place, while they have not
+        been read into pandas yet, else None.
 
-        :func:`coachkit.kpi_table` scans it directly (no pandas copy); reading ``activities`` builds the frame.
+        :func:`coachkit.kpi_table` scans the file with DuckDB (no pandas copy, no copy in memory at all);
+        reading ``activities`` builds the frame.
         """
+        from .parquet_activities import ParquetActivities
+
+        value = self.__dict__.get("_activities")
+        return value if isinstance(value, ParquetActivities) else None
+
+    def arrow_activities(self) -> pa.Table | None:
+        """The activities as a canonical Arrow table while they are held as one and not yet turned into pandas,
+        else None."""
         value = self.__dict__.get("_activities")
         return value if isinstance(value, pa.Table) else None
 
     def n_activities(self) -> int:
         """Number of activities, without building the pandas frame."""
         value = self.__dict__.get("_activities")
-        return value.num_rows if isinstance(value, pa.Table) else len(self.activities)
+        if isinstance(value, pd.DataFrame):
+            return len(value)
+        return value.num_rows if hasattr(value, "num_rows") else len(self.activities)
 
     @classmethod
     def from_frames(
@@ -130,8 +150,12 @@ class SalesData:
         left out; reps, deals and the rest are the same objects. Returns ``self`` when every activity is
         performed (the normal case), so calling it costs one pass over the ``done`` column.
         """
+        held = self.activity_file()
+        if held is not None:  # still the file (a clean Parquet load): read only its performed rows, no copy now
+            performed = held.performed()
+            return self if performed is held else replace(self, activities=performed)
         arrow = self.arrow_activities()
-        if arrow is not None:  # still in Arrow form (a clean Parquet load): filter it there, no pandas copy
+        if arrow is not None:  # still in Arrow form: filter it there, no pandas copy
             if "done" not in arrow.column_names:
                 return self
             not_done = pc.fill_null(pc.equal(arrow.column("done"), False), False)

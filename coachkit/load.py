@@ -61,12 +61,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import checks, schema
-from .arrow_check import clean_activities
 from .checks import surely_distinct as _surely_distinct
 from .dataset import SalesData
 from .files import os_reason, unreadable
+from .parquet_check import clean_activities
 from .playbook import Playbook, PlaybookError, normalize_label
-from .readers import ArrowRawTable, read_duckdb, read_folder
+from .readers import ArrowRawTable, read_duckdb, read_folder, read_now
 from .report import ERROR, WARNING, Collector, DataError, Issue, RawTable, ValidationReport
 
 __all__ = ["load", "load_reps", "validate", "DataError", "ValidationReport", "Issue"]
@@ -711,12 +711,13 @@ def _run(
     copies = columns is None or "activities" not in columns
     data = _clean_fast(raws, pb, col, report, only, source, copies) if fast else None
     if data is None:
+        raws = {name: read_now(raw, col) for name, raw in raws.items()}  # rows left to read are read now
         report, data = _validate(raws, pb, col, report, only, source, copies)
     if data is not None and columns is not None:
         data.columns_read = {
             name: tuple(raws[name].frame.columns)
             if not isinstance(raws[name], ArrowRawTable)
-            else tuple(raws[name].arrow.column_names)
+            else tuple(raws[name].column_names)
             for name in columns
             if raws.get(name) is not None
         }
@@ -732,27 +733,28 @@ def _clean_fast(
     source: str | Path,
     copies: bool = True,
 ) -> SalesData | None:
-    """The dataset when its activities were read as Arrow and nothing at all would be reported about any table
-    (:mod:`coachkit.arrow_check`), else None (then the full validation runs and reports every issue).
+    """The dataset when its activities are a Parquet file about which, as about every other table, nothing at all
+    would be reported (:mod:`coachkit.parquet_check`: checked in place, not read into memory), else None (then
+    the full validation runs and reports every issue).
 
     The other tables (small) go through the full validation with the activities' rows left out; any issue
-    there also means None.
+    there also means None. The activities are kept as the file (:class:`~coachkit.parquet_activities.ParquetActivities`).
     """
     acts = raws.get("activities")
-    if not isinstance(acts, ArrowRawTable) or only is not None or not report.ok:
+    if not isinstance(acts, ArrowRawTable) or acts.path is None or only is not None or not report.ok:
         return None
     scratch = Collector()
     scratch.issues.extend(col.issues)
-    empty = ArrowRawTable(acts.name, acts.file, acts.arrow.slice(0, 0), acts.lines)
+    empty = ArrowRawTable(acts.name, acts.file, acts.schema.empty_table(), acts.lines)
     _, data = _validate(
         {**raws, "activities": empty}, pb, scratch, ValidationReport(str(source), scratch.issues), only, source
     )
     if data is None or len(scratch.issues) != len(col.issues):
         return None
-    arrow = clean_activities(acts.arrow, pb, data.reps, copies=copies)
-    if arrow is None:
+    checked = clean_activities(acts, pb, data.reps, copies=copies)
+    if checked is None:
         return None
-    data.activities = arrow
+    data.activities = checked
     return data
 
 
@@ -874,7 +876,9 @@ def _columns_asked(columns: Iterable[str] | dict[str, Iterable[str]] | None) -> 
                 f"columns: {', '.join(map(repr, unknown))} not a column of {table}; its columns are "
                 f"{', '.join(schema.columns(table))}"
             )
-        out[table] = tuple(dict.fromkeys([*schema.required_columns(table), *names]))
+        # done is always read where the file has it: a to-do not done is never counted, whatever is asked
+        always = ("done",) if table == "activities" else ()
+        out[table] = tuple(dict.fromkeys([*schema.required_columns(table), *names, *always]))
     return out
 
 
@@ -912,9 +916,11 @@ def load(
     same id are exact duplicates when the columns read agree); ``SalesData.columns_read`` says which they were, and :func:`coachkit.kpi_table` refuses a KPI
     that needs a column that was not read.
 
-    A clean Parquet dataset (nothing to report) is checked in Arrow and its activities are kept as Arrow
-    until ``SalesData.activities`` is first read (:mod:`coachkit.arrow_check`); data with any issue is
-    validated row by row as always, so the report is the same either way.
+    A clean Parquet dataset (nothing to report) is checked in place, without reading its activities into
+    memory (:mod:`coachkit.parquet_check`), and the activities are kept as the file, pinned open
+    (:mod:`coachkit.parquet_activities`): KPIs scan it with DuckDB, and ``SalesData.activities`` reads it the
+    first time it is asked for. Data with any issue is validated row by row as always, so the report is the
+    same either way.
     """
     report, data = _run(source, playbook, reps, columns=_columns_asked(columns))
     if data is None:

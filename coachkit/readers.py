@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 
 from . import schema
 from .files import FileReadError, decode_error_line, os_reason, read_text, unreadable
-from .report import ERROR, WARNING, Collector, RawTable
+from .report import ERROR, WARNING, Collector, Issue, RawTable
 
-__all__ = ["read_folder", "read_duckdb", "arrow_frame"]
+__all__ = ["read_folder", "read_duckdb", "arrow_frame", "read_now", "ArrowRawTable"]
 
 _EXTS = ("csv", "parquet")
 
@@ -304,17 +304,67 @@ def _read_csv(path: Path, table: str, file: str, col: Collector) -> RawTable | N
     return RawTable(table, file, frame, lines)
 
 
+def read_now(raw: RawTable | None, col: Collector) -> RawTable | None:
+    """``raw`` with its rows read, if they were left to read when asked (:class:`ArrowRawTable`); a file that
+    cannot be read is reported as it would have been when it was opened (the issue at the same place in the
+    report) and gives None."""
+    if not isinstance(raw, ArrowRawTable) or raw._read is None or raw._arrow is not None:
+        return raw
+    try:
+        raw.arrow  # noqa: B018  (reads the rows)
+    except OSError as exc:
+        message = os_reason(exc, raw.path) if exc.errno else f"not a readable Parquet file: {exc}"
+    except pa.ArrowException as exc:
+        message = f"not a readable Parquet file: {exc}"
+    else:
+        return raw
+    col.issues.insert(raw.issue_at, Issue(ERROR, raw.file, None, None, None, message))
+    return None
+
+
 def arrow_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get, date_as_object=False)
 
 
 class ArrowRawTable(RawTable):
     """A :class:`RawTable` read from a typed source, kept as Arrow: ``arrow`` holds the canonical columns as read
-    (first copy of each), and ``frame``, its pandas form, is built only when something asks for it."""
+    (first copy of each), and ``frame``, its pandas form, is built only when something asks for it.
 
-    def __init__(self, name: str, file: str, arrow: pa.Table, lines: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.name, self.file, self.arrow, self.lines = name, file, arrow, lines
+    ``arrow`` may be given as a function reading it, called the first time it is needed: a whole Parquet file
+    (``path``) is then not read at all when its rows are checked in place (:mod:`coachkit.parquet_check`);
+    ``file_columns`` (canonical name -> the file's column name) and ``schema`` (canonical names) describe it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        file: str,
+        arrow: pa.Table | Callable[[], pa.Table],
+        lines: Callable[[np.ndarray], np.ndarray],
+        *,
+        path: Path | None = None,
+        file_columns: dict[str, str] | None = None,
+        schema: pa.Schema | None = None,
+    ) -> None:
+        self.name, self.file, self.lines = name, file, lines
+        self.path, self.file_columns = path, file_columns
+        self._arrow = arrow if isinstance(arrow, pa.Table) else None
+        self._read = None if isinstance(arrow, pa.Table) else arrow
+        self.schema = arrow.schema if isinstance(arrow, pa.Table) else schema
         self._frame: pd.DataFrame | None = None
+        self.issue_at = 0  # where in the report a failure to read the rows belongs (see :func:`read_now`)
+
+    @property
+    def arrow(self) -> pa.Table:
+        if self._arrow is None:
+            assert self._read is not None
+            self._arrow = self._read()
+        return self._arrow
+
+    @property
+    def column_names(self) -> list[str]:
+        """The canonical columns read (without reading the rows)."""
+        return list(self.schema.names) if self.schema is not None else list(self.arrow.column_names)
 
     @property  # type: ignore[override]
     def frame(self) -> pd.DataFrame:
@@ -351,6 +401,27 @@ def _read_parquet(
         ]
         pf = pq.ParquetFile(path, read_dictionary=list(dict.fromkeys(labels)))
         rep_col = next((names[k] for k in read_at if keep[k] == "rep_id"), None)
+        if table == "activities" and reps is None and not dups:
+            # The whole file, each canonical column once: read only if asked (a clean file is checked in place).
+            def read() -> pa.Table:
+                got = pf.read(columns=request)
+                return got.select(firsts).rename_columns([keep[read_at[i]] for i in firsts])
+
+            fields = []
+            for i in firsts:
+                f = schema_.field(read_at[i]).with_name(keep[read_at[i]])
+                fields.append(f.with_type(pa.dictionary(pa.int32(), f.type)) if names[read_at[i]] in labels else f)
+            raw = ArrowRawTable(
+                table,
+                file,
+                read,
+                _plus_two,
+                path=path,
+                file_columns={keep[read_at[i]]: names[read_at[i]] for i in firsts},
+                schema=pa.schema(fields),
+            )
+            raw.issue_at = len(col.issues)
+            return raw
         if reps is None or rep_col is None:
             got, lines = pf.read(columns=request), _plus_two
         else:

@@ -1,6 +1,7 @@
-"""The fast path of validation (:mod:`coachkit.arrow_check`) against the full one.
+"""The fast path of validation (:mod:`coachkit.parquet_check`) against the full one.
 
-A clean Parquet dataset is checked in Arrow and kept as Arrow; every kind of problem the full validation
+A clean Parquet dataset is checked in place (DuckDB aggregates, activity ids row group by row group) and its
+activities are kept as the file (:class:`coachkit.parquet_activities.ParquetActivities`); every kind of problem the full validation
 reports must make the fast path decline, so that the report is the same either way. Each case below breaks
 one rule in an otherwise clean dataset (or changes a value that is read silently in a canonical form) and
 checks that both paths give the same issues and, when loading succeeds, the same frames.
@@ -8,16 +9,20 @@ checks that both paths give the same issues and, when loading succeeds, the same
 
 from __future__ import annotations
 
+import datetime as dt
+import pickle
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from coachkit import kpi_table
-from coachkit.checks import surely_distinct
+from coachkit import kpi_sql, kpi_table
+from coachkit.checks import DistinctStream, blank_text, surely_distinct
 from coachkit.kpis import kpi_columns
 from coachkit.load import _run, load
+from coachkit.parquet_activities import DatasetChanged
 from coachkit.sample import sample, write_sample
 
 
@@ -83,14 +88,14 @@ def test_fast_path_declines_every_problem(clean, tmp_path, name):
     (fast_report, fast), (slow_report, slow) = _mutated(clean, tmp_path, BAD[name])
     assert slow_report.issues, f"{name}: the case must break a rule"
     assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
-    assert fast is None or fast.arrow_activities() is None
+    assert fast is None or fast.activity_file() is None
 
 
 @pytest.mark.parametrize("name", sorted(SILENT))
 def test_fast_path_reads_canonical_forms_like_the_full_path(clean, tmp_path, name):
     (fast_report, fast), (slow_report, slow) = _mutated(clean, tmp_path, SILENT[name])
     assert not fast_report.issues and not slow_report.issues
-    assert fast.arrow_activities() is not None
+    assert fast.activity_file() is not None
     pd.testing.assert_frame_equal(fast.activities, slow.activities, check_exact=True)
     pd.testing.assert_frame_equal(kpi_table(fast), kpi_table(slow))
 
@@ -107,7 +112,22 @@ def test_copies_make_the_fast_path_decline(clean, tmp_path):
     slow_report, _ = _run(tmp_path, None, fast=False)
     assert any("copies" in i.message for i in slow_report.issues)
     assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
-    assert fast.arrow_activities() is None
+    assert fast.activity_file() is None
+
+
+def test_out_of_range_timestamps_make_the_fast_path_decline(clean, tmp_path):
+    # microsecond timestamps reach years nanoseconds cannot (1678-2261): the full path reports the value
+    for name in ("reps.parquet", "deals.parquet", "playbook.toml"):
+        (tmp_path / name).write_bytes((clean / name).read_bytes())
+    t = pq.read_table(clean / "activities.parquet")
+    at = t.column("occurred_at").cast(pa.timestamp("us")).to_pylist()
+    at[5] = dt.datetime(1600, 1, 5, 10)
+    t = t.set_column(t.column_names.index("occurred_at"), "occurred_at", pa.array(at, pa.timestamp("us")))
+    pq.write_table(t, tmp_path / "activities.parquet")
+    (fast_report, fast), (slow_report, _) = _run(tmp_path, None), _run(tmp_path, None, fast=False)
+    assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
+    assert any("line 7, column occurred_at (value '1600-01-05 10:00:00')" in str(i) for i in slow_report.issues)
+    assert fast is None  # an error: nothing loaded
 
 
 def test_load_columns_reads_only_what_the_kpis_need_and_gives_the_same_values(clean):
@@ -116,7 +136,7 @@ def test_load_columns_reads_only_what_the_kpis_need_and_gives_the_same_values(cl
     assert part.columns_read == {
         "activities": ("activity_id", "rep_id", "activity_type", "occurred_at", "outcome", "feedback_score")
     }
-    assert part.arrow_activities().column_names == list(part.columns_read["activities"])
+    assert part.activity_file().column_names == list(part.columns_read["activities"])
     assert part.deals.empty  # deals were not asked for
     whole = load(clean)
     pd.testing.assert_frame_equal(kpi_table(part, kpis=simple), kpi_table(whole, kpis=simple))
@@ -126,12 +146,12 @@ def test_load_columns_reads_only_what_the_kpis_need_and_gives_the_same_values(cl
         load(clean, columns=["calls"])
 
 
-def test_activities_stay_arrow_until_read(clean):
+def test_activities_stay_the_file_until_read(clean):
     data = load(clean)
-    assert data.arrow_activities() is not None
+    assert data.activity_file() is not None
     n = data.n_activities()
     frame = data.activities  # built now, once
-    assert data.arrow_activities() is None and len(frame) == n and data.activities is frame
+    assert data.activity_file() is None and len(frame) == n and data.activities is frame
 
 
 def test_surely_distinct_in_order_ids_without_a_sort():
@@ -159,7 +179,98 @@ def test_reps_in_their_own_timezones_give_the_same_kpis_from_arrow_and_from_pand
     data.save(tmp_path, "parquet")
     for freq in ("D", "W", "M"):
         arrow = load(tmp_path)
-        assert arrow.arrow_activities() is not None
+        assert arrow.activity_file() is not None
         frames = load(tmp_path)
         frames.activities  # noqa: B018 - built now: kpi_table takes the pandas path
         pd.testing.assert_frame_equal(kpi_table(arrow, freq=freq), kpi_table(frames, freq=freq))
+
+
+# ---- the pieces of the in-place check --------------------------------------------------------------
+
+
+def _pieces(stream, *pieces):
+    for p in pieces:
+        stream.add(pa.array(p, type=pa.string()))
+    return stream
+
+
+def test_distinct_stream_ordered_ids_across_pieces():
+    s = _pieces(DistinctStream(), ["A01", "A02"], [None, "A03"], [])
+    assert not s.restart and s.distinct
+    # equal across two pieces (the second starts where the first ended): not proved, a restart is asked
+    s = _pieces(DistinctStream(), ["A01", "A02"], ["A02", "A03"])
+    assert s.restart and not s.distinct
+    # not in order, or of another width: restart too (not a verdict)
+    assert _pieces(DistinctStream(), ["A02", "A01"]).restart
+    assert _pieces(DistinctStream(), ["A01"], ["A0002"]).restart
+
+
+def test_distinct_stream_unordered_keeps_keys():
+    assert _pieces(DistinctStream(ordered=False), ["B2", "A1"], ["C333", "A2"]).distinct
+    assert not _pieces(DistinctStream(ordered=False), ["B2", "A1"], ["C3", "B2"]).distinct
+    long = "x" * 20  # beyond 8 bytes: hashed keys, equal values still equal
+    assert not _pieces(DistinctStream(ordered=False), [long + "1"], [long + "1"]).distinct
+    assert _pieces(DistinctStream(ordered=False), [long + "1"], [long + "2"]).distinct
+    assert _pieces(DistinctStream(ordered=False), ["", "a"]).distinct
+    assert not _pieces(DistinctStream(ordered=False), ["", ""]).distinct
+
+
+def test_blank_text_empty_whitespace_and_null():
+    got = blank_text(pa.array(["a", "", "  ", "\u00a0", " b", None, "\u2003x", "\t\n"]))
+    assert got.tolist() == [False, True, True, True, False, True, False, True]
+    assert blank_text(pa.array(["x", " "]).dictionary_encode()).tolist() == [False, True]
+
+
+def test_loaded_file_is_pinned(clean, tmp_path):
+    for f in clean.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    data = load(tmp_path)
+    held = data.activity_file()
+    expected = pq.read_table(clean / "activities.parquet").num_rows
+    assert held is not None and held.num_rows == expected
+    # a new export replacing the file under the same name does not change what was loaded
+    (tmp_path / "activities.parquet").unlink()
+    pq.write_table(pq.read_table(clean / "activities.parquet").slice(0, 10), tmp_path / "activities.parquet")
+    assert len(kpi_table(data)) == len(kpi_table(load(clean)))
+    assert len(data.activities) == expected
+
+
+def test_file_changed_in_place_after_load_is_refused(clean, tmp_path):
+    for f in clean.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    data = load(tmp_path)
+    with open(tmp_path / "activities.parquet", "ab") as fh:  # the same file, written to
+        fh.write(b"\0")
+    with pytest.raises(DatasetChanged, match="activities.parquet.*load the dataset again"):
+        kpi_table(data)
+
+
+def test_held_activities_survive_pickling(clean):
+    data = load(clean)
+    again = pickle.loads(pickle.dumps(data))
+    assert again.activity_file() is not None
+    pd.testing.assert_frame_equal(kpi_table(again), kpi_table(data))
+
+
+@pytest.mark.parametrize("freq", ["D", "W", "M"])
+def test_next_touches_in_buckets_of_reps_give_the_same_kpis(clean, monkeypatch, freq):
+    # a large dataset joins each conversation to its next touch bucket by bucket of reps: the same values
+    follow = ["follow_up_24h_rate"]
+    data = load(clean)
+    reps = list(data.reps["rep_id"][1:])
+    start = data.activities["occurred_at"].min() + pd.Timedelta(days=4)
+    want = kpi_table(data, freq=freq, kpis=follow)
+    want_some = kpi_table(data, freq=freq, kpis=follow, reps=reps, start=start)
+    assert want["numerator"].sum() > 0 and want["denominator"].sum() > want["numerator"].sum()
+    assert 0 < want_some["denominator"].sum() < want["denominator"].sum()
+    views = []
+    query = kpi_sql._next_touch_query
+    monkeypatch.setattr(kpi_sql, "_next_touch_query", lambda view, *a: views.append(view) or query(view, *a))
+    monkeypatch.setattr(kpi_sql, "ASOF_ROWS", 300)  # 2,147 activities: 8 buckets for 4 reps, some empty
+    for to_pandas in (False, True):
+        again = load(clean)
+        if to_pandas:
+            again.activities  # noqa: B018 - read into pandas: KPIs then scan an Arrow copy, not the file
+        pd.testing.assert_frame_equal(kpi_table(again, freq=freq, kpis=follow), want)
+        pd.testing.assert_frame_equal(kpi_table(again, freq=freq, kpis=follow, reps=reps, start=start), want_some)
+    assert len(views) == 4 * 8 and all(f"hash(rep_id) % 8 = {i % 8}" in v for i, v in enumerate(views))

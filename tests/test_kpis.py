@@ -823,8 +823,8 @@ def test_sql_kpis_match_brute_force_and_arrow_matches_pandas(rows, tmp_path_fact
     if not validate(folder).ok:  # the rows are drawn freely: e.g. a call "held" is an error
         return
     loaded = load(folder)
-    # clean (no warning, e.g. about copies): checked by arrow_check and kept as Arrow
-    assert (loaded.arrow_activities() is not None) == (not loaded.warnings)
+    # clean (no warning, e.g. about copies): checked in place by parquet_check and kept as the file
+    assert (loaded.activity_file() is not None) == (not loaded.warnings)
     pd.testing.assert_frame_equal(kpi_table(loaded), kpi_table(data))
 
 

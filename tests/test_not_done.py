@@ -185,6 +185,19 @@ def test_kpi_table_is_exactly_the_same(pair, freq):
     assert want.loc[(want["rep_id"] == "R_TODO") & (want["kpi"] == "activities"), "value"].eq(0).all()
 
 
+def test_load_columns_reads_done_too(pair, tmp_path):
+    # load(columns=...) for some KPIs still reads done (not asked for): the to-dos are left out all the same
+    without, with_ = pair
+    simple = ["activities", "calls", "connect_rate", "active_days"]
+    columns = coachkit.kpis.kpi_columns(simple)
+    csv = coachkit.load(with_).save(tmp_path / "csv", "csv")
+    want = coachkit.kpi_table(coachkit.load(without, columns=columns), kpis=simple)
+    for folder in (with_, csv):
+        part = coachkit.load(folder, columns=columns)
+        assert "done" in part.columns_read["activities"]
+        pd.testing.assert_frame_equal(coachkit.kpi_table(part, kpis=simple), want)
+
+
 def _parts(v: dict) -> dict:
     out = {}
     for key, value in v.items():
