@@ -59,6 +59,7 @@ _CODE = """import os, pathlib, signal, time
 log = pathlib.Path(os.environ["COACHKIT_TEST_RUNS"]) / rep_id
 with open(log, "a") as f:
     f.write(f"{os.getpid()}\\n")
+log.with_suffix(".omp").write_text(str(os.environ.get("OMP_NUM_THREADS")))
 runs = len(log.read_text().split())
 if rep_id == "die_always" or (rep_id == "die_once" and runs == 1):
     os.kill(os.getppid(), signal.SIGKILL)  # the kernel's parent: the Dask worker process
@@ -270,6 +271,10 @@ def test_a_dataset_at_a_url_is_read_by_the_workers(client, notebook: Path, tmp_p
     assert result.ok == reps
     # each worker process kept its warm kernel across the reps it ran: 4 reviews, 2 kernels
     assert len({pid for pids in _kernels(reps).values() for pid in pids}) == 2
+    # the kernels do not inherit the nanny's one-thread settings for the worker (OMP_NUM_THREADS=1)
+    omp = {(Path(os.environ["COACHKIT_TEST_RUNS"]) / f"{r}.omp").read_text() for r in reps}
+    if os.environ.get("OMP_NUM_THREADS") != "1":  # (a client with 1 cannot tell)
+        assert omp == {str(os.environ.get("OMP_NUM_THREADS"))}
     nb = nbformat.read(result.folder / f"{safe_name('u1')}.ipynb", as_version=4)
     assert nb.metadata.papermill.parameters["data"] == url  # the URL, not the worker's copy
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
