@@ -774,14 +774,20 @@ def _plan(
 RUN_DATA = ".coachkit-run-data"
 
 
-def _coverage_by_group(source: Any, playbook: Path | None, reps_table: pd.DataFrame) -> tuple[Any, Any]:
-    """(The data-coverage profile of the dataset at ``source``, its playbook), read one peer group at a time.
+#: Reps read at a time for the run's coverage profile (whole peer groups, gathered up to about this many).
+COVERAGE_CHUNK = 24
 
-    :func:`coachkit.coverage.coverage` of each peer group's data, merged (:meth:`Coverage.merge`), so the
-    batch never holds more than one group's activities; the whole dataset at once when the reps table is empty.
+
+def _coverage_by_group(source: Any, playbook: Path | None, reps_table: pd.DataFrame) -> tuple[Any, Any]:
+    """(The data-coverage profile of the dataset at ``source``, its playbook), read a few peer groups at a time.
+
+    :func:`coachkit.coverage.coverage` of each chunk of whole peer groups (about :data:`COVERAGE_CHUNK` reps),
+    reading only the columns it needs (:data:`coachkit.coverage.COVERAGE_COLUMNS`), merged
+    (:meth:`Coverage.merge`): the batch never holds the whole dataset. The whole dataset at once when the reps
+    table is empty.
     """
     from .coaching import peer_groups
-    from .coverage import coverage
+    from .coverage import COVERAGE_COLUMNS, coverage
     from .load import load
 
     key = peer_groups(reps_table)
@@ -790,10 +796,16 @@ def _coverage_by_group(source: Any, playbook: Path | None, reps_table: pd.DataFr
     rest = [r for r in reps_table["rep_id"].dropna().astype(str).unique() if r not in grouped]
     if rest:  # reps without a team or role: read together
         groups.append(rest)
+    chunks: list[list[str]] = []
+    for members in groups:
+        if chunks and len(chunks[-1]) + len(members) <= COVERAGE_CHUNK:
+            chunks[-1].extend(members)
+        else:
+            chunks.append(list(members))
     profile = None
     book = None
-    for members in groups or [None]:
-        data = load(source, playbook=playbook, reps=members) if members else load(source, playbook=playbook)
+    for members in chunks or [None]:
+        data = load(source, playbook=playbook, reps=members, columns=COVERAGE_COLUMNS)
         part = coverage(data)
         profile = part if profile is None else profile.merge(part)
         book = data.playbook

@@ -310,6 +310,22 @@ def _blank(s: pd.Series) -> np.ndarray:
     return s.isna().to_numpy(dtype=bool)
 
 
+#: What :func:`coverage` reads: table -> columns (for ``coachkit.load(..., columns=COVERAGE_COLUMNS)``).
+COVERAGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "activities": (
+        "rep_id",
+        "occurred_at",
+        "activity_type",
+        "outcome",
+        "notes",
+        "duration_s",
+        "account_id",
+        "feedback_score",
+    ),
+    "deals": ("closed_at", "is_won", "amount"),
+}
+
+
 def coverage(data: Any, *, scope: str = "dataset") -> Coverage:
     """The data-coverage profile of ``data`` (a :class:`coachkit.SalesData`): see :class:`Coverage`.
 

@@ -233,3 +233,49 @@ def test_without_unsupported_drops_targets_and_benchmarks_with_a_note() -> None:
     )
     same, none = without_unsupported(pb, full_cov)
     assert same is pb and none == []
+
+
+# ---------------------------------------------------------------- the batch's profile, read a few groups at a time
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 1000])
+def test_the_batch_profile_read_by_chunks_of_peer_groups_equals_the_whole_datasets(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    from pathlib import Path
+
+    from coachkit import batch, load, load_reps
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "sample"
+    monkeypatch.setattr(batch, "COVERAGE_CHUNK", chunk)
+    profile, book = batch._coverage_by_group(sample, None, load_reps(sample))
+    whole = load(sample)
+    assert profile.to_dict() == coverage(whole).to_dict()
+    assert book == whole.playbook
+
+
+def test_the_batch_profile_counts_reps_without_a_team_or_role_once(tmp_path) -> None:
+    from coachkit import batch, load_reps
+
+    reps = pd.DataFrame(
+        {"rep_id": ["a", "b", "c", "d"], "team": ["T", "T", None, "U"], "role": ["AE", "AE", "AE", None]}
+    )
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["1", "2", "3", "4", "5"],
+            "rep_id": ["a", "b", "c", "c", "d"],
+            "activity_type": ["call", "call", "email", "meeting", "call"],
+            "occurred_at": pd.to_datetime(["2024-06-03 10:00"] * 4 + ["2024-06-04 00:00"]),
+            "outcome": ["connected", None, None, "held", None],
+            "notes": ["spoke to the buyer", None, None, " ", None],
+        }
+    )
+    folder = tmp_path / "data"
+    SalesData.from_frames(acts, reps).save(folder, "csv")
+    profile, _ = batch._coverage_by_group(folder, None, load_reps(folder))
+    # by hand: 5 activities (3 calls, 1 email, 1 meeting); calls with an outcome 1; meetings with one 1;
+    # conversations: the connected call and the held meeting, 1 with notes (a blank note is none); 4 timed
+    assert (profile.activities, profile.calls, profile.calls_with_outcome) == (5, 3, 1)
+    assert (profile.meetings, profile.meetings_with_outcome, profile.conversations) == (1, 1, 2)
+    assert (profile.conversations_with_notes, profile.notes, profile.timed) == (1, 1, 4)
+    assert profile.types == {"call": 3, "email": 1, "meeting": 1}
