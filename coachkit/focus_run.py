@@ -30,7 +30,7 @@ import pandas as pd
 from .absence import absent_weeks
 from .coaching import FOCUS_KPIS, focus_candidates, select_focus, team_findings
 from .files import atomic_path
-from .kpis import kpi_table, registry
+from .kpis import kpi_columns, kpi_table, registry
 from .panel import peer_groups
 from .window import focus_window
 
@@ -148,13 +148,17 @@ def run_focus(
     """The run's focus: (selected candidates of every rep of ``reps``, the team findings); see the module docstring.
 
     ``source``/``playbook``: the dataset and playbook, read one peer group at a time with ``load`` (default
-    :func:`coachkit.load`); ``reps_table``: the dataset's reps table (default: read with
+    :func:`coachkit.load` of the columns the focus KPIs read, :func:`coachkit.kpis.kpi_columns`); ``reps_table``: the dataset's reps table (default: read with
     :func:`coachkit.load_reps`). ``as_of``: the day the focus is judged to (:func:`coachkit.window.focus_as_of`
     of the review window's end ``end``). The selection adds ``q_value`` and ``flagged`` and sets ``family`` to
     "run" on every row.
     """
-    if load is None:
-        from .load import load
+    if load is None:  # only the columns the focus KPIs and the absent-week rule read (about 100 MB less per group)
+        import functools
+
+        from .load import load as load_all
+
+        load = functools.partial(load_all, columns=kpi_columns([*FOCUS_KPIS, "activities"]))
     if reps_table is None:
         from .load import load_reps
 

@@ -714,12 +714,23 @@ def _run(
         raws = {name: read_now(raw, col) for name, raw in raws.items()}  # rows left to read are read now
         report, data = _validate(raws, pb, col, report, only, source, copies)
     if data is not None and columns is not None:
+        # a column asked for that the file does not have is read as missing, as a load of every column reads it
         data.columns_read = {
-            name: tuple(raws[name].frame.columns)
-            if not isinstance(raws[name], ArrowRawTable)
-            else tuple(raws[name].column_names)
+            name: tuple(
+                dict.fromkeys(
+                    [
+                        *(
+                            ()
+                            if raws.get(name) is None  # no such file: the table is empty, as when all is read
+                            else raws[name].frame.columns
+                            if not isinstance(raws[name], ArrowRawTable)
+                            else raws[name].column_names
+                        ),
+                        *columns[name],
+                    ]
+                )
+            )
             for name in columns
-            if raws.get(name) is not None
         }
     return report, data
 

@@ -133,10 +133,11 @@ def test_out_of_range_timestamps_make_the_fast_path_decline(clean, tmp_path):
 def test_load_columns_reads_only_what_the_kpis_need_and_gives_the_same_values(clean):
     simple = ["calls", "connect_rate", "active_days", "feedback_score"]
     part = load(clean, columns=kpi_columns(simple))
+    # the file's columns asked for, then those asked for that it lacks (done: read as missing, as a full load does)
     assert part.columns_read == {
-        "activities": ("activity_id", "rep_id", "activity_type", "occurred_at", "outcome", "feedback_score")
+        "activities": ("activity_id", "rep_id", "activity_type", "occurred_at", "outcome", "feedback_score", "done")
     }
-    assert part.activity_file().column_names == list(part.columns_read["activities"])
+    assert part.activity_file().column_names == list(part.columns_read["activities"][:-1])
     assert part.deals.empty  # deals were not asked for
     whole = load(clean)
     pd.testing.assert_frame_equal(kpi_table(part, kpis=simple), kpi_table(whole, kpis=simple))
@@ -144,6 +145,28 @@ def test_load_columns_reads_only_what_the_kpis_need_and_gives_the_same_values(cl
         kpi_table(part, kpis=["notes_coverage"])
     with pytest.raises(ValueError, match="not a column of activities"):
         load(clean, columns=["calls"])
+
+
+def test_load_columns_of_an_export_lacking_some_columns_and_the_deals_file(tmp_path):
+    """A sparse export (no outcome column, no deals file): the KPIs over it agree with a load of everything."""
+    acts = pd.DataFrame(
+        {
+            "activity_id": ["1", "2", "3", "4"],
+            "rep_id": ["a", "a", "b", "b"],
+            "activity_type": ["call", "call", "call", "meeting"],
+            "occurred_at": ["2024-06-03", "2024-06-04", "2024-06-04", "2024-06-11"],
+        }
+    )
+    reps = pd.DataFrame({"rep_id": ["a", "b"], "team": ["T", "T"], "role": ["SDR", "SDR"]})
+    acts.to_csv(tmp_path / "activities.csv", index=False)
+    reps.to_csv(tmp_path / "reps.csv", index=False)
+    kpis = ["calls", "meetings", "conversations", "connect_rate", "win_rate"]
+    part = load(tmp_path, columns=kpi_columns(kpis))
+    assert "outcome" in part.columns_read["activities"] and "is_won" in part.columns_read["deals"]
+    got = kpi_table(part, kpis=kpis)
+    pd.testing.assert_frame_equal(got, kpi_table(load(tmp_path), kpis=kpis))
+    calls = got[got["kpi"] == "calls"].groupby("rep_id")["value"].sum()
+    assert calls.to_dict() == {"a": 2, "b": 1}  # by hand
 
 
 def test_activities_stay_the_file_until_read(clean):
