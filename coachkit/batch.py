@@ -588,7 +588,12 @@ def run_reviews(
     out = publish.prepare_out(Path(out).resolve())
     tag = procs.run_tag()
     opened = publish.open_out(out, _render_week_index, _render_weeks, _notify)
-    with opened as (lock, notices), procs.tagged_environment(tag), procs.stop_signals() as signals:
+    with (
+        opened as (lock, notices),
+        procs.tagged_environment(tag),
+        procs.stop_signals() as signals,
+        _cluster_opening(client) as dask_client,
+    ):
         # one data snapshot: the files as the batch read them, checked again by every review
         # only what choosing the reps and the window needs: the reps table and two columns of the activities
         fingerprint = _fingerprint(source_path, playbook_path)
@@ -685,7 +690,7 @@ def run_reviews(
             n_workers = max(1, min(int(workers or os.cpu_count() or 1), len(tasks) or 1))
             show = not quiet and sys.stderr.isatty()
             cluster_info: dict[str, Any] = {"announce": not quiet}
-            with contextlib.closing(_run_all(tasks, n_workers, show, tag, client, cluster_info, url)) as results:
+            with contextlib.closing(_run_all(tasks, n_workers, show, tag, dask_client, cluster_info, url)) as results:
                 for task, record in results:
                     records[task["rep_id"]] = record
             for rep in to_review:
@@ -908,8 +913,8 @@ def _run_all(
     pending reviews are cancelled, workers are terminated and their kernels shut down. On
     Dask (:mod:`coachkit.cluster`) the reviews not finished are cancelled and their kernels
     killed; each review's files come back and are written here, into the staging folder.
-    ``client`` may be a scheduler address (opened and closed here; ``cluster_info`` receives
-    :func:`coachkit.cluster.describe`). ``url``: the dataset is at that URL (:mod:`coachkit.remote`).
+    ``client`` may be a scheduler address (opened and closed here), or a :class:`coachkit.cluster.Opening`
+    (opened in the background by the caller); ``cluster_info`` receives :func:`coachkit.cluster.describe`. ``url``: the dataset is at that URL (:mod:`coachkit.remote`).
     """
     from tqdm.auto import tqdm
 
@@ -951,15 +956,37 @@ def _run_all(
         bar.close()
 
 
+@contextlib.contextmanager
+def _cluster_opening(client: Any) -> Any:
+    """``client`` as :func:`_run_all` takes it: a scheduler address starts opening at once, in the background
+    (:class:`coachkit.cluster.Opening`, closed at the end); a client or None as given."""
+    if not isinstance(client, str):
+        yield client
+        return
+    from . import cluster
+
+    opening = cluster.Opening(client)
+    try:
+        yield opening
+    finally:
+        opening.close()
+
+
 def _run_on_cluster(
     tasks: list[dict[str, Any]], tag: str, client: Any, info: dict[str, Any] | None, review: Any, bar: Any
 ) -> Iterable[tuple[dict[str, Any], dict]]:
     """The Dask side of :func:`_run_all`: open the client if given by address, check its workers, run, write back."""
     from . import cluster
 
-    opened = cluster.open_client(client) if isinstance(client, str) else contextlib.nullcontext(client)
+    if isinstance(client, cluster.Opening):  # opened in the background, its workers checked there
+        opened: Any = contextlib.nullcontext(client.client())
+    elif isinstance(client, str):
+        opened = cluster.open_client(client)
+    else:
+        opened = contextlib.nullcontext(client)
     with opened as dask_client:
-        cluster.check_workers(dask_client)
+        if not isinstance(client, cluster.Opening):
+            cluster.check_workers(dask_client)
         if info is not None:
             info.update(cluster.describe(dask_client))
             if info.get("announce") and info.get("dashboard"):

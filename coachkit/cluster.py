@@ -102,8 +102,13 @@ def open_client(address: str, *, quiet: bool = True) -> Iterator[Any]:
                 silence_logs=50,
             )
         try:
-            with Client(cluster) as client:
+            # not `with Client(...)`: that makes it the context's current client, which only the thread that
+            # opened it could undo (an Opening opens it in a thread of its own and closes it from the batch's)
+            client = Client(cluster, set_as_default=False)
+            try:
                 yield client
+            finally:
+                client.close()
         finally:
             cluster.close()
             for name in set(os.environ) - set(saved):  # the nanny sets its variables here before each spawn
@@ -128,6 +133,41 @@ def open_client(address: str, *, quiet: bool = True) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+class Opening:
+    """A cluster being opened in the background: :func:`open_client` and :func:`check_workers` run in a thread
+    while the batch does its own work first (reading the data, the focus pre-pass), so that starting the workers
+    and their first imports overlap with it. :meth:`client` waits for the client (raising what opening it
+    raised); :meth:`close` waits for the thread and closes what it opened (the cluster too, for ``local:N``).
+    """
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._stack = contextlib.ExitStack()
+        self._client: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._open, name="coachkit-cluster", daemon=True)
+        self._thread.start()
+
+    def _open(self) -> None:
+        try:
+            self._client = self._stack.enter_context(open_client(self.address))
+            check_workers(self._client)
+        except BaseException as exc:  # raised again by client() in the batch's thread
+            self._error = exc
+
+    def client(self) -> Any:
+        """The ``distributed.Client``, once open and its workers checked; raises what opening it raised."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._client
+
+    def close(self) -> None:
+        """Close the client (and the ``local:N`` cluster), after the opening thread has finished."""
+        self._thread.join()
+        self._stack.close()
 
 
 def describe(client: Any) -> dict[str, Any]:
@@ -192,7 +232,7 @@ def run_tasks(client: Any, tasks: list[dict[str, Any]], tag: str, worker_fn: Any
         futures[fut] = task
     done = False
     try:
-        for fut in as_completed(list(futures)):
+        for fut in as_completed(list(futures), loop=client.loop):  # this client, even when not the default
             task = futures.pop(fut)
             try:
                 result = fut.result()
