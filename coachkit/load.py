@@ -716,23 +716,16 @@ def _run(
     if data is not None and columns is not None:
         # a column asked for that the file does not have is read as missing, as a load of every column reads it
         data.columns_read = {
-            name: tuple(
-                dict.fromkeys(
-                    [
-                        *(
-                            ()
-                            if raws.get(name) is None  # no such file: the table is empty, as when all is read
-                            else raws[name].frame.columns
-                            if not isinstance(raws[name], ArrowRawTable)
-                            else raws[name].column_names
-                        ),
-                        *columns[name],
-                    ]
-                )
-            )
-            for name in columns
+            name: tuple(dict.fromkeys([*_file_columns(raws.get(name)), *columns[name]])) for name in columns
         }
     return report, data
+
+
+def _file_columns(raw: RawTable | ArrowRawTable | None) -> tuple[str, ...]:
+    """The canonical columns a table's file has (none when there is no such file)."""
+    if raw is None:
+        return ()
+    return tuple(raw.column_names if isinstance(raw, ArrowRawTable) else raw.frame.columns)
 
 
 def _clean_fast(

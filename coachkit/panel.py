@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .kpis import kpi_table, registry
+from .kpis.table import TABLE_COLUMNS
 from .playbook import Playbook
 
 __all__ = [
@@ -37,17 +38,8 @@ __all__ = [
 MIN_PEERS = 4
 
 #: Columns of :func:`rep_week_panel`.
-PANEL_COLUMNS = (
-    "rep_id",
-    "period_start",
-    "kpi",
-    "value",
-    "numerator",
-    "denominator",
-    "exposure",
-    "full_exposure",
-    "partial",
-)
+#: (the long KPI table's columns up to denominator, then the exposure of each rep-week)
+PANEL_COLUMNS = (*TABLE_COLUMNS[:6], "exposure", "full_exposure", "partial")
 
 _MISSING = "\0"
 
