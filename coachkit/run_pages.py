@@ -337,6 +337,7 @@ def render_not_reviewed(
     who = name or rep_id
     facts = " · ".join(x for x in (" ".join(y for y in (team, role) if y), _span(window)) if x)
     message = dates_in_text(str(reason.get("message") or "no activity in the window"))
+    named = esc(who) if who == rep_id else f"{esc(who)} ({esc(rep_id)})"  # not "gone (gone)" for a rep without a name
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -350,7 +351,7 @@ def render_not_reviewed(
             "<body>",
             '<p class="meta"><a href="index.html">All reps</a> <a href="definitions.html">Definitions</a></p>',
             f'<h1>{esc(who)} <span class="sub" style="display:inline">{esc(facts)}</span></h1>',
-            f"<p>No review for {esc(who)} ({esc(rep_id)}) this week: {esc(message)}. There is nothing to review; "
+            f"<p>No review for {named} this week: {esc(message)}. There is nothing to review; "
             "if the rep should have activity, check that their work is logged under this rep id.</p>",
             "</body>",
             "</html>",

@@ -447,3 +447,5 @@ def test_the_page_of_a_rep_not_reviewed() -> None:
     )
     assert '<a href="index.html">All reps</a>' in page and "<script" not in page
     assert export.external_references(page) == []
+    unnamed = render_not_reviewed("R<9>", {"kind": "left", "message": "left"}, {"start": "", "end": ""})
+    assert "No review for R&lt;9&gt; this week: left." in unnamed  # the id once, not "R9 (R9)"
