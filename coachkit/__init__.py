@@ -5,7 +5,10 @@ The public API is re-exported here; see ``__all__``.
 
 from __future__ import annotations
 
-from . import stats
+from . import (
+    memory,  # noqa: F401  (first, before pyarrow is imported: its allocator; coachkit.memory)
+    stats,
+)
 from .coaching import coaching_focus
 from .dataset import SalesData
 from .feedback import effort_feedback, feedback_themes

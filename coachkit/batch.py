@@ -318,6 +318,27 @@ def execute_notebook(
     )
 
 
+def warm_kernel() -> None:
+    """Start this process's warm kernel (:mod:`coachkit.engine`) and its imports, by running a notebook of one
+    empty cell in it as a review would (same engine, same kernel arguments): the next review finds it started.
+
+    A Dask worker runs it while the batch is still reading the data (:class:`coachkit.cluster.Opening`).
+    Raises what :func:`execute_notebook` raises.
+    """
+    import tempfile
+
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("pass")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with tempfile.TemporaryDirectory(prefix="coachkit-warm-") as tmp:
+        path = Path(tmp) / "warm.ipynb"
+        nbformat.write(nb, path)
+        # the kernel starts in the system's temporary folder, which outlives this one (a review then moves it)
+        execute_notebook(path, path, {}, timeout=120, isolation="warm", cwd=tempfile.gettempdir())
+
+
 def _check_engine(isolation: str) -> None:
     """A clear error, before any rep runs, when ``isolation`` has no papermill engine."""
     engine = ISOLATION_ENGINES[isolation]
@@ -558,7 +579,8 @@ def run_reviews(
 
     The run is published by one atomic switch of its week folder (:mod:`coachkit.publish`),
     holding the folder's lock (:mod:`coachkit.runlock`) throughout, with one data snapshot
-    (:mod:`coachkit.snapshot`) and no child process outliving it (:mod:`coachkit.procs`).
+    (:mod:`coachkit.snapshot`) and no child process outliving it (:mod:`coachkit.procs`). The batch reads the
+    dataset a few peer groups at a time and hands freed memory back to the system (:mod:`coachkit.memory`).
 
     Returns a :class:`BatchResult`; failed reps are in ``result.failed`` (it does not raise
     for them). Raises, before any review runs: ``ValueError`` or ``FileNotFoundError`` for bad
@@ -571,6 +593,7 @@ def run_reviews(
     stopping the workers and kernels and removing the staging folder).
     """
     from . import procs, publish, snapshot
+    from .memory import returning_freed_memory
 
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -592,7 +615,8 @@ def run_reviews(
         opened as (lock, notices),
         procs.tagged_environment(tag),
         procs.stop_signals() as signals,
-        _cluster_opening(client) as dask_client,
+        _cluster_opening(client, isolation) as dask_client,
+        returning_freed_memory(),  # the peer groups' reads come and go: their memory goes back to the system
     ):
         # one data snapshot: the files as the batch read them, checked again by every review
         # only what choosing the reps and the window needs: the reps table and two columns of the activities
@@ -957,15 +981,16 @@ def _run_all(
 
 
 @contextlib.contextmanager
-def _cluster_opening(client: Any) -> Any:
+def _cluster_opening(client: Any, isolation: str = "warm") -> Any:
     """``client`` as :func:`_run_all` takes it: a scheduler address starts opening at once, in the background
-    (:class:`coachkit.cluster.Opening`, closed at the end); a client or None as given."""
+    (:class:`coachkit.cluster.Opening`, closed at the end), and with ``isolation`` "warm" each worker then starts
+    its kernel (:func:`warm_kernel`); a client or None as given."""
     if not isinstance(client, str):
         yield client
         return
     from . import cluster
 
-    opening = cluster.Opening(client)
+    opening = cluster.Opening(client, warm=warm_kernel if isolation == "warm" else None)
     try:
         yield opening
     finally:
@@ -993,11 +1018,9 @@ def _run_on_cluster(
                 _notify([f"{info['workers']} Dask worker(s); dashboard: {info['dashboard']}"])
         source = _notebook_source(tasks[0]["notebook"]) if tasks else ""
         run_files = _run_files(tasks[0]) if tasks else {}
-        sent = [
-            task | {"notebook_source": source, "previous_summary": _previous_summary(task), "run_files": run_files}
-            for task in tasks
-        ]
-        with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review)) as results:
+        sent = [task | {"previous_summary": _previous_summary(task)} for task in tasks]
+        shared = {"notebook_source": source, "run_files": run_files}  # sent to each worker once
+        with contextlib.closing(cluster.run_tasks(dask_client, sent, tag, review, shared)) as results:
             for task, result in results:
                 yield task, cluster.write_result(Path(task["staging"]), task, result, _classify)
                 bar.update()
@@ -1009,7 +1032,8 @@ RUN_FILE_PARAMETERS = ("coverage", "focus_run")
 
 def _run_files(task: dict[str, Any]) -> dict[str, bytes]:
     """The run's own input files of a review (coverage profile, focus pre-pass), by parameter: their bytes, sent
-    to the workers with each task so the output folder need not be on a shared filesystem (they are small)."""
+    to each worker once (:func:`coachkit.cluster.run_tasks`) so the output folder need not be on a shared
+    filesystem."""
     params = task["parameters"]
     return {k: Path(params[k]).read_bytes() for k in RUN_FILE_PARAMETERS if params.get(k)}
 

@@ -7,9 +7,9 @@ Imported only when a run asks for a cluster (the built-in process pool of
 **What runs where.** The process running ``coachkit review`` (the client) chooses the reps and
 the window, takes the data snapshot and holds the output folder's lock, as with the pool.
 It submits one task per rep (:func:`review_task`), in the pool's order (the reps of one team one
-after another, so that a warm kernel reads each team once), each carrying only text: the
-review's parameters (the dataset's path or URL, never its data), the notebook's source and
-the snapshot. A worker runs the review in its warm kernel and sends back the executed
+after another, so that a warm kernel reads each team once), each carrying only the review's
+parameters (the dataset's path or URL, never its data) and the snapshot; the notebook's source
+and the run's small files (coverage profile, focus pre-pass) go to each worker once. A worker runs the review in its warm kernel and sends back the executed
 notebook, the HTML page and the manifest record; the client writes them into its staging
 folder (atomically) and publishes the week exactly as the pool does. So the output folder
 need not be on a filesystem the workers share; the dataset must be readable by every
@@ -138,12 +138,14 @@ def open_client(address: str, *, quiet: bool = True) -> Iterator[Any]:
 class Opening:
     """A cluster being opened in the background: :func:`open_client` and :func:`check_workers` run in a thread
     while the batch does its own work first (reading the data, the focus pre-pass), so that starting the workers
-    and their first imports overlap with it. :meth:`client` waits for the client (raising what opening it
+    and their first imports overlap with it. ``warm``: a callable each worker runs in its review thread once
+    connected (:func:`warm_up`), which starts its warm kernel ahead of its first review. :meth:`client` waits for the client (raising what opening it
     raised); :meth:`close` waits for the thread and closes what it opened (the cluster too, for ``local:N``).
     """
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, warm: Any = None) -> None:
         self.address = address
+        self.warm = warm
         self._stack = contextlib.ExitStack()
         self._client: Any = None
         self._error: BaseException | None = None
@@ -154,6 +156,8 @@ class Opening:
         try:
             self._client = self._stack.enter_context(open_client(self.address))
             check_workers(self._client)
+            if self.warm is not None:  # each worker's kernel starts now, alongside the batch's own work
+                self._client.run(warm_up, self.warm, on_error="ignore")
         except BaseException as exc:  # raised again by client() in the batch's thread
             self._error = exc
 
@@ -214,9 +218,15 @@ def _worker_versions() -> dict[str, str]:
     return {"coachkit": version("coachkit"), "python": sys.version.split()[0]}
 
 
-def run_tasks(client: Any, tasks: list[dict[str, Any]], tag: str, worker_fn: Any) -> Iterator[tuple[dict, Any]]:
+def run_tasks(
+    client: Any, tasks: list[dict[str, Any]], tag: str, worker_fn: Any, shared: dict[str, Any] | None = None
+) -> Iterator[tuple[dict, Any]]:
     """Submit a review per task (``worker_fn``: the worker-side review of :mod:`coachkit.batch`), in order;
     yield ``(task, result)`` as each finishes.
+
+    ``shared``: the keys every task has in common (the notebook's source, the run's files), scattered to
+    the workers once (``Client.scatter(broadcast=True)``) and added to each task on its worker, rather than
+    pickled into every task: 499 copies of a 500-rep run's focus file took 450 MB in the client.
 
     ``result`` is the worker's answer (:func:`review_task`), or the exception when the task
     itself failed (``KilledWorker`` after worker deaths). Each finished review is gathered and
@@ -226,9 +236,10 @@ def run_tasks(client: Any, tasks: list[dict[str, Any]], tag: str, worker_fn: Any
     from distributed import as_completed
 
     futures: dict[Any, dict[str, Any]] = {}
+    common = client.scatter([shared or {}], broadcast=True, hash=False)[0] if tasks else None
     for i, task in enumerate(tasks):
         key = f"coachkit-review-{task['stem']}-{tag}"
-        fut = client.submit(review_task, task, worker_fn, key=key, pure=False, priority=len(tasks) - i)
+        fut = client.submit(review_task, task, worker_fn, common, key=key, pure=False, priority=len(tasks) - i)
         futures[fut] = task
     done = False
     try:
@@ -322,8 +333,23 @@ def _kernel_environment() -> None:
 _ONE_THREAD = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def review_task(task: dict[str, Any], worker_fn: Any) -> dict[str, Any]:
+def warm_up(start: Any) -> bool:
+    """On a worker: run ``start`` (the batch's :func:`coachkit.batch.warm_kernel`) in this process's review thread,
+    which then owns the kernel it starts, as a review's would; True if it ran without an error.
+
+    An error is not reported here: the worker's first review starts its kernel again and reports it then.
+    """
+    try:
+        _reviewer().submit(start).result()
+    except Exception:
+        return False
+    return True
+
+
+def review_task(task: dict[str, Any], worker_fn: Any, shared: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one rep's review on this worker; return its manifest record plus ``blobs``: file name -> bytes.
+
+    ``shared``: keys common to every task of the run (:func:`run_tasks`), under the task's own.
 
     The notebook (``task["notebook_source"]``) and, when the client's previous review is not
     readable here, a notebook holding only its summary are written to a temporary folder; the
@@ -332,7 +358,7 @@ def review_task(task: dict[str, Any], worker_fn: Any) -> dict[str, Any]:
     notebook records the client's paths (notebook, output, previous review, dataset URL), as a
     review by the pool does.
     """
-    return _reviewer().submit(_review_here, task, worker_fn).result()
+    return _reviewer().submit(_review_here, (shared or {}) | task, worker_fn).result()
 
 
 def _review_here(task: dict[str, Any], worker_fn: Any) -> dict[str, Any]:

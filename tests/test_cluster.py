@@ -165,14 +165,19 @@ def test_the_cluster_writes_the_reviews_the_pool_writes(
 ) -> None:
     data = tmp_path / "data"
     _save(data, ["R1", "R2", "R3", "R4"], ["East", "East", "West", "West"])
-    submitted = []
-    real_submit = client.submit
+    submitted, scattered = [], []
+    real_submit, real_scatter = client.submit, client.scatter
 
     def spy(fn, *args, **kwargs):
         submitted.append(args)
         return real_submit(fn, *args, **kwargs)
 
+    def spy_scatter(data, **kwargs):
+        scattered.append((data, kwargs))
+        return real_scatter(data, **kwargs)
+
     monkeypatch.setattr(client, "submit", spy)
+    monkeypatch.setattr(client, "scatter", spy_scatter)
     pool = run_reviews(data, tmp_path / "pool", as_of=AS_OF, weeks=2, workers=2, quiet=True)
     dask = run_reviews(data, tmp_path / "dask", as_of=AS_OF, weeks=2, quiet=True, client=client)
     assert pool.ok == dask.ok == ["R1", "R2", "R3", "R4"]
@@ -196,16 +201,20 @@ def test_the_cluster_writes_the_reviews_the_pool_writes(
     assert dask.manifest["parameters"]["scheduler"] == client.scheduler.address
     assert dask.manifest["parameters"]["workers"] == 2
     _coherent(dask)
-    # what went to the workers: each task's parameters and the notebook's source, plain text; never the data
+    # what went to the workers: each task's parameters, plain text, never the data; the notebook's source and the
+    # run's small input files (coverage profile, focus pre-pass, for workers that cannot read them) once per run
     assert len(submitted) == 4
-    for task, worker_fn in submitted:
+    for task, worker_fn, common in submitted:
         assert worker_fn.__name__ == "_review_one"
-        text = json.dumps({k: v for k, v in task.items() if k != "run_files"})  # JSON values: no DataFrame
-        assert len(text) < 64_000
-        # plus the run's small input files (coverage profile, focus pre-pass), for workers that cannot read them
-        assert set(task["run_files"]) <= {"coverage", "focus_run"} and "coverage" in task["run_files"]
-        assert sum(len(b) for b in task["run_files"].values()) < 256_000
+        assert common.key == submitted[0][2].key  # the one scattered payload
+        text = json.dumps(task)  # JSON values: no DataFrame, no bytes
+        assert len(text) < 16_000 and "notebook_source" not in task and "run_files" not in task
         assert task["parameters"]["data"] == str(data.resolve())
+    [([shared], how)] = scattered
+    assert how["broadcast"] is True
+    assert shared["notebook_source"].startswith("{") and '"parameters"' in shared["notebook_source"]
+    assert set(shared["run_files"]) <= {"coverage", "focus_run"} and "coverage" in shared["run_files"]
+    assert sum(len(b) for b in shared["run_files"].values()) < 256_000
 
 
 # ---------------------------------------------------------------- failures stay with their rep
@@ -444,3 +453,39 @@ def test_kill_9_of_a_local_cluster_run_leaves_no_process_and_the_next_run_is_cle
     assert "removed" in again.stderr  # the stale staging folder, said
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".coachkit-staging")) == []
     assert json.loads((out / "2024-W26" / "manifest.json").read_text())["counts"]["ok"] == 6
+
+
+# ---------------------------------------------------------------- a worker's kernel started ahead of its first review
+
+
+def test_warm_up_runs_in_the_review_thread_and_never_raises() -> None:
+    names = []
+    assert cluster.warm_up(lambda: names.append(threading.current_thread().name)) is True
+    assert names and names[0].startswith("coachkit-review")  # the thread that then owns the kernel
+
+    def broken() -> None:
+        raise OSError("no kernel today")
+
+    assert cluster.warm_up(broken) is False  # the first review starts the kernel again and reports its error
+
+
+def test_warm_kernel_starts_the_kernel_the_next_review_uses(tmp_path: Path) -> None:
+    from coachkit import engine
+    from coachkit.batch import execute_notebook, warm_kernel
+
+    engine.shutdown_kernels()
+    try:
+        warm_kernel()
+        [(km, _)] = engine._KERNELS.values()
+        pid = km.provisioner.pid
+        nb = new_notebook(cells=[new_code_cell("import os\nprint(os.getpid(), os.getcwd())")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / "in.ipynb")
+        out = execute_notebook(
+            tmp_path / "in.ipynb", tmp_path / "out.ipynb", {}, timeout=60, isolation="warm", cwd=tmp_path
+        )
+        kernel_pid, cwd = out.cells[0].outputs[0]["text"].split()
+        assert int(kernel_pid) == pid  # the warm kernel, not a new one
+        assert Path(cwd) == tmp_path  # and it runs where the review asks
+    finally:
+        engine.shutdown_kernels()
