@@ -9,7 +9,8 @@ the window, takes the data snapshot and holds the output folder's lock, as with 
 It submits one task per rep (:func:`review_task`), in the pool's order (the reps of one team one
 after another, so that a warm kernel reads each team once), each carrying only the review's
 parameters (the dataset's path or URL, never its data) and the snapshot; the notebook's source
-and the run's small files (coverage profile, focus pre-pass) go to each worker once. A worker runs the review in its warm kernel and sends back the executed
+and the run's small files (coverage profile, focus pre-pass) go to each worker once. A worker
+runs the review in its warm kernel and sends back the executed
 notebook, the HTML page and the manifest record; the client writes them into its staging
 folder (atomically) and publishes the week exactly as the pool does. So the output folder
 need not be on a filesystem the workers share; the dataset must be readable by every
@@ -139,8 +140,9 @@ class Opening:
     """A cluster being opened in the background: :func:`open_client` and :func:`check_workers` run in a thread
     while the batch does its own work first (reading the data, the focus pre-pass), so that starting the workers
     and their first imports overlap with it. ``warm``: a callable each worker runs in its review thread once
-    connected (:func:`warm_up`), which starts its warm kernel ahead of its first review. :meth:`client` waits for the client (raising what opening it
-    raised); :meth:`close` waits for the thread and closes what it opened (the cluster too, for ``local:N``).
+    connected (:func:`warm_up`), which starts its warm kernel ahead of its first review. :meth:`client` waits
+    for the client (raising what opening it raised); :meth:`close` waits for the thread and closes what it
+    opened (the cluster too, for ``local:N``).
     """
 
     def __init__(self, address: str, warm: Any = None) -> None:

@@ -4,7 +4,7 @@ The batch process reads the dataset a few peer groups at a time (the coverage pr
 pre-pass): each read allocates a few hundred MB for a moment and frees it. Two allocators then keep the
 freed pages instead of returning them, so the process's resident memory climbs to the sum of its largest
 reads rather than staying near the largest one (measured on the 500-rep, 52-week sample: 658 MB peak RSS,
-against 474 MB with :func:`returning_freed_memory`; ``benchmarks/bench_cluster.py --part memory``):
+against 474-481 MB with this module; ``benchmarks/bench_cluster.py --part memory``):
 
 - pyarrow's default memory pool (mimalloc, in the Linux wheels) keeps pages freed by its threads: importing
   coachkit before pyarrow sets ``ARROW_DEFAULT_MEMORY_POOL=system`` (:func:`prefer_system_allocator`;
@@ -12,7 +12,7 @@ against 474 MB with :func:`returning_freed_memory`; ``benchmarks/bench_cluster.p
   (kernels, workers) inherit it. The speed is the same (``bench_kpis.py``, four alternating runs: 3.45-3.67 s
   with either pool). When pyarrow was imported first (``import pandas`` imports it), the batch still switches
   pyarrow's Python-level default to the system pool for the run (:func:`pyarrow.set_memory_pool`, restored
-  afterwards; a buffer remembers its pool), which catches most of it, not all (543-558 MB instead of 474);
+  afterwards; a buffer remembers its pool), which catches most of it, not all (543-558 MB instead of 474-481);
 - glibc's ``malloc`` raises its mmap threshold each time a large block is freed (up to 32 MB), after which
   large arrays come from the heap, where a few live blocks pin the freed ones: the batch fixes the
   threshold at its default, 128 kB (``mallopt(M_MMAP_THRESHOLD)``), so that large arrays are mapped on
