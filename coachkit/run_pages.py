@@ -179,6 +179,18 @@ def _topic(group: str, items: list[Mapping[str, Any]]) -> str:
     return f"<li><b>{esc(group)}</b> as a group, below: {'; '.join(bits)}.</li>"
 
 
+def _table(cls: str, cols: str, headers: list[str], rows: list[str]) -> list[str]:
+    """The lines of one of the index's tables: class ``cls``, ``cols`` (the ``<col>`` elements), the header
+    labels (plain text, escaped here) and ``rows`` (``<tr>`` HTML, escaped by the caller)."""
+    head = "".join(f"<th>{_html.escape(h)}</th>" for h in headers)
+    return [
+        f'<table class="{cls}"><colgroup>{cols}</colgroup>',
+        f"<thead><tr>{head}</tr></thead><tbody>",
+        *rows,
+        "</tbody></table>",
+    ]
+
+
 def render_index(manifest: Mapping[str, Any], *, definitions: str = "definitions.html") -> str:
     """The index page of a review run from its manifest (see the module docstring).
 
@@ -237,14 +249,7 @@ def render_index(manifest: Mapping[str, Any], *, definitions: str = "definitions
         )
     if ok:
         out.append("<h2>Reviews, most in need of attention first</h2>")
-        out.append(
-            '<table class="reviews"><colgroup><col class="rep"><col class="focus"><col class="since">'
-            '<col class="numbers"></colgroup>'
-        )
-        out.append(
-            "<thead><tr><th>Rep</th><th>Talk about this week</th><th>Since the previous review</th>"
-            "<th>This window</th></tr></thead><tbody>"
-        )
+        rows = []
         for rid, r in ok:
             s = r.get("summary") or {}
             files = r.get("files") or {}
@@ -264,34 +269,36 @@ def render_index(manifest: Mapping[str, Any], *, definitions: str = "definitions
                 focus_html += f'<span class="sub">absent: {esc(", ".join(date_text(a) for a in absent))}</span>'
             items = [i for i in s.get("headline") or [] if isinstance(i, Mapping)][:3]
             numbers = "".join(_kpi_html(i, currency) for i in items) or '<span class="none">–</span>'
-            out.append(
+            rows.append(
                 f'<tr><td>{who}<span class="sub">{sub}</span></td><td>{focus_html}</td>'
                 f"<td>{_since(s, r.get('previous'))}</td><td>{numbers}</td></tr>"
             )
-        out.append("</tbody></table>")
+        cols = '<col class="rep"><col class="focus"><col class="since"><col class="numbers">'
+        out += _table(
+            "reviews", cols, ["Rep", "Talk about this week", "Since the previous review", "This window"], rows
+        )
     if failed:
         out.append('<h2 class="failed">Failed</h2>')
-        out.append('<table class="failures"><colgroup><col style="width:20%"><col><col style="width:12%"></colgroup>')
-        out.append("<thead><tr><th>Rep</th><th>Error</th><th>Notebook</th></tr></thead><tbody>")
+        rows = []
         for rid, r in failed:
             err = r.get("error") or {}
             nb = (r.get("files") or {}).get("ipynb")
             nb_html = f'<a href="{esc(quote(nb))}">notebook</a>' if nb else ""
-            out.append(
+            rows.append(
                 f"<tr><td>{esc(rid)}</td><td><b>{esc(str(err.get('type', '')))}</b>"
                 f"<pre>{esc(str(err.get('message', '')))}</pre></td><td>{nb_html}</td></tr>"
             )
-        out.append("</tbody></table>")
+        cols = '<col style="width:20%"><col><col style="width:12%">'
+        out += _table("failures", cols, ["Rep", "Error", "Notebook"], rows)
     if skipped:
         out.append("<h2>Not reviewed</h2>")
-        out.append('<table class="skipped"><colgroup><col style="width:20%"><col></colgroup>')
-        out.append("<thead><tr><th>Rep</th><th>Why</th></tr></thead><tbody>")
+        rows = []
         for rid, r in skipped:
             reason = r.get("reason") or {}
             link = (r.get("files") or {}).get("html")
             who = f'<a href="{esc(quote(link))}">{esc(rid)}</a>' if link else esc(rid)
-            out.append(f"<tr><td>{who}</td><td>{esc(dates_in_text(str(reason.get('message', ''))))}</td></tr>")
-        out.append("</tbody></table>")
+            rows.append(f"<tr><td>{who}</td><td>{esc(dates_in_text(str(reason.get('message', ''))))}</td></tr>")
+        out += _table("skipped", '<col style="width:20%"><col>', ["Rep", "Why"], rows)
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
 

@@ -16,6 +16,7 @@ import nbformat
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from fake_review import write_fake_review  # tests/fake_review.py
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_notebook
@@ -492,31 +493,14 @@ def test_warm_review_does_not_depend_on_the_reps_before_it(data_dir: Path, tmp_p
 
 
 def _failing_notebook(path: Path) -> Path:
-    nb = new_notebook(
-        cells=[
-            new_code_cell(
-                'rep_id: str = ""\ndata: str = ""\nas_of: str = ""\nweeks: int = 4\nplaybook: str = ""\nprevious: str = ""',
-                metadata={"tags": ["parameters"]},
-            ),
-            new_code_cell(
-                "import os, time\n"
-                'if rep_id == "crash":\n    os._exit(1)\n'
-                'if rep_id == "slow":\n    time.sleep(120)\n'
-                'if rep_id == "boom":\n    raise ValueError("boom <b>bad</b>")\n'
-                'print("previous:", previous)'
-            ),
-            # The summary output as coachkit.export.publish_summary makes it, without importing
-            # coachkit (pandas) in the kernel: this cell must be quick under the short timeout.
-            new_code_cell(
-                "from IPython.display import display\n"
-                f'display({{"{export.SUMMARY_MIME}": {{"rep_id": rep_id, "name": rep_id,'
-                ' "headline": [{"key": "len", "label": "Length", "value": len(rep_id)}]}}, raw=True)'
-            ),
-        ]
+    return write_fake_review(
+        path,
+        "import os, time\n"
+        'if rep_id == "crash":\n    os._exit(1)\n'
+        'if rep_id == "slow":\n    time.sleep(120)\n'
+        'if rep_id == "boom":\n    raise ValueError("boom <b>bad</b>")\n'
+        'print("previous:", previous)',
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
 
 
 @pytest.fixture(scope="module")

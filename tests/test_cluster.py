@@ -27,6 +27,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 pytest.importorskip("distributed", reason="the dask extra (pip install 'coachkit[dask]') is not installed")
 
+from fake_review import write_fake_review  # tests/fake_review.py
+
 from coachkit import SalesData, cluster, export, procs, remote
 from coachkit.batch import run_reviews
 from coachkit.naming import safe_name
@@ -76,24 +78,7 @@ print("previous:", previous)"""
 
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    nb = new_notebook(
-        cells=[
-            new_code_cell(
-                'rep_id: str = ""\ndata: str = ""\nas_of: str = ""\nweeks: int = 4\nplaybook: str = ""\nprevious: str = ""',
-                metadata={"tags": ["parameters"]},
-            ),
-            new_code_cell(_CODE),
-            new_code_cell(
-                "from IPython.display import display\n"
-                f'display({{"{export.SUMMARY_MIME}": {{"rep_id": rep_id, "name": rep_id,'
-                ' "headline": [{"key": "len", "label": "Length", "value": len(rep_id)}]}}, raw=True)'
-            ),
-        ]
-    )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path_factory.mktemp("nb") / "test.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_fake_review(tmp_path_factory.mktemp("nb") / "test.ipynb", _CODE)
 
 
 @pytest.fixture(scope="module")

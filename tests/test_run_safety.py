@@ -20,13 +20,12 @@ import threading
 import time
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from nbformat.v4 import new_code_cell, new_notebook
+from fake_review import write_fake_review  # tests/fake_review.py
 
-from coachkit import SalesData, batch, export, procs, publish
+from coachkit import SalesData, batch, procs, publish
 from coachkit.naming import safe_name
 from coachkit.review_cli import review_command
 from coachkit.runlock import RunLockedError
@@ -43,30 +42,15 @@ REPS = ["quick", "quick2", "mutate", "big", "sleep-60-a", "sleep-60-b", "sleep-6
 
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    nb = new_notebook(
-        cells=[
-            new_code_cell(
-                'rep_id: str = ""\ndata: str = ""\nas_of: str = ""\nweeks: int = 4\nplaybook: str = ""\nprevious: str = ""',
-                metadata={"tags": ["parameters"]},
-            ),
-            new_code_cell(
-                "import pathlib, time\n"
-                'if rep_id.startswith("sleep-"):\n    time.sleep(float(rep_id.split("-")[1]))\n'
-                'if rep_id == "mutate":\n'
-                '    pb = pathlib.Path(data) / "playbook.toml"\n'
-                '    pb.write_text(pb.read_text() + "\\n# edited while the reviews ran\\n")\n'
-                'if rep_id == "big":\n    print("x" * 1_500_000)'
-            ),
-            new_code_cell(
-                "from IPython.display import display\n"
-                f'display({{"{export.SUMMARY_MIME}": {{"rep_id": rep_id, "name": rep_id, "headline": []}}}}, raw=True)'
-            ),
-        ]
+    code = (
+        "import pathlib, time\n"
+        'if rep_id.startswith("sleep-"):\n    time.sleep(float(rep_id.split("-")[1]))\n'
+        'if rep_id == "mutate":\n'
+        '    pb = pathlib.Path(data) / "playbook.toml"\n'
+        '    pb.write_text(pb.read_text() + "\\n# edited while the reviews ran\\n")\n'
+        'if rep_id == "big":\n    print("x" * 1_500_000)'
     )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path_factory.mktemp("nb") / "probe.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_fake_review(tmp_path_factory.mktemp("nb") / "probe.ipynb", code, headline=False)
 
 
 def _data(folder: Path) -> Path:
