@@ -7,7 +7,8 @@ one ``GROUP BY rep_id, period`` query over the activities, which DuckDB runs on 
 where they are: the Parquet file a clean dataset was loaded from
 (:class:`~coachkit.parquet_activities.ParquetActivities`, read in place, so that memory does not grow with
 the data), or an Arrow table or pandas frame in memory, without copying it. :func:`next_touches` finds each
-conversation's next touch on the same account (an ``ASOF`` join) for the follow-up KPI.
+conversation's next touch on the same account (an ``ASOF`` join, on a hash of the rep and account checked
+afterwards) for the follow-up KPI.
 
 The expressions see one row per activity with the canonical columns (absent ones are NULL), where
 ``occurred_at`` is the rep's local time, plus:
@@ -161,17 +162,30 @@ def aggregate(
 ASOF_ROWS = 10_000_000
 
 
-def _next_touch_query(view: str, freq: str, conv_where: str, types: str) -> str:
-    """The ASOF join of :func:`next_touches` over the activities ``view``."""
+def _next_touch_query(view: str, freq: str, conv_where: str, types: str, *, hashed: bool = True) -> str:
+    """The ASOF join of :func:`next_touches` over the activities ``view``.
+
+    ``hashed``: join on one 64-bit hash of (rep_id, account_id) instead of the two strings, which DuckDB sorts
+    about 1.5x faster (8.1 M activities: 1.0 s against 1.5 s). Two pairs can share a hash, so every row also
+    says whether the touch it found is of another (rep, account) pair (``other``); when none is, the result is
+    exact (the earliest touch after t among the pairs sharing the hash is the pair's own, so it is also the
+    earliest of the pair's), and otherwise :func:`next_touches` runs the join on the strings.
+    """
+    if hashed:
+        key, extra = "hash(rep_id, account_id) AS k, ", ", rep_id AS t_rep, account_id AS t_account"
+        on = "c.k = t.k"
+        other = "t.occurred_at IS NOT NULL AND (t.t_rep <> c.rep_id OR t.t_account <> c.account_id)"
+    else:
+        key, extra, on, other = "", "", "c.rep_id = t.rep_id AND c.account_id = t.account_id", "false"
     return f"""
         WITH a AS ({view}),
-        c AS (SELECT rep_id, account_id, occurred_at AS t, {_PERIOD_DAY[freq]}::BIGINT AS period_day
+        c AS (SELECT {key}rep_id, account_id, occurred_at AS t, {_PERIOD_DAY[freq]}::BIGINT AS period_day
               FROM a WHERE conv AND account_id IS NOT NULL AND {conv_where}),
-        t AS (SELECT rep_id, account_id, occurred_at FROM a
+        t AS (SELECT {key}rep_id, account_id, occurred_at{extra} FROM a
               WHERE activity_type IN ({types}) AND account_id IS NOT NULL AND occurred_at IS NOT NULL)
         SELECT c.rep_id::VARCHAR AS rep_id, c.period_day, epoch_ns(c.t) AS t,
-               coalesce(epoch_ns(t.occurred_at), -1) AS t_next
-        FROM c ASOF LEFT JOIN t ON c.rep_id = t.rep_id AND c.account_id = t.account_id AND t.occurred_at > c.t
+               coalesce(epoch_ns(t.occurred_at), -1) AS t_next, {other} AS other
+        FROM c ASOF LEFT JOIN t ON {on} AND t.occurred_at > c.t
     """
 
 
@@ -206,7 +220,10 @@ def next_touches(
         for b in range(buckets) if buckets > 1 else [None]:
             where = "TRUE" if b is None else f"hash(rep_id) % {buckets} = {b}"
             view = activity_view(columns, where, only=need, source=source)
-            parts.append(cur.sql(_next_touch_query(view, freq, conv_where, types)).to_arrow_table())
+            part = cur.sql(_next_touch_query(view, freq, conv_where, types)).to_arrow_table()
+            if pc.any(part.column("other")).as_py():  # a hash shared by two pairs: join on the strings
+                part = cur.sql(_next_touch_query(view, freq, conv_where, types, hashed=False)).to_arrow_table()
+            parts.append(part)
         got = pa.concat_tables(parts)
         t_end = cur.sql(f"SELECT epoch_ns(max(occurred_at)) FROM {source}").fetchall()[0][0]
     finally:

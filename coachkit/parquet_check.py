@@ -19,6 +19,8 @@ inputs and checks that this path declines every one of them.
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -118,13 +120,9 @@ def _check_aggregates(
     has = acts.columns
     at = acts.expression("occurred_at")
     floats = [c for c in ("duration_s", "feedback_score") if c in has]
-    # 1. counts, the time span and the numbers' ranges (DuckDB reads these from the statistics when it can)
-    parts = ["count(*)", f"count({at})", f"epoch_ns(min({at}))", f"epoch_ns(max({at}))"]
-    for c in floats:
-        e = acts.expression(c)
-        parts += [f"min({e})", f"max({e})", f"count(*) FILTER (WHERE isinf({e}))"]
-    _, got = _fetch(f"SELECT {', '.join(parts)} FROM {acts.scan()}")
-    n, n_at, first, last, *nums = got[0]
+    # 1. counts, the time span and the numbers' ranges: from the file's statistics, else by a scan
+    got = _from_statistics(acts, floats)
+    n, n_at, first, last, *nums = _scan_statistics(acts, floats) if got is None else got
     if n_at != n:  # a missing occurred_at (``_Parser.required``)
         raise _NotClean
     for i, c in enumerate(floats):
@@ -183,6 +181,78 @@ def _check_aggregates(
     by_type = _check_types(per_type, pb, labels, "o" in keys)
     _check_directions(per_dir, labels)
     return int(n), labels, not_done, by_type
+
+
+def _scan_statistics(acts: ParquetActivities, floats: list[str]) -> tuple[Any, ...]:
+    """(rows, rows with occurred_at, its min and max as int64 ns, then for each of ``floats`` its min, max and
+    how many infinities it holds), by scanning the columns."""
+    at = acts.expression("occurred_at")
+    parts = ["count(*)", f"count({at})", f"epoch_ns(min({at}))", f"epoch_ns(max({at}))"]
+    for c in floats:
+        e = acts.expression(c)
+        parts += [f"min({e})", f"max({e})", f"count(*) FILTER (WHERE isinf({e}))"]
+    return tuple(_fetch(f"SELECT {', '.join(parts)} FROM {acts.scan()}")[1][0])
+
+
+_NS_MIN, _NS_MAX = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
+_NS_PER = {"nanoseconds": 1, "microseconds": 1_000, "milliseconds": 1_000_000}
+
+
+def _from_statistics(acts: ParquetActivities, floats: list[str]) -> tuple[Any, ...] | None:
+    """What the first query of :func:`_check_aggregates` returns, read from the statistics in the file's footer
+    (the row groups' row counts, null counts, minima and maxima) instead of scanning the columns: (rows, rows with
+    occurred_at, its min and max as int64 ns, then for each of ``floats`` its min, max and whether it holds an
+    infinity). None when a statistic it needs is absent, a timestamp is not an INT64 of local time, or a float's
+    minimum or maximum is NaN: then the columns are scanned.
+
+    Parquet writers leave NaN out of a float column's min/max (as the canonical reading, where NaN is missing),
+    and an infinity, when present, is the column's min or max.
+    """
+    meta = pq.ParquetFile(acts.reader_path).metadata
+    where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    at = acts.columns["occurred_at"].file
+    if at not in where or any(acts.columns[c].file not in where for c in floats):
+        return None
+    kind = json.loads(meta.schema.column(where[at]).logical_type.to_json())
+    unit = _NS_PER.get(kind.get("timeUnit", "")) if kind.get("Type") == "Timestamp" else None
+    if (
+        unit is None
+        or meta.schema.column(where[at]).physical_type != "INT64"
+        or kind.get("isAdjustedToUTC") is not False
+    ):
+        return None
+    names = [at, *(acts.columns[c].file for c in floats)]
+    nulls = dict.fromkeys(names, 0)
+    lo: dict[str, Any] = dict.fromkeys(names)
+    hi: dict[str, Any] = dict.fromkeys(names)
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        for name in names:
+            col = rg.column(where[name])
+            st = col.statistics
+            if st is None or not st.has_null_count:
+                return None
+            nulls[name] += st.null_count
+            if st.null_count == col.num_values:  # nothing but missing values: no min/max to read
+                continue
+            if not st.has_min_max:
+                return None
+            a, b = st.min_raw, st.max_raw
+            if a != a or b != b:  # NaN
+                return None
+            lo[name] = a if lo[name] is None else min(lo[name], a)
+            hi[name] = b if hi[name] is None else max(hi[name], b)
+    n = meta.num_rows
+    first = None if lo[at] is None else lo[at] * unit
+    last = None if hi[at] is None else hi[at] * unit
+    if first is not None and not (_NS_MIN <= first <= last <= _NS_MAX):  # beyond datetime64[ns]: the scan says so
+        return None
+    nums: list[Any] = []
+    for c in floats:
+        a, b = lo[acts.columns[c].file], hi[acts.columns[c].file]
+        inf = int(a is not None and (math.isinf(a) or math.isinf(b)))
+        nums += [None if a is None else float(a), None if b is None else float(b), inf]
+    return (n, n - nulls[at], first, last, *nums)
 
 
 def _clock_filter(pb: Playbook, first: int, last: int) -> str:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from coachkit import kpi_sql, kpi_table
+from coachkit import duck, kpi_sql, kpi_table
 from coachkit.checks import DistinctStream, blank_text, surely_distinct
 from coachkit.kpis import kpi_columns
 from coachkit.load import _run, load
@@ -297,3 +297,97 @@ def test_next_touches_in_buckets_of_reps_give_the_same_kpis(clean, monkeypatch, 
         pd.testing.assert_frame_equal(kpi_table(again, freq=freq, kpis=follow), want)
         pd.testing.assert_frame_equal(kpi_table(again, freq=freq, kpis=follow, reps=reps, start=start), want_some)
     assert len(views) == 4 * 8 and all(f"hash(rep_id) % 8 = {i % 8}" in v for i, v in enumerate(views))
+
+
+def test_next_touches_on_a_shared_hash_join_on_the_strings(clean, monkeypatch):
+    # The join runs on a hash of (rep, account); when two pairs share a hash, a touch of the other pair can be
+    # found first. Every pair given one hash: the check sees it and the join on the strings gives the values.
+    follow = ["follow_up_24h_rate"]
+    data = load(clean)
+    want = kpi_table(data, kpis=follow)
+    assert want["denominator"].sum() > want["numerator"].sum() > 0
+    query = kpi_sql._next_touch_query
+    ran = []
+
+    def colliding(view, *a, hashed=True):
+        ran.append(hashed)
+        return query(view, *a, hashed=hashed).replace("hash(rep_id, account_id) AS k", "0::UBIGINT AS k")
+
+    monkeypatch.setattr(kpi_sql, "_next_touch_query", colliding)
+    pd.testing.assert_frame_equal(kpi_table(load(clean), kpis=follow), want)
+    assert ran == [True, False]
+    # without the fallback the shared hash would give other values: the check is what keeps them right
+    monkeypatch.setattr(kpi_sql, "_next_touch_query", lambda view, *a, hashed=True: colliding(view, *a))
+    ran.clear()
+    wrong = kpi_table(load(clean), kpis=follow)
+    assert ran == [True, True] and not wrong["numerator"].equals(want["numerator"])
+
+
+def test_next_touches_hashed_and_on_strings_agree(clean):
+    data = load(clean)
+    acts = data.activity_file()
+    first, end = np.datetime64("2000-01-01"), np.datetime64("2100-01-01")
+    cur = duck.cursor()
+    try:
+        source, columns = kpi_sql._source(cur, acts)
+        view = kpi_sql.activity_view(
+            columns, only=("rep_id", "activity_type", "outcome", "occurred_at", "account_id"), source=source
+        )
+        args = (view, "W", f"{kpi_sql._window(first, end)} AND TRUE", "'call', 'meeting', 'email', 'follow_up'")
+        hashed = cur.sql(kpi_sql._next_touch_query(*args)).df()
+        strings = cur.sql(kpi_sql._next_touch_query(*args, hashed=False)).df()
+    finally:
+        cur.close()
+    assert len(hashed) > 100 and not hashed["other"].any() and (hashed["t_next"] > hashed["t"]).any()
+    key = ["rep_id", "t", "t_next"]
+    pd.testing.assert_frame_equal(
+        hashed[key].sort_values(key).reset_index(drop=True), strings[key].sort_values(key).reset_index(drop=True)
+    )
+
+
+def _file_statistics(tmp_path, table, **write):
+    from coachkit.parquet_activities import ParquetActivities
+    from coachkit.parquet_check import _from_statistics, _scan_statistics
+
+    path = tmp_path / "activities.parquet"
+    pq.write_table(table, path, **write)
+    types = {f.name: f.type for f in table.schema}
+    acts = ParquetActivities.from_file(path, {c: c for c in table.column_names}, types)
+    floats = [c for c in ("duration_s", "feedback_score") if c in table.column_names]
+    scanned = _scan_statistics(acts, floats)
+    return _from_statistics(acts, floats), scanned[:4] + tuple(
+        bool(v) if i % 3 == 2 else v for i, v in enumerate(scanned[4:])
+    )
+
+
+@pytest.mark.parametrize("unit", ["ms", "us", "ns"])
+def test_counts_and_ranges_from_the_file_statistics_are_the_scanned_ones(tmp_path, unit):
+    # three row groups of 4: one all missing, NaN (missing when read), integer durations, and an infinity
+    nan, inf = float("nan"), float("inf")
+    at = [dt.datetime(2026, 3, 2, 9, 0, 0, 1000), None, dt.datetime(2026, 3, 1, 8), dt.datetime(2026, 3, 9, 17)] * 3
+    cases = {
+        "plain": ([30, None, 0, 12] * 3, [nan, 4.5, None, 1.0] + [None] * 4 + [2.0, nan, 5.0, 3.0]),
+        "infinity": ([30, None, 0, 12] * 3, [nan, 4.5, None, 1.0] * 2 + [inf, 2.0, 3.0, nan]),
+        "all missing": ([None] * 12, [nan] * 4 + [None] * 8),
+    }
+    for name, (duration, score) in cases.items():
+        table = pa.table(
+            {
+                "occurred_at": pa.array(at, pa.timestamp(unit)),
+                "duration_s": pa.array(duration, pa.int64()),
+                "feedback_score": pa.array(score, pa.float64()),
+            }
+        )
+        read, scanned = _file_statistics(tmp_path, table, row_group_size=4)
+        if name == "all missing":  # a row group of NaN only has no min/max: the scan answers
+            assert read is None, name
+            continue
+        assert read == scanned, name
+        assert read[:4] == (
+            12,
+            9,
+            int(pd.Timestamp("2026-03-01 08:00").value),
+            int(pd.Timestamp("2026-03-09 17:00").value),
+        )
+        assert read[4:7] == (0.0, 30.0, False)
+    assert _file_statistics(tmp_path, table, write_statistics=False)[0] is None  # no statistics: scanned
