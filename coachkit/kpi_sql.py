@@ -174,7 +174,7 @@ def _next_touch_query(view: str, freq: str, conv_where: str, types: str, *, hash
     if hashed:
         key, extra = "hash(rep_id, account_id) AS k, ", ", rep_id AS t_rep, account_id AS t_account"
         on = "c.k = t.k"
-        other = "t.occurred_at IS NOT NULL AND (t.t_rep <> c.rep_id OR t.t_account <> c.account_id)"
+        other = "t.occurred_at IS NOT NULL AND (t.t_rep IS DISTINCT FROM c.rep_id OR t.t_account <> c.account_id)"
     else:
         key, extra, on, other = "", "", "c.rep_id = t.rep_id AND c.account_id = t.account_id", "false"
     return f"""
