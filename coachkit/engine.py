@@ -49,6 +49,7 @@ papermill call there, so no gain on the command line).
 from __future__ import annotations
 
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -111,6 +112,11 @@ def prepare_kernel(preload: tuple[str, ...] = PRELOAD) -> None:
         warnings=list(warnings.filters),
         altair=_altair_state(),
     )
+    # What the kernel holds now (the preloaded modules: about 150,000 objects) lives as long as the kernel, so
+    # the cycle collector need not look at it again: IPython's reset runs a full collection before every review,
+    # which took 0.18-0.20 s over these objects and takes 0.02-0.03 s once they are frozen.
+    gc.collect()
+    gc.freeze()
 
 
 # Altair's active renderer, data transformer and theme, and its debug mode, when it is imported.

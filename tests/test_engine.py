@@ -195,3 +195,30 @@ def test_a_kernel_start_failure_is_the_reps_error_in_the_run(
         f"FAILED 'R1': KernelStartError: the review kernel did not start with the Python running coachkit, {sys.executable}"
         in result.summary()
     )
+
+
+def test_the_kernel_freezes_what_it_started_with_and_still_collects_each_notebook_s_garbage(
+    tmp_path: Path, warm
+) -> None:
+    # prepare_kernel freezes the objects the kernel holds after its imports, so that IPython's reset (a full
+    # collection before each notebook) skips them; a reference cycle a notebook leaves is still collected.
+    code = (
+        "import gc, sys, weakref\n"
+        "class Node: pass\n"
+        "if step == 'make':\n"
+        "    a = Node(); a.me = a; sys._ck_probe = weakref.ref(a)\n"
+        "gc.collect()\n"
+        "print(gc.get_freeze_count() > 1000, getattr(sys, '_ck_probe', lambda: 'none')() is None)"
+    )
+    nb = new_notebook(
+        cells=[new_code_cell('step: str = "make"', metadata={"tags": ["parameters"]}), new_code_cell(code)]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "cycle.ipynb"
+    nbformat.write(nb, path)
+    outs = []
+    for step in ("make", "check"):
+        got = execute_notebook(path, tmp_path / f"{step}.ipynb", {"step": step}, timeout=60, isolation="warm")
+        outs.append(got.cells[2].outputs[0]["text"].split())
+    assert outs[0] == ["True", "False"]  # frozen at the start; the cycle is alive while its notebook holds it
+    assert outs[1] == ["True", "True"]  # the next notebook: the cycle was collected
