@@ -208,7 +208,7 @@ def _from_statistics(acts: ParquetActivities, floats: list[str]) -> tuple[Any, .
     Parquet writers leave NaN out of a float column's min/max (as the canonical reading, where NaN is missing),
     and an infinity, when present, is the column's min or max.
     """
-    meta = pq.ParquetFile(acts.reader_path).metadata
+    meta = pq.read_metadata(acts.reader_path)
     where = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
     at = acts.columns["occurred_at"].file
     if at not in where or any(acts.columns[c].file not in where for c in floats):
