@@ -62,6 +62,7 @@ __all__ = [
     "PRELOAD",
     "KernelStartError",
     "interpreter_kernel_spec",
+    "ipc_prefix",
     "kill_kernels",
     "prepare_kernel",
     "register_engines",
@@ -202,11 +203,20 @@ def _classes() -> dict[str, type]:
             return {"python3": ""}
 
     class InterpreterKernelManager(AsyncKernelManager):
-        """nbclient's kernel manager, with kernels from :class:`InterpreterKernelSpecManager`."""
+        """nbclient's kernel manager, with kernels from :class:`InterpreterKernelSpecManager`, talking over Unix
+        sockets where the system has them (:func:`ipc_prefix`)."""
 
         @default("kernel_spec_manager")
         def _kernel_spec_manager_default(self) -> Any:
             return InterpreterKernelSpecManager(data_dir=self.data_dir)
+
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc" if ipc_prefix() is not None else "tcp"
+
+        @default("ip")
+        def _ip_default(self) -> str:
+            return (ipc_prefix() or "kernel-ipc") if self.transport == "ipc" else super()._ip_default()
 
     class Client(PapermillNotebookClient):
         """Papermill's notebook client with the interpreter's kernels and a :class:`KernelStartError` on a failed start."""
@@ -335,6 +345,28 @@ def _classes() -> dict[str, type]:
         "InterpreterKernelSpecManager": InterpreterKernelSpecManager,
         "InterpreterKernelManager": InterpreterKernelManager,
     }
+
+
+#: The longest path a Unix socket can have is 107 bytes on Linux (103 on macOS); a kernel's are this prefix + "-N".
+_IPC_MAX = 100
+
+
+def ipc_prefix() -> str | None:
+    """A new path prefix for one kernel's five Unix sockets (``<prefix>-1`` ... ``-5``, in the system's temporary
+    folder; jupyter_client removes them when the kernel shuts down), or None where there are no Unix sockets or the
+    path would be too long: then the kernel listens on TCP ports of 127.0.0.1.
+
+    With TCP, jupyter_client picks free ports and the kernel binds them a moment later: kernels starting at the same
+    time in other processes (the pool's workers, other runs) can take a port in between, and the kernel then dies at
+    start (``Address already in use``) while papermill waits 60 s for it. A socket path of its own cannot be taken.
+    """
+    import tempfile
+    import uuid
+
+    if os.name != "posix":
+        return None
+    prefix = os.path.join(tempfile.gettempdir(), f"coachkit-kernel-{uuid.uuid4().hex}")
+    return prefix if len(os.fsencode(prefix)) + 3 <= _IPC_MAX else None
 
 
 def _start_error(exc: BaseException) -> KernelStartError:

@@ -222,3 +222,34 @@ def test_the_kernel_freezes_what_it_started_with_and_still_collects_each_noteboo
         outs.append(got.cells[2].outputs[0]["text"].split())
     assert outs[0] == ["True", "False"]  # frozen at the start; the cycle is alive while its notebook holds it
     assert outs[1] == ["True", "True"]  # the next notebook: the cycle was collected
+
+
+def test_kernels_talk_over_unix_sockets_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # TCP ports picked by jupyter_client can be taken by another process's kernel before this one binds them
+    # (the kernel then dies at start); each kernel gets socket paths of its own instead, removed at shutdown.
+    import tempfile
+
+    short = Path(tempfile.mkdtemp(prefix="ck", dir="/tmp"))  # pytest's tmp_path is too long for a socket path
+    monkeypatch.setattr(tempfile, "tempdir", str(short))
+    manager = engine._classes()["InterpreterKernelManager"]
+    a, b = manager(), manager()
+    assert a.transport == b.transport == "ipc"
+    assert a.ip.startswith(str(short / "coachkit-kernel-")) and a.ip != b.ip
+    short.rmdir()
+    long = tmp_path / ("d" * 90)
+    monkeypatch.setattr(tempfile, "tempdir", str(long))
+    assert engine.ipc_prefix() is None and manager().transport == "tcp"  # a socket path that long cannot be bound
+    assert manager(transport="tcp").ip == "127.0.0.1"
+
+
+def test_a_kernel_s_sockets_are_gone_after_its_notebook(probe: Path, tmp_path: Path, monkeypatch, warm) -> None:
+    import tempfile
+
+    sockets = Path(tempfile.mkdtemp(prefix="ck", dir="/tmp"))  # pytest's tmp_path is too long for a socket path
+    monkeypatch.setattr(tempfile, "tempdir", str(sockets))
+    state, _ = _run(probe, tmp_path, "clean")
+    made = sorted(p.name for p in sockets.iterdir() if p.name.startswith("coachkit-kernel-"))
+    assert [n.rsplit("-", 1)[1] for n in made] == ["1", "2", "3", "4", "5"]  # the warm kernel's, in use
+    engine.shutdown_kernels()
+    assert not any(sockets.iterdir())
+    sockets.rmdir()
