@@ -171,20 +171,17 @@ def _next_touch_query(view: str, freq: str, conv_where: str, types: str, *, hash
     exact (the earliest touch after t among the pairs sharing the hash is the pair's own, so it is also the
     earliest of the pair's), and otherwise :func:`next_touches` runs the join on the strings.
     """
-    if hashed:
-        key, extra = "hash(rep_id, account_id) AS k, ", ", rep_id AS t_rep, account_id AS t_account"
-        on = "c.k = t.k"
-        other = "t.occurred_at IS NOT NULL AND (t.t_rep IS DISTINCT FROM c.rep_id OR t.t_account <> c.account_id)"
-    else:
-        key, extra, on, other = "", "", "c.rep_id = t.rep_id AND c.account_id = t.account_id", "false"
+    key = "hash(rep_id, account_id) AS k, " if hashed else ""
+    on = "c.k = t.k" if hashed else "c.rep_id = t.t_rep AND c.account_id = t.t_account"
+    other = "t.occurred_at IS NOT NULL AND (t.t_rep IS DISTINCT FROM c.rep_id OR t.t_account <> c.account_id)"
     return f"""
         WITH a AS ({view}),
         c AS (SELECT {key}rep_id, account_id, occurred_at AS t, {_PERIOD_DAY[freq]}::BIGINT AS period_day
               FROM a WHERE conv AND account_id IS NOT NULL AND {conv_where}),
-        t AS (SELECT {key}rep_id, account_id, occurred_at{extra} FROM a
+        t AS (SELECT {key}rep_id AS t_rep, account_id AS t_account, occurred_at FROM a
               WHERE activity_type IN ({types}) AND account_id IS NOT NULL AND occurred_at IS NOT NULL)
         SELECT c.rep_id::VARCHAR AS rep_id, c.period_day, epoch_ns(c.t) AS t,
-               coalesce(epoch_ns(t.occurred_at), -1) AS t_next, {other} AS other
+               coalesce(epoch_ns(t.occurred_at), -1) AS t_next, {other if hashed else "false"} AS other
         FROM c ASOF LEFT JOIN t ON {on} AND t.occurred_at > c.t
     """
 
