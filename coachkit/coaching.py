@@ -767,7 +767,13 @@ def _per_week(panel: pd.DataFrame) -> pd.Series:
 
 
 def effort_associations(
-    data: Any, rep_id: str, as_of: Any, weeks: int = 12, pairs: tuple[tuple[str, str], ...] = ASSOCIATION_PAIRS
+    data: Any,
+    rep_id: str,
+    as_of: Any,
+    weeks: int = 12,
+    pairs: tuple[tuple[str, str], ...] = ASSOCIATION_PAIRS,
+    *,
+    cache: dict[Any, Any] | None = None,
 ) -> pd.DataFrame:
     """Exploratory effort → outcome associations on the rep's peer group, at the playbook's one lag.
 
@@ -778,13 +784,28 @@ def effort_associations(
     n (reps, rep-weeks). ``sentence`` says it in plain words, always "exploratory", and names a direction
     only when the 95% interval excludes 0. Columns: effort, outcome, effect, slope, ci_low, ci_high,
     p_value, reps, rep_weeks, lag, direction, label, reason, sentence.
+
+    The result is the same for every rep of the peer group. ``cache``: a dict kept by the caller for calls on
+    the same ``data`` (e.g. :attr:`coachkit.review.team.Team.shared`): each peer group's result is computed once
+    and a copy handed out.
     """
+    group = _group_of(data, rep_id, as_of, weeks)
+    if cache is None:
+        return _effort_associations(data, group, as_of, weeks, pairs)
+    key = ("effort_associations", tuple(group), pd.Timestamp(as_of), int(weeks), tuple(pairs))
+    if key not in cache:
+        cache[key] = _effort_associations(data, group, as_of, weeks, pairs)
+    return cache[key].copy()
+
+
+def _effort_associations(
+    data: Any, group: list[str], as_of: Any, weeks: int, pairs: tuple[tuple[str, str], ...]
+) -> pd.DataFrame:
     from .kpis import registry
     from .stats import effort_association
 
     pb: Playbook = data.playbook
     first, last = focus_window(as_of, weeks)
-    group = _group_of(data, rep_id, as_of, weeks)
     names = sorted({k for pair in pairs for k in pair if k in registry})
     panel = rep_week_panel(data, first, last, names, reps=group)
     panel = panel[panel["exposure"] > 0].assign(weekly=lambda p: _per_week(p))
@@ -825,13 +846,24 @@ def _association_sentence(r: dict[str, Any]) -> str:
     return f"Exploratory ({r['effect']}, {n}): no clear direction between {e} and {o} {when}."
 
 
-def weekly_trend(data: Any, rep_id: str, as_of: Any, kpi: str = "activities", weeks: int = 12) -> dict[str, Any]:
+def weekly_trend(
+    data: Any,
+    rep_id: str,
+    as_of: Any,
+    kpi: str = "activities",
+    weeks: int = 12,
+    *,
+    panel: pd.DataFrame | None = None,
+) -> dict[str, Any]:
     """The rep's trend in a count KPI over the ``weeks`` full weeks ending on ``as_of``.
 
     Only weeks the data and the rep's employment cover (no pre-data or pre-hire zero weeks), with their
     working days as exposure (a partial week is not a drop): :func:`coachkit.stats.trend` (quasi-Poisson
     GLM on the week with autocorrelation-robust errors; "rising"/"falling" only when the 95% interval of
     the slope excludes 0). Returns its dict plus ``kpi`` and ``values`` (the weekly counts used).
+
+    ``panel``: :func:`coachkit.panel.rep_week_panel` of ``data`` for ``kpi`` over these weeks and reps that
+    include ``rep_id`` (e.g. the rep's team, computed once for all of them); default: computed for the rep.
     """
     from .kpis import registry
     from .stats import trend
@@ -839,7 +871,8 @@ def weekly_trend(data: Any, rep_id: str, as_of: Any, kpi: str = "activities", we
     if registry[kpi].kind != "count":
         raise ValueError(f"weekly_trend takes a count KPI; {kpi!r} is a {registry[kpi].kind}")
     first, last = focus_window(as_of, weeks)
-    p = rep_week_panel(data, first, last, [kpi], reps=[rep_id])
+    p = rep_week_panel(data, first, last, [kpi], reps=[rep_id]) if panel is None else panel
+    p = p[(p["rep_id"] == rep_id).to_numpy(dtype=bool) & (p["kpi"] == kpi).to_numpy(dtype=bool)]
     p = p[p["exposure"] > 0].sort_values("period_start")
     out = trend(p["value"].to_numpy(), p["exposure"].to_numpy())
     return out | {"kpi": kpi, "values": p["value"].tolist()}

@@ -15,7 +15,7 @@ import pandas as pd
 from . import schema
 from .kpis import KpiInput, kpi_table
 
-__all__ = ["THEME_COLUMNS", "EFFORT_COLUMNS", "feedback_themes", "effort_feedback"]
+__all__ = ["THEME_COLUMNS", "EFFORT_COLUMNS", "feedback_themes", "effort_feedback", "effort_feedback_by_rep"]
 
 #: Columns of :func:`feedback_themes`, in order.
 THEME_COLUMNS: tuple[str, ...] = (
@@ -147,6 +147,14 @@ def effort_feedback(data: Any, rep_id: str, *, start: Any = None, end: Any = Non
 
     Rates are NaN when their n is 0. Columns :data:`EFFORT_COLUMNS`.
     """
+    out = effort_feedback_by_rep(data, [rep_id], start=start, end=end)
+    return out.drop(columns="rep_id").reset_index(drop=True)
+
+
+def effort_feedback_by_rep(data: Any, reps: list[str], *, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """:func:`effort_feedback` of each rep of ``reps`` at once (one KPI table for all): a rep's rows are those
+    :func:`effort_feedback` gives for them alone. Columns ``rep_id`` then :data:`EFFORT_COLUMNS`, sorted by rep
+    and week."""
     wanted = [
         "activities",
         *_MIX,
@@ -158,9 +166,10 @@ def effort_feedback(data: Any, rep_id: str, *, start: Any = None, end: Any = Non
         "meeting_show_rate",
         "follow_up_24h_rate",
     ]
-    table = kpi_table(data, freq="W", start=start, end=end, kpis=wanted, reps=[rep_id])
-    wide = table.pivot(index="period_start", columns="kpi", values="value").reindex(columns=wanted)
-    dens = table.pivot(index="period_start", columns="kpi", values="denominator").reindex(columns=wanted)
+    table = kpi_table(data, freq="W", start=start, end=end, kpis=wanted, reps=list(reps))
+    keys = ["rep_id", "period_start"]
+    wide = table.pivot(index=keys, columns="kpi", values="value").reindex(columns=wanted)
+    dens = table.pivot(index=keys, columns="kpi", values="denominator").reindex(columns=wanted)
     out = pd.DataFrame(index=wide.index)
     for name in ("activities", *_MIX, "active_days"):
         out[name] = wide[name]
@@ -174,10 +183,10 @@ def effort_feedback(data: Any, rep_id: str, *, start: Any = None, end: Any = Non
     out["feedback_n"] = dens["feedback_score"]
 
     # Theme shares per week: any objection / any signal, and the most frequent theme.
-    inp = KpiInput.from_data(data, freq="W", start=start, end=end, reps=[rep_id])
+    inp = KpiInput.from_data(data, freq="W", start=start, end=end, reps=list(reps))
     conv, _, hits = _theme_hits(inp)
     themes = inp.playbook.themes
-    weeks = inp.index.get_level_values(1)
+    weeks = inp.index  # (rep_id, period_start), as ``wide``
     n_conv = inp.count(conv)
     is_obj = np.array([t.kind == "objection" for t in themes], dtype=bool)
     obj = inp.count(hits[:, is_obj].any(axis=1)) if is_obj.any() else np.zeros(len(weeks))
@@ -207,4 +216,4 @@ def effort_feedback(data: Any, rep_id: str, *, start: Any = None, end: Any = Non
     out["follow_up_n"] = dens["follow_up_24h_rate"]
     out = out.reset_index()
     out.columns.name = None
-    return out[list(EFFORT_COLUMNS)]
+    return out[["rep_id", *EFFORT_COLUMNS]]

@@ -72,14 +72,24 @@ def absences(
     weeks: int = 12,
     source: str | Path | None = None,
     time_off: pd.DataFrame | None = None,
+    team: Team | None = None,
 ) -> pd.DataFrame:
     """The rep's weeks up to the window's end (``weeks`` of them, at least the window and the prior window) marked
     absent or not (:func:`coachkit.absence.absent_weeks`), with the dataset's time-off table when ``source`` (the
     dataset folder) has one, or the ``time_off`` table given. Only weeks the rep was employed and the data
-    covers."""
+    covers. ``team``: the rep's :func:`coachkit.review.team_tables` (computed from ``data``): the weekly
+    activities of the whole team are counted once (kept in :attr:`~coachkit.review.team.Team.shared`)."""
     weeks = max(int(weeks), 2 * window.weeks)
     start = window.start - pd.Timedelta(days=7 * (weeks - window.weeks))
-    table = kpi_table(data.between(start, window.end), start=start, end=window.end, kpis=["activities"], reps=[rep_id])
+
+    def weekly_activities(reps: list[str]) -> pd.DataFrame:
+        return kpi_table(data.between(start, window.end), start=start, end=window.end, kpis=["activities"], reps=reps)
+
+    if team is None or team.rep_id != rep_id:
+        table = weekly_activities([rep_id])
+    else:
+        every = team.share(("weekly_activities", start, window.end), lambda: weekly_activities(team.peers))
+        table = every[(every["rep_id"] == rep_id).to_numpy(dtype=bool)].reset_index(drop=True)
     first = data.activities["occurred_at"].min()
     if not pd.isna(first):
         table = table[table["period_start"] >= pd.Timestamp(first).normalize() - pd.Timedelta(days=6)]

@@ -1,11 +1,13 @@
 """The rep's team and its KPI tables: the peers (same team and role), the weekly KPI tables of the
-window and the prior window (:func:`team_tables`, computed once per review), and the window totals
-and team medians read from them.
+window and the prior window (:func:`team_tables`, computed once per team and window in a process, and
+shared by the reviews of its reps), and the window totals and team medians read from them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -58,6 +60,9 @@ class Team:
     ``this`` / ``prior``: weekly :func:`coachkit.kpi_table` rows of :data:`REVIEW_KPIS` for the
     peers over the window / prior window (data cut at each window's end). ``totals``: per
     window, rep and KPI, the window value with numerator, denominator and weeks.
+
+    ``shared``: what was computed once for the whole team from the same data and window, by key
+    (:meth:`share`); the :class:`Team` of every rep of the team, in one process, holds the same dict.
     """
 
     rep_id: str
@@ -66,6 +71,48 @@ class Team:
     prior: pd.DataFrame
     totals: pd.DataFrame
     group: str
+    shared: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def share(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()``, computed once for the team: the value stored under ``key`` in :attr:`shared`.
+
+        For team-wide results only: ``compute`` must read nothing but the data this team was computed from
+        (the review's dataset) and what ``key`` names (e.g. the window). A result handed out again is the
+        same object: callers must not change it in place.
+        """
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
+
+    def rows(self, which: str, kpi: str) -> dict[str, int]:
+        """Positions in :attr:`totals` of the ``which`` window's rows for ``kpi``, by rep id (the first row of a rep
+        when it has several): an index built once per team, as the sections read the totals some 60 times."""
+        index = self.__dict__.get("_rows")
+        if index is None or index[0] is not self.totals:
+            t = self.totals
+            built: dict[tuple[str, str], dict[str, int]] = {}
+            if len(t):
+                keys = zip(t["window"].tolist(), t["kpi"].tolist(), t["rep_id"].tolist(), strict=True)
+                for pos, (w, k, r) in enumerate(keys):
+                    built.setdefault((w, k), {}).setdefault(r, pos)
+            index = self.__dict__["_rows"] = (t, built)
+        return index[1].get((which, kpi), {})
+
+    def for_rep(self, rep_id: str) -> Team:
+        """The same team's tables for another of its reps (new frame objects over the same data, same
+        :attr:`shared`)."""
+        if rep_id not in self.peers:
+            raise ValueError(f"rep {rep_id!r} is not one of this team's peers {self.peers}")
+        team = replace(
+            self,
+            rep_id=rep_id,
+            this=self.this.copy(deep=False),
+            prior=self.prior.copy(deep=False),
+            totals=self.totals.copy(deep=False),
+        )
+        self.rows("this", "")  # the index of the totals, built once and handed on (same rows)
+        team.__dict__["_rows"] = (team.totals, self.__dict__["_rows"][1])
+        return team
 
     def weekly(self, kpi: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``kpi`` by week over the prior and this window: the rep's rows, and per week the median
@@ -95,9 +142,37 @@ def _aggregate(table: pd.DataFrame) -> pd.DataFrame:
     return out[["rep_id", "kpi", "value", "numerator", "denominator", "weeks"]]
 
 
-def team_tables(data: Any, rep_id: str, window: Window) -> Team:
-    """The weekly KPI tables of the rep's team (same team and role) for the window and the prior window."""
+def team_tables(data: Any, rep_id: str, window: Window, *, share: bool = True) -> Team:
+    """The weekly KPI tables of the rep's team (same team and role) for the window and the prior window.
+
+    With ``share`` (the default), the process keeps the last :data:`SHARED_TEAMS` teams by content
+    (:meth:`coachkit.SalesData.content_key`: the same rows and playbook), peers and window: the next rep of the
+    same team, reviewed on the same data (a warm kernel of the batch), gets them without computing them again,
+    with :attr:`Team.shared` (what the review computed once for the team). ``share=False`` computes anew.
+    """
     group = peers(data, rep_id)
+    key = None
+    if share:
+        content = data.content_key()
+        key = None if content is None else (content, tuple(group), window)
+        if key in _SHARED_TEAMS:
+            _SHARED_TEAMS.move_to_end(key)
+            return _SHARED_TEAMS[key].for_rep(rep_id)
+    team = _team_tables(data, rep_id, group, window)
+    if key is not None:
+        _SHARED_TEAMS[key] = team
+        while len(_SHARED_TEAMS) > SHARED_TEAMS:
+            _SHARED_TEAMS.popitem(last=False)
+        return team.for_rep(rep_id)
+    return team
+
+
+#: How many teams :func:`team_tables` keeps per process (a batch sends the reps of one team one after another).
+SHARED_TEAMS = 4
+_SHARED_TEAMS: OrderedDict[Any, Team] = OrderedDict()
+
+
+def _team_tables(data: Any, rep_id: str, group: list[str], window: Window) -> Team:
     me = rep_row(data, rep_id)
     this = kpi_table(
         data.between(window.start, window.end), start=window.start, end=window.end, kpis=REVIEW_KPIS, reps=group
@@ -126,11 +201,10 @@ def team_for(data: Any, rep_id: str, window: Window, team: Team | None) -> Team:
 
 def window_total(team: Team, kpi: str, which: str = "this", rep: str | None = None) -> pd.Series:
     """The rep's (default: the reviewed rep's) window row for ``kpi``; zeros/NaN when absent."""
-    t = team.totals
-    rows = t[(t["window"] == which) & (t["kpi"] == kpi) & (t["rep_id"] == (rep or team.rep_id))]
-    if rows.empty:
+    pos = team.rows(which, kpi).get(rep or team.rep_id)
+    if pos is None:
         return pd.Series({"value": np.nan, "numerator": 0.0, "denominator": 0.0, "weeks": 0})
-    return rows.iloc[0]
+    return team.totals.iloc[pos]
 
 
 def window_count(team: Team, kpi: str, which: str = "this", rep: str | None = None) -> float:
@@ -143,8 +217,7 @@ def window_count(team: Team, kpi: str, which: str = "this", rep: str | None = No
 
 def team_median(team: Team, kpi: str, which: str = "this") -> float:
     """Median over the peers of their window values (counts: weekly average × the reviewed rep's weeks)."""
-    t = team.totals
-    rows = t[(t["window"] == which) & (t["kpi"] == kpi)]
+    rows = team.totals.iloc[sorted(team.rows(which, kpi).values())]
     kind = registry[kpi].kind
     if kind == "rate":
         rows = rows[rows["denominator"] > 0]

@@ -11,7 +11,7 @@ import pandas as pd
 from ... import charts
 from ...coverage import Coverage
 from ...kpis import registry
-from ...window import Window, focus_as_of
+from ...window import Window, focus_as_of, focus_window
 from ..fmt import is_missing, num, pct, plural, short_day_text
 from ..page import Chart, Details, Section, Table, Text
 from ..rows import rep_row, window_activities
@@ -69,14 +69,18 @@ def activity_score_text(data: Any, rep_id: str, window: Window, team: Team) -> s
     targets = pb.targets_for(me.get("role"))
     if not targets:
         return ""
-    cut = data.between(None, window.end)
-    panel = rep_week_panel(cut, window.start, window.end, list(targets), reps=team.peers)
-    panel = panel[panel["exposure"] > 0]
-    if panel.empty or rep_id not in set(panel["rep_id"]):
-        return ""
-    info = data.reps.drop_duplicates("rep_id").set_index("rep_id")
-    panel = panel.assign(role=panel["rep_id"].map(info["role"]), hired_at=panel["rep_id"].map(info["hired_at"]))
-    scores = activity_scores(panel, pb).set_index("rep_id")
+
+    def team_scores() -> pd.DataFrame:  # the same for every rep of the team: computed once (Team.share)
+        cut = data.between(None, window.end)
+        panel = rep_week_panel(cut, window.start, window.end, list(targets), reps=team.peers)
+        panel = panel[panel["exposure"] > 0]
+        if panel.empty:
+            return pd.DataFrame(columns=["score"])
+        info = data.reps.drop_duplicates("rep_id").set_index("rep_id")
+        panel = panel.assign(role=panel["rep_id"].map(info["role"]), hired_at=panel["rep_id"].map(info["hired_at"]))
+        return activity_scores(panel, pb).set_index("rep_id")
+
+    scores = team.share(("activity_scores", window), team_scores)  # peers share the role, so its targets
     if rep_id not in scores.index or is_missing(scores.at[rep_id, "score"]):
         return ""
     r = scores.loc[rep_id]
@@ -91,14 +95,22 @@ def activity_score_text(data: Any, rep_id: str, window: Window, team: Team) -> s
     )
 
 
-def trend_text(data: Any, rep_id: str, window: Window, weeks: int = 12) -> str:
+def trend_text(data: Any, rep_id: str, window: Window, weeks: int = 12, team: Team | None = None) -> str:
     """One sentence on the trend of the rep's weekly activities over the last ``weeks`` full weeks
     (:func:`coachkit.coaching.weekly_trend`: rising or falling only when the 95% interval excludes no change;
-    weeks before the data or the hire are not zero weeks); '' with too few weeks."""
+    weeks before the data or the hire are not zero weeks); '' with too few weeks. ``team``: the rep's
+    :func:`coachkit.review.team_tables`: the team's weekly activities are computed once for all its reps."""
     from ...coaching import weekly_trend
+    from ...panel import rep_week_panel
 
     as_of = focus_as_of(data.playbook, window.end)
-    t = weekly_trend(data.between(None, window.end), rep_id, as_of, "activities", weeks=weeks)
+    cut = data.between(None, window.end)
+    panel = None
+    if team is not None and team.rep_id == rep_id:
+        first, last = focus_window(as_of, weeks)
+        key = ("weekly_activities_panel", first, last)
+        panel = team.share(key, lambda: rep_week_panel(cut, first, last, ["activities"], reps=team.peers))
+    t = weekly_trend(cut, rep_id, as_of, "activities", weeks=weeks, panel=panel)
     if not t.get("direction"):
         return ""
     n = plural(t["weeks"], "full week")
@@ -221,7 +233,7 @@ def effort(
     score = activity_score_text(data, rep_id, window, team)
     if score:
         sec.add(score)
-    trend = trend_text(data, rep_id, window)
+    trend = trend_text(data, rep_id, window, team=team)
     if trend:
         sec.add(Text(trend, "note"))
     # active days

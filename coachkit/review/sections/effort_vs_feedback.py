@@ -18,6 +18,7 @@ from ...kpis import registry
 from ...window import Window, focus_as_of
 from ..fmt import fmt_interval, is_missing, num, pct, plural
 from ..page import Details, Section, Table, Text
+from ..team import Team
 from ..trend import history
 
 __all__ = ["effort_vs_feedback"]
@@ -39,12 +40,14 @@ def effort_vs_feedback(
     history_weeks: int = 12,
     weekly: pd.DataFrame | None = None,
     profile: Coverage | None = None,
+    team: Team | None = None,
 ) -> Section:
     """Exploratory effort → outcome associations on the rep's peer group over the last ``history_weeks`` full weeks
     (:func:`coachkit.coaching.effort_associations`, pairs the data supports), in plain words: the directions found,
     then the pairs with no clear direction; every estimate with its interval and n in a collapsed block; and the
-    rep's own last weeks, week by week (``weekly``, :func:`coachkit.review.history`). Frames ``association`` and
-    ``weekly``."""
+    rep's own last weeks, week by week (``weekly``, :func:`coachkit.review.history`). ``team``: the rep's
+    :func:`coachkit.review.team_tables`, whose :attr:`~coachkit.review.team.Team.shared` keeps the associations
+    for the next rep of the team. Frames ``association`` and ``weekly``."""
     from ...coaching import effort_associations
 
     sec = Section("effort_vs_feedback", "Effort and what it earned")
@@ -53,7 +56,9 @@ def effort_vs_feedback(
     pairs = _pairs(profile)
     as_of = focus_as_of(data.playbook, window.end)
     cut = data.between(None, window.end)
-    assoc = effort_associations(cut, rep_id, as_of, history_weeks, pairs) if pairs else pd.DataFrame()
+    # the same for the whole peer group: computed once for the team (``team``: the rep's team_tables)
+    cache = team.shared if team is not None and team.rep_id == rep_id else None
+    assoc = effort_associations(cut, rep_id, as_of, history_weeks, pairs, cache=cache) if pairs else pd.DataFrame()
     sec.frames["association"] = assoc
     if assoc.empty:
         sec.add(

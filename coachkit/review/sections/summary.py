@@ -56,7 +56,7 @@ def summary(
         if weekly is not None and len(weekly):
             from .effort import trend_text
 
-            trend = trend_text(data, rep_id, window)
+            trend = trend_text(data, rep_id, window, team=team)
             if trend:
                 text.append(trend)
         if focus_frame is not None:
