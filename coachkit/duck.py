@@ -22,6 +22,9 @@ __all__ = ["cursor", "literal", "MEMORY_LIMIT"]
 #: DuckDB's working memory for coachkit's queries.
 MEMORY_LIMIT = "3GB"
 
+#: Environment variable: how many threads the process's DuckDB instance runs (default: one per core).
+THREADS_ENV = "COACHKIT_DUCKDB_THREADS"
+
 _lock = threading.Lock()
 _state: dict[str, Any] = {"pid": None, "con": None}
 _forsaken: list[Any] = []  # instances inherited through fork: never touched again
@@ -38,6 +41,9 @@ def _open() -> Any:
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory = {literal(os.path.join(tempfile.gettempdir(), 'coachkit-duckdb'))}")
+    threads = os.environ.get(THREADS_ENV, "")
+    if threads.isdigit() and int(threads) > 0:
+        con.execute(f"SET threads = {int(threads)}")
     return con
 
 

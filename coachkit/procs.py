@@ -34,7 +34,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -192,13 +192,15 @@ def kernel_launch_code(parent: int) -> str:
     )
 
 
-def worker_init(tag: str, batch_pid: int, forkserver: bool) -> None:
+def worker_init(tag: str, batch_pid: int, forkserver: bool, env: Mapping[str, str] | None = None) -> None:
     """Initializer of a pool worker: the run's tag, death with its parent, SIGINT ignored, SIGTERM: kernels killed, exit.
 
     The worker's parent is the forkserver (``forkserver``: its pid is recorded by
     :mod:`coachkit._forkserver`) or, with the ``spawn`` start method, the batch process ``batch_pid``.
+    ``env``: set in the worker's environment (its kernels inherit it).
     """
     os.environ[RUN_ENV] = tag
+    os.environ.update(env or {})
     if forkserver:
         # coachkit._forkserver was imported by the forkserver (its preload) and is inherited by the fork
         server = sys.modules.get("coachkit._forkserver")
@@ -281,7 +283,7 @@ def stop_pool(pool: Any, grace: float = 10.0) -> None:
     On SIGTERM a worker kills its kernels and exits (:func:`worker_init`); a kernel whose
     worker is killed dies with it anyway (its parent-death signal).
     """
-    processes = list(getattr(pool, "_processes", {}).values())
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # None once shut down
     pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         with contextlib.suppress(Exception):
@@ -324,32 +326,87 @@ def tagged_processes(tag: str) -> list[int]:
     return sorted(found)
 
 
-def run_pool(
-    fn: Callable[[Any], Any], tasks: Sequence[Any], n_workers: int, tag: str, preload: Sequence[str] = ()
-) -> Iterator[tuple[Any, Any]]:
-    """Run ``fn(task)`` for each task in a pool of ``n_workers`` processes; yield ``(task, result)`` as each finishes.
-
-    ``result`` is the exception when the worker process died. The workers carry ``tag``
-    and die with this process (:func:`worker_init`); with the ``forkserver`` start method
-    (where available) the server imports ``preload`` once and dies with this process too
-    (:mod:`coachkit._forkserver`). Closing the generator before the end (an exception,
-    :class:`Interrupted`) stops the pool at once (:func:`stop_pool`); at the end the pool is
-    shut down normally (workers shut their kernels down as they exit). Either way the
-    forkserver is stopped too: no process of the pool outlives it.
-    """
+def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Any:
+    """A ``ProcessPoolExecutor`` of ``n_workers`` processes carrying ``tag`` (and ``env`` in their environment) and
+    dying with this process (:func:`worker_init`); with the ``forkserver`` start method (where available) the server
+    imports ``preload`` once and dies with this process too (:mod:`coachkit._forkserver`). Its processes start with
+    the first tasks."""
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import ProcessPoolExecutor
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["coachkit._forkserver", *preload])
-    pool = ProcessPoolExecutor(
+    return ProcessPoolExecutor(
         max_workers=n_workers,
         mp_context=ctx,
         initializer=worker_init,
-        initargs=(tag, os.getpid(), method == "forkserver"),
+        initargs=(tag, os.getpid(), method == "forkserver", dict(env or {})),
     )
+
+
+@contextlib.contextmanager
+def warm_pool(
+    n_workers: int,
+    tag: str,
+    preload: Sequence[str] = (),
+    warm: Callable[[], Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """A pool (:func:`new_pool`) started now, for :func:`run_pool` to run the tasks prepared meanwhile: each of its
+    ``n_workers`` processes is sent ``warm()`` at once (e.g. a kernel start), so that it runs while the caller
+    prepares the tasks; the processes are started from a thread, so the caller goes on at once. What ``warm`` raises
+    is ignored (the first task meets the same error and reports it).
+    Leaving the block stops the pool and its forkserver, unless :func:`run_pool` has shut them down already (an
+    error or a signal before the tasks)."""
+    pool = new_pool(n_workers, tag, preload, env)
+
+    def start() -> None:  # the forkserver's imports take ~1 s: started beside the caller, not before it
+        if warm is None:
+            return
+        with contextlib.suppress(Exception):
+            for _ in range(n_workers):
+                pool.submit(warm)
+
+    if pool._mp_context.get_start_method() == "forkserver":
+        # The server is started here, in this thread: a process started from a thread gets its parent-death
+        # signal when that thread ends (prctl), and the server must live as long as the batch.
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    starting = threading.Thread(target=start, name="coachkit-pool-start", daemon=True)
+    starting.start()
+    try:
+        yield pool
+    finally:
+        starting.join()
+        stop_pool(pool)
+        _stop_forkserver()
+
+
+def run_pool(
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    n_workers: int,
+    tag: str,
+    preload: Sequence[str] = (),
+    pool: Any = None,
+) -> Iterator[tuple[Any, Any]]:
+    """Run ``fn(task)`` for each task in a pool of ``n_workers`` processes; yield ``(task, result)`` as each finishes.
+
+    ``result`` is the exception when the worker process died. The pool is ``pool`` (e.g. from
+    :func:`warm_pool`) or a new one (:func:`new_pool`: its workers carry ``tag`` and die with this process, and
+    with the ``forkserver`` start method the server imports ``preload`` once and dies with this process too).
+    Closing the generator before the end (an exception,
+    :class:`Interrupted`) stops the pool at once (:func:`stop_pool`); at the end the pool is
+    shut down normally (workers shut their kernels down as they exit). Either way the
+    forkserver is stopped too: no process of the pool outlives it.
+    """
+    from concurrent.futures import as_completed
+
+    if pool is None:
+        pool = new_pool(n_workers, tag, preload)
     finished = False
     try:
         futures = {pool.submit(fn, task): task for task in tasks}
@@ -365,8 +422,7 @@ def run_pool(
             pool.shutdown(wait=True)
         else:
             stop_pool(pool)
-        if method == "forkserver":
-            _stop_forkserver()
+        _stop_forkserver()
 
 
 def _stop_forkserver() -> None:

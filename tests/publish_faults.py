@@ -26,7 +26,7 @@ END = "<!-- end -->"
 
 
 def fake_run_all(
-    tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str, *_: Any
+    tasks: list[dict[str, Any]], n_workers: int, show: bool, tag: str, *_: Any, **__: Any
 ) -> Iterator[tuple[dict, dict]]:
     """What batch._run_all yields, without kernels: each rep's notebook and HTML, stamped with the run's tag."""
     for task in tasks:

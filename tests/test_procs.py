@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -142,5 +143,39 @@ def test_closing_the_pool_early_stops_its_workers_at_once() -> None:
     assert _wait_gone([first], 10) == []
     # all gone but multiprocessing's resource tracker, which serves this (long-lived) test process as a
     # whole and exits with it; in `coachkit review` it is the batch's, counted by the kill -9 test
+    left = [Path(f"/proc/{p}/cmdline").read_bytes() for p in procs.tagged_processes(tag)]
+    assert [c for c in left if b"resource_tracker" not in c] == []
+
+
+def _mark_warm(folder: str) -> None:
+    time.sleep(0.5)  # long enough that the other worker takes the other warm call
+    Path(folder, str(os.getpid())).write_text("warm")
+
+
+def _warmed(folder: str) -> tuple[int, bool]:
+    return os.getpid(), Path(folder, str(os.getpid())).is_file()
+
+
+def test_a_warm_pool_warms_each_worker_and_runs_the_tasks_in_them(tmp_path: Path) -> None:
+    tag = procs.run_tag()
+    with procs.tagged_environment(tag), procs.warm_pool(2, tag, warm=partial(_mark_warm, str(tmp_path))) as pool:
+        time.sleep(1.5)  # the caller prepares the tasks meanwhile
+        assert len(list(tmp_path.iterdir())) == 2  # both workers ran warm() before any task was sent
+        results = list(procs.run_pool(_warmed, [str(tmp_path)] * 4, 2, tag, pool=pool))
+    workers = {int(p.name) for p in tmp_path.iterdir()}
+    assert {pid for _, (pid, _) in results} <= workers  # the tasks ran in the warmed workers
+    assert all(warm for _, (_, warm) in results)
+    assert _wait_gone(list(workers), 10) == []
+
+
+def test_leaving_a_warm_pool_before_the_tasks_stops_its_workers(tmp_path: Path) -> None:
+    tag = procs.run_tag()
+    with pytest.raises(RuntimeError, match="before the reviews"):
+        with procs.tagged_environment(tag), procs.warm_pool(2, tag, warm=partial(_mark_warm, str(tmp_path))):
+            time.sleep(1.5)
+            raise RuntimeError("an error before the reviews")
+    workers = [int(p.name) for p in tmp_path.iterdir()]
+    assert len(workers) == 2
+    assert _wait_gone(workers, 10) == []
     left = [Path(f"/proc/{p}/cmdline").read_bytes() for p in procs.tagged_processes(tag)]
     assert [c for c in left if b"resource_tracker" not in c] == []

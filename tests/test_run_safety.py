@@ -298,7 +298,7 @@ def _chmod_readonly(tmp_path: Path):
 
 def test_a_read_only_out_is_one_line_before_any_review(data: Path, tmp_path: Path, monkeypatch) -> None:
     ran = []
-    monkeypatch.setattr(batch, "_run_all", lambda *a: ran.append(a) or iter(()))
+    monkeypatch.setattr(batch, "_run_all", lambda *a, **k: ran.append(a) or iter(()))
     with _readonly(tmp_path) as (point, cause):
         for out in (point, point / "reviews"):  # the folder itself, or a folder to create in it
             res = CliRunner().invoke(review_command, [str(data), "--out", str(out), "--rep", "quick"])
