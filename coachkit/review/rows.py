@@ -12,10 +12,11 @@ import pandas as pd
 
 def rep_row(data: Any, rep_id: str) -> pd.Series:
     """The reps-table row of ``rep_id``; ``ValueError`` when the rep is not in the reps table."""
-    rows = data.reps[data.reps["rep_id"] == rep_id]
-    if rows.empty:
+    reps = data.reps
+    hit = np.flatnonzero((reps["rep_id"] == rep_id).to_numpy(dtype=bool, na_value=False))
+    if not len(hit):
         raise ValueError(f"rep {rep_id!r} is not in the reps table")
-    return rows.iloc[0]
+    return reps.iloc[hit[0]]
 
 
 def window_activities(data: Any, rep_id: str, start: Any, end: Any) -> pd.DataFrame:
