@@ -56,3 +56,36 @@ def test_a_forked_child_opens_its_own_instance():
     os.waitpid(pid, 0)
     assert got == b"1"
     assert duck._state["con"] is parent and _query("SELECT 3") == [(3,)]
+
+
+@pytest.mark.parametrize(("env", "expected"), [("1", 1), ("2", 2), ("", None), ("zero", None)])
+def test_the_instance_runs_the_threads_the_environment_asks_for(env: str, expected: int | None) -> None:
+    import subprocess
+
+    code = "from coachkit import duck; c = duck.cursor(); print(c.sql(\"SELECT current_setting('threads')\").fetchall()[0][0])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=dict(os.environ, **{duck.THREADS_ENV: env}), capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    default = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb; print(duckdb.connect().sql(\"SELECT current_setting('threads')\").fetchall()[0][0])",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert int(out.stdout) == (expected if expected is not None else int(default))
+
+
+def test_the_batch_gives_each_kernel_its_share_of_the_cores(monkeypatch) -> None:
+    from coachkit import batch
+
+    monkeypatch.delenv(duck.THREADS_ENV, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert batch._kernel_env(2) == {duck.THREADS_ENV: "4"}
+    assert batch._kernel_env(3) == {duck.THREADS_ENV: "2"}
+    assert batch._kernel_env(16) == {duck.THREADS_ENV: "1"}  # never 0
+    monkeypatch.setenv(duck.THREADS_ENV, "6")
+    assert batch._kernel_env(2) == {}  # the user's own setting is kept (inherited as it is)
