@@ -160,3 +160,12 @@ def test_a_weekly_trend_from_a_team_panel_is_the_reps_own(sample, window) -> Non
     panel = rep_week_panel(sample, first, last, ["activities"], reps=peers)
     for rep in peers:
         assert coaching.weekly_trend(sample, rep, as_of, panel=panel) == coaching.weekly_trend(sample, rep, as_of)
+
+
+def test_the_reps_weekly_rows_are_those_of_weekly(sample, window) -> None:
+    team = review.team_tables(sample, "R001", window, share=False)
+    for rep in team.peers:
+        t = team.for_rep(rep)
+        for kpi in (*review.REVIEW_KPIS, "not_a_kpi"):
+            mine, _ = t.weekly(kpi)
+            pd.testing.assert_frame_equal(t.rep_weekly(kpi), mine)
