@@ -74,8 +74,17 @@ def _run_baseline(reps: list[str], out: Path, data: Path, as_of: str, parallel: 
     out.mkdir(parents=True, exist_ok=True)
     script = _baseline_script(out, data, as_of)
     cmd = ["xargs", "-P", str(parallel), "-n", "1", "sh", "-c", script]
-    # the kernels' start-up warnings would print once per rep
-    return _timed(cmd, input="\n".join(reps).encode(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # the kernels' start-up warnings would print once per rep: kept in a log, shown when a rep fails
+    log = out / "baseline.log"
+    with open(log, "wb") as err:
+        t = time.perf_counter()
+        done = subprocess.run(cmd, input="\n".join(reps).encode(), stdout=subprocess.DEVNULL, stderr=err)
+        elapsed = time.perf_counter() - t
+    if done.returncode:
+        missing = [r for r in reps if not (out / f"{r}.html").is_file()]
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise SystemExit(f"the baseline failed for {missing} (xargs exit {done.returncode}); the end of {log}:\n{tail}")
+    return elapsed
 
 
 def _canonical_cells(nb) -> list:
