@@ -96,16 +96,18 @@ def test_totals_read_through_the_index_match_a_scan_of_the_rows(sample, window) 
                     pd.testing.assert_series_equal(got, rows.iloc[0])
             kind = review.team.registry[kpi].kind
             rows = t[(t["window"] == which) & (t["kpi"] == kpi)]
-            if kind == "rate":
-                rows = rows[rows["denominator"] > 0]
-                expected = (rows["numerator"] / rows["denominator"]).median()
-            elif kind == "count":
-                weeks = float(window_total(team, kpi, which)["weeks"])
-                expected = (rows["value"] / rows["weeks"].where(rows["weeks"] > 0) * weeks).median()
-            else:
-                expected = rows["value"].median()
-            got = team_median(team, kpi, which)
-            assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, rel=1e-12)
+            for rep in team.peers:  # a count's median is in the reviewed rep's weeks
+                mine = team.for_rep(rep)
+                if kind == "rate":
+                    ok = rows[rows["denominator"] > 0]
+                    expected = (ok["numerator"] / ok["denominator"]).median()
+                elif kind == "count":
+                    weeks = float(window_total(mine, kpi, which)["weeks"])
+                    expected = (rows["value"] / rows["weeks"].where(rows["weeks"] > 0) * weeks).median()
+                else:
+                    expected = rows["value"].median()
+                got = team_median(mine, kpi, which)
+                assert (np.isnan(got) and np.isnan(expected)) or got == expected  # the same float, bit for bit
 
 
 def test_what_the_team_shares_is_what_each_rep_gets_alone(sample, window, monkeypatch) -> None:
@@ -169,3 +171,36 @@ def test_the_reps_weekly_rows_are_those_of_weekly(sample, window) -> None:
         for kpi in (*review.REVIEW_KPIS, "not_a_kpi"):
             mine, _ = t.weekly(kpi)
             pd.testing.assert_frame_equal(t.rep_weekly(kpi), mine)
+
+
+def _present_count_by_scan(team, kpi, window, playbook, absent, which):
+    """present_count as it was written with pandas filters (the reference for its numpy form)."""
+    start, end = (window.start, window.end) if which == "this" else (window.prior_start, window.prior_end)
+    table = team.this if which == "this" else team.prior
+    rows = table[(table["kpi"] == kpi) & (table["rep_id"] == team.rep_id)]
+    away = {pd.Timestamp(a) for a in absent}
+    weeks = pd.Series(pd.date_range(start, end, freq="7D"))
+    weeks = weeks[~weeks.isin(away) & weeks.isin(list(rows["period_start"]))]
+    if weeks.empty:
+        return 0.0, 0.0
+    lo = weeks.clip(lower=start)
+    hi = (weeks + pd.Timedelta(days=7)).clip(upper=end + pd.Timedelta(days=1))
+    days = float(playbook.working_days_between(lo, hi).sum())
+    count = float(rows.loc[rows["period_start"].isin(list(weeks)), "value"].fillna(0).sum())
+    return count, days
+
+
+def test_present_counts_match_a_scan_of_the_rows(sample) -> None:
+    from coachkit.review.kpi_rows import present_count
+
+    for as_of in ("", "2026-10-28"):  # a window ending on a Monday, Sunday or mid-week
+        w = review.review_window(sample, as_of, 4)
+        team = review.team_tables(sample, "R001", w, share=False)
+        mondays = list(pd.date_range(w.prior_start, w.end, freq="7D"))
+        for rep in team.peers:
+            mine = team.for_rep(rep)
+            for kpi in ("activities", "calls", "meetings", "deals_created", "emails"):
+                for absent in ([], mondays[1:2], mondays[::2], mondays):
+                    for which in ("this", "prior"):
+                        got = present_count(mine, kpi, w, sample.playbook, absent, which)
+                        assert got == _present_count_by_scan(mine, kpi, w, sample.playbook, absent, which)

@@ -38,17 +38,19 @@ def present_count(
     not zero weeks) without the weeks starting on an ``absent`` Monday, and the working days of those weeks inside
     the window. (0, 0) when no week is left."""
     start, end = (window.start, window.end) if which == "this" else (window.prior_start, window.prior_end)
-    table = team.this if which == "this" else team.prior
-    rows = table[(table["kpi"] == kpi) & (table["rep_id"] == team.rep_id)]
-    away = {pd.Timestamp(a) for a in absent}
-    weeks = pd.Series(pd.date_range(start, end, freq="7D"))
-    weeks = weeks[~weeks.isin(away) & weeks.isin(list(rows["period_start"]))]
-    if weeks.empty:
+    rows = team.rep_rows(kpi, which)
+    starts = rows["period_start"].to_numpy(dtype="datetime64[ns]")
+    away = np.array([pd.Timestamp(a).to_datetime64() for a in absent], dtype="datetime64[ns]")
+    week = np.timedelta64(7, "D")
+    weeks = np.arange(pd.Timestamp(start).to_datetime64(), pd.Timestamp(end).to_datetime64() + 1, week)
+    weeks = weeks[~np.isin(weeks, away) & np.isin(weeks, starts)]
+    if not len(weeks):
         return 0.0, 0.0
-    lo = weeks.clip(lower=start)
-    hi = (weeks + pd.Timedelta(days=7)).clip(upper=end + pd.Timedelta(days=1))
+    lo = np.maximum(weeks, pd.Timestamp(start).to_datetime64())
+    hi = np.minimum(weeks + week, (pd.Timestamp(end) + pd.Timedelta(days=1)).to_datetime64())
     days = float(playbook.working_days_between(lo, hi).sum())
-    count = float(rows.loc[rows["period_start"].isin(list(weeks)), "value"].fillna(0).sum())
+    values = rows["value"].to_numpy(dtype="float64", na_value=np.nan)[np.isin(starts, weeks)]
+    count = float(np.where(np.isnan(values), 0.0, values).sum())
     return count, days
 
 

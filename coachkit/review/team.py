@@ -98,6 +98,19 @@ class Team:
             index = self.__dict__["_rows"] = (t, built)
         return index[1].get((which, kpi), {})
 
+    def totals_arrays(self) -> dict[str, np.ndarray]:
+        """:attr:`totals`' ``value``, ``numerator``, ``denominator`` and ``weeks`` as float64 arrays (missing: NaN),
+        by position, built once per team: :func:`team_median` reads them some 25 times per review."""
+        cached = self.__dict__.get("_arrays")
+        if cached is None or cached[0] is not self.totals:
+            t = self.totals
+            arrays = {
+                c: (t[c].to_numpy(dtype="float64", na_value=np.nan) if c in t.columns else np.full(len(t), np.nan))
+                for c in ("value", "numerator", "denominator", "weeks")
+            }
+            cached = self.__dict__["_arrays"] = (t, arrays)
+        return cached[1]
+
     def for_rep(self, rep_id: str) -> Team:
         """The same team's tables for another of its reps (new frame objects over the same data, same
         :attr:`shared`)."""
@@ -110,9 +123,24 @@ class Team:
             prior=self.prior.copy(deep=False),
             totals=self.totals.copy(deep=False),
         )
-        self.rows("this", "")  # the index of the totals, built once and handed on (same rows)
+        self.rows("this", "")  # the index of the totals and their arrays, built once and handed on (same rows)
         team.__dict__["_rows"] = (team.totals, self.__dict__["_rows"][1])
+        team.__dict__["_arrays"] = (team.totals, self.totals_arrays())
         return team
+
+    def rep_rows(self, kpi: str, which: str = "this") -> pd.DataFrame:
+        """The reviewed rep's rows of ``kpi`` in the ``which`` window's weekly table (:attr:`this` or :attr:`prior`),
+        found once per :class:`Team` for every KPI."""
+        table = self.this if which == "this" else self.prior
+        cached = self.__dict__.get("_rep_rows")
+        if cached is None or cached[0] is not self.this or cached[1] is not self.prior or cached[2] != self.rep_id:
+            found: dict[tuple[str, str], pd.DataFrame] = {}
+            for name, t in (("this", self.this), ("prior", self.prior)):
+                mine = t[(t["rep_id"] == self.rep_id).to_numpy(dtype=bool, na_value=False)]
+                found |= {(name, str(k)): rows for k, rows in mine.groupby("kpi", sort=False, dropna=True)}
+            cached = self.__dict__["_rep_rows"] = (self.this, self.prior, self.rep_id, found)
+        rows = cached[3].get((which, kpi))
+        return rows if rows is not None else table.iloc[:0]
 
     def rep_weekly(self, kpi: str) -> pd.DataFrame:
         """The reviewed rep's rows of ``kpi`` in the prior and this window's weekly tables (prior first): the first
@@ -228,18 +256,21 @@ def window_count(team: Team, kpi: str, which: str = "this", rep: str | None = No
 
 def team_median(team: Team, kpi: str, which: str = "this") -> float:
     """Median over the peers of their window values (counts: weekly average × the reviewed rep's weeks)."""
-    rows = team.totals.iloc[sorted(team.rows(which, kpi).values())]
+    pos = np.array(sorted(team.rows(which, kpi).values()), dtype=np.intp)
+    col = team.totals_arrays()
     kind = registry[kpi].kind
     if kind == "rate":
-        rows = rows[rows["denominator"] > 0]
-        vals = rows["numerator"] / rows["denominator"]
+        num, den = col["numerator"][pos], col["denominator"][pos]
+        keep = den > 0
+        vals = num[keep] / den[keep]
     elif kind == "count":
         weeks = float(window_total(team, kpi, which)["weeks"])
-        vals = rows["value"] / rows["weeks"].where(rows["weeks"] > 0) * weeks
+        w = col["weeks"][pos]
+        vals = col["value"][pos] / np.where(w > 0, w, np.nan) * weeks
     else:
-        vals = rows["value"]
-    vals = vals.dropna()
-    return float(vals.median()) if len(vals) else np.nan
+        vals = col["value"][pos]
+    vals = vals[~np.isnan(vals)]
+    return float(np.median(vals)) if len(vals) else np.nan
 
 
 def peers_n(team: Team, which: str = "this") -> int:
