@@ -326,6 +326,13 @@ def tagged_processes(tag: str) -> list[int]:
     return sorted(found)
 
 
+def _start_method() -> str:
+    """The pool's start method: ``forkserver`` where the system has it, else ``spawn`` (never ``fork``)."""
+    import multiprocessing as mp
+
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
 def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Any:
     """A ``ProcessPoolExecutor`` of ``n_workers`` processes carrying ``tag`` (and ``env`` in their environment) and
     dying with this process (:func:`worker_init`); with the ``forkserver`` start method (where available) the server
@@ -334,7 +341,7 @@ def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    method = _start_method()
     ctx = mp.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["coachkit._forkserver", *preload])
@@ -356,31 +363,35 @@ def warm_pool(
 ) -> Iterator[Any]:
     """A pool (:func:`new_pool`) started now, for :func:`run_pool` to run the tasks prepared meanwhile: each of its
     ``n_workers`` processes is sent ``warm()`` at once (e.g. a kernel start), so that it runs while the caller
-    prepares the tasks; the processes are started from a thread, so the caller goes on at once. What ``warm`` raises
-    is ignored (the first task meets the same error and reports it).
-    Leaving the block stops the pool and its forkserver, unless :func:`run_pool` has shut them down already (an
-    error or a signal before the tasks)."""
+    prepares the tasks. With the ``forkserver`` start method the workers are started from a thread (the server's
+    imports take about a second), so the caller goes on at once. What ``warm`` raises is ignored (the first task
+    meets the same error and reports it). Leaving the block stops the pool and its forkserver; when :func:`run_pool`
+    has already shut them down, there is nothing left to stop."""
     pool = new_pool(n_workers, tag, preload, env)
 
-    def start() -> None:  # the forkserver's imports take ~1 s: started beside the caller, not before it
+    def start() -> None:
         if warm is None:
             return
         with contextlib.suppress(Exception):
             for _ in range(n_workers):
                 pool.submit(warm)
 
-    if pool._mp_context.get_start_method() == "forkserver":
-        # The server is started here, in this thread: a process started from a thread gets its parent-death
-        # signal when that thread ends (prctl), and the server must live as long as the batch.
+    starting = threading.Thread(target=start, name="coachkit-pool-start", daemon=True)
+    if _start_method() == "forkserver":
+        # The server is started here, in this thread: a process started from a thread gets its parent-death signal
+        # when that thread ends (prctl), and the server must live as long as the batch. The workers are the
+        # server's children, so the thread may start them.
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
-    starting = threading.Thread(target=start, name="coachkit-pool-start", daemon=True)
-    starting.start()
+        starting.start()
+    else:  # spawn: the workers are this process's own children, started from this thread
+        start()
     try:
         yield pool
     finally:
-        starting.join()
+        if starting.is_alive():
+            starting.join()
         stop_pool(pool)
         _stop_forkserver()
 
