@@ -78,7 +78,7 @@ def _series(team: Team, kpi: str, window: Window) -> tuple[list[float], int]:
     """The rep's weekly values of ``kpi`` over the prior and this window (one per Monday, NaN where the rep has
     none) and the index of the window's first week."""
     weeks = pd.date_range(window.prior_start, window.end, freq="7D")
-    mine = team.rep_weekly(kpi)
+    mine = pd.concat([team.rep_rows(kpi, "prior"), team.rep_rows(kpi, "this")])
     by_week = mine.drop_duplicates("period_start").set_index("period_start")["value"]
     values = [float(by_week.get(w, np.nan)) for w in weeks]
     return values, int(window.weeks)

@@ -142,17 +142,6 @@ class Team:
         rows = cached[3].get((which, kpi))
         return rows if rows is not None else table.iloc[:0]
 
-    def rep_weekly(self, kpi: str) -> pd.DataFrame:
-        """The reviewed rep's rows of ``kpi`` in the prior and this window's weekly tables (prior first): the first
-        part of :meth:`weekly`, without the peers' medians; the rep's rows are found once per :class:`Team`."""
-        cached = self.__dict__.get("_mine")
-        if cached is None or cached[0] is not self.prior or cached[1] is not self.this or cached[2] != self.rep_id:
-            both = pd.concat([self.prior, self.this], ignore_index=True)
-            mine = both[(both["rep_id"] == self.rep_id).to_numpy(dtype=bool, na_value=False)]
-            by_kpi = {str(k): rows for k, rows in mine.groupby("kpi", sort=False, dropna=True)}
-            cached = self.__dict__["_mine"] = (self.prior, self.this, self.rep_id, by_kpi, mine.iloc[:0])
-        return cached[3].get(kpi, cached[4])
-
     def weekly(self, kpi: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``kpi`` by week over the prior and this window: the rep's rows, and per week the median
         ``value`` of the peers that have one (a rate with no denominator has none)."""
