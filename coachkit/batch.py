@@ -42,7 +42,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -726,7 +726,17 @@ def run_reviews(
             tasks.sort(key=lambda task: group.get(task["rep_id"], ""))
             show = not quiet and sys.stderr.isatty()
             cluster_info: dict[str, Any] = {"announce": not quiet}
-            run = _run_all(tasks, n_workers, show, tag, dask_client, cluster_info, url, pool=pool)
+            run = _run_all(
+                tasks,
+                n_workers,
+                show,
+                tag,
+                dask_client,
+                cluster_info,
+                url,
+                pool=pool,
+                group=lambda task: group.get(task["rep_id"], ""),
+            )
             with contextlib.closing(run) as results:
                 for task, record in results:
                     records[task["rep_id"]] = record
@@ -958,6 +968,7 @@ def _run_all(
     cluster_info: dict[str, Any] | None = None,
     url: str | None = None,
     pool: Any = None,
+    group: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Iterable[tuple[dict[str, Any], dict]]:
     """Run ``tasks`` (in a process pool when more than one worker, or on the Dask ``client``), yielding
     (task, record) as they finish; one tqdm bar either way.
@@ -970,6 +981,7 @@ def _run_all(
     ``client`` may be a scheduler address (opened and closed here), or a :class:`coachkit.cluster.Opening`
     (opened in the background by the caller); ``cluster_info`` receives :func:`coachkit.cluster.describe`. ``url``: the dataset is at that URL (:mod:`coachkit.remote`).
     ``pool``: the process pool to run them in (:func:`coachkit.procs.warm_pool`, started early), else a new one.
+    ``group(task)``: the task's peer group; the pool keeps a group's reviews on one worker (:func:`coachkit.procs.run_pool`).
     """
     from tqdm.auto import tqdm
 
@@ -997,7 +1009,9 @@ def _run_all(
 
                 shutdown_kernels()
             return
-        with contextlib.closing(procs.run_pool(review, tasks, n_workers, tag, POOL_PRELOAD, pool=pool)) as results:
+        with contextlib.closing(
+            procs.run_pool(review, tasks, n_workers, tag, POOL_PRELOAD, pool=pool, group=group)
+        ) as results:
             for task, result in results:
                 if isinstance(result, BaseException):  # the worker process itself died
                     record = {"stem": task["stem"], "status": "failed", "error": _classify(result)}

@@ -42,6 +42,7 @@ __all__ = [
     "PARENT_ENV",
     "RUN_ENV",
     "Interrupted",
+    "Workers",
     "die_with_parent",
     "kernel_launch_code",
     "pid_alive",
@@ -333,8 +334,36 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
-def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Any:
-    """A ``ProcessPoolExecutor`` of ``n_workers`` processes carrying ``tag`` (and ``env`` in their environment) and
+class Workers:
+    """A pool of worker processes, each its own one-process ``ProcessPoolExecutor``, so that a task can be sent to
+    the worker of one's choice (:func:`run_pool` keeps each peer group on one worker) and a worker that dies takes
+    only its own task with it.
+
+    ``executors``: one per worker. ``shutdown`` and ``_processes`` are those of a ``ProcessPoolExecutor``, over all
+    of them (for :func:`stop_pool`).
+    """
+
+    def __init__(self, executors: Sequence[Any]) -> None:
+        self.executors = list(executors)
+
+    @property
+    def _processes(self) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        for ex in self.executors:
+            out |= getattr(ex, "_processes", None) or {}
+        return out
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Shut every worker down (``ProcessPoolExecutor.shutdown``): first all told, then waited for."""
+        for ex in self.executors:
+            ex.shutdown(wait=False, cancel_futures=cancel_futures)
+        if wait:
+            for ex in self.executors:
+                ex.shutdown(wait=True)
+
+
+def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Workers:
+    """A :class:`Workers` pool of ``n_workers`` processes carrying ``tag`` (and ``env`` in their environment) and
     dying with this process (:func:`worker_init`); with the ``forkserver`` start method (where available) the server
     imports ``preload`` once and dies with this process too (:mod:`coachkit._forkserver`). Its processes start with
     the first tasks."""
@@ -345,11 +374,10 @@ def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping
     ctx = mp.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(["coachkit._forkserver", *preload])
-    return ProcessPoolExecutor(
-        max_workers=n_workers,
-        mp_context=ctx,
-        initializer=worker_init,
-        initargs=(tag, os.getpid(), method == "forkserver", dict(env or {})),
+    init = (tag, os.getpid(), method == "forkserver", dict(env or {}))
+    return Workers(
+        ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=worker_init, initargs=init)
+        for _ in range(n_workers)
     )
 
 
@@ -373,8 +401,8 @@ def warm_pool(
         if warm is None:
             return
         with contextlib.suppress(Exception):
-            for _ in range(n_workers):
-                pool.submit(warm)
+            for worker in pool.executors:
+                worker.submit(warm)
 
     starting = threading.Thread(target=start, name="coachkit-pool-start", daemon=True)
     if _start_method() == "forkserver":
@@ -402,31 +430,61 @@ def run_pool(
     n_workers: int,
     tag: str,
     preload: Sequence[str] = (),
-    pool: Any = None,
+    pool: Workers | None = None,
+    group: Callable[[Any], Any] | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """Run ``fn(task)`` for each task in a pool of ``n_workers`` processes; yield ``(task, result)`` as each finishes.
 
-    ``result`` is the exception when the worker process died. The pool is ``pool`` (e.g. from
-    :func:`warm_pool`) or a new one (:func:`new_pool`: its workers carry ``tag`` and die with this process, and
-    with the ``forkserver`` start method the server imports ``preload`` once and dies with this process too).
-    Closing the generator before the end (an exception,
-    :class:`Interrupted`) stops the pool at once (:func:`stop_pool`); at the end the pool is
-    shut down normally (workers shut their kernels down as they exit). Either way the
-    forkserver is stopped too: no process of the pool outlives it.
+    ``result`` is the exception ``fn`` raised, or the ``BrokenProcessPool`` error when the worker process itself
+    died: that worker is dropped and the other workers go on with the rest (when none is left, every task not run
+    gets that error). The pool is ``pool`` (e.g. from :func:`warm_pool`) or a new one (:func:`new_pool`: its
+    workers carry ``tag`` and die with this process, and with the ``forkserver`` start method the server imports
+    ``preload`` once and dies with this process too).
+
+    **Peer groups stay on one worker.** ``group(task)`` (default: one group) names the task's group, e.g. the
+    rep's peer group: a worker runs the tasks of one group, in their order, before it takes another, so that what
+    a warm kernel keeps for a group (:func:`coachkit.review.team_tables`, :func:`coachkit.batch.load_for_review`)
+    is computed once per group, not once per worker. A free worker takes the largest group nobody has started;
+    when there is none, it takes the last task of the group with the most tasks left, so that no worker idles
+    while tasks wait. Each worker has one task at a time.
+
+    Closing the generator before the end (an exception, :class:`Interrupted`) stops the pool at once
+    (:func:`stop_pool`); at the end the pool is shut down normally (workers shut their kernels down as they exit).
+    Either way the forkserver is stopped too: no process of the pool outlives it.
     """
-    from concurrent.futures import as_completed
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     if pool is None:
         pool = new_pool(n_workers, tag, preload)
+    plan = _GroupPlan(tasks, group)
     finished = False
     try:
-        futures = {pool.submit(fn, task): task for task in tasks}
-        for future in as_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:
-                result = exc
-            yield futures[future], result
+        free = list(range(len(pool.executors)))
+        running: dict[Any, tuple[int, Any]] = {}  # future -> (worker, task)
+        broken: BaseException | None = None
+        while True:
+            for w in free:
+                task = plan.next_for(w)
+                if task is not None:
+                    running[pool.executors[w].submit(fn, task)] = (w, task)
+            free = []
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                w, task = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool as exc:  # the worker died: it gets no other task
+                    result = broken = exc
+                except Exception as exc:
+                    result = exc
+                if not isinstance(result, BrokenProcessPool):
+                    free.append(w)
+                yield task, result
+        for task in plan.rest():  # only when every worker died
+            yield task, broken
         finished = True
     finally:
         if finished:
@@ -434,6 +492,47 @@ def run_pool(
         else:
             stop_pool(pool)
         _stop_forkserver()
+
+
+class _GroupPlan:
+    """Which task each worker runs next (see :func:`run_pool`): the groups' tasks in order, a group per worker."""
+
+    def __init__(self, tasks: Sequence[Any], group: Callable[[Any], Any] | None) -> None:
+        from collections import deque
+
+        self.groups: dict[Any, deque[Any]] = {}
+        for task in tasks:
+            self.groups.setdefault(None if group is None else group(task), deque()).append(task)
+        self.current: dict[int, Any] = {}  # worker -> its group
+        self.started: set[Any] = set()
+        self.one_queue = group is None
+
+    def next_for(self, worker: int) -> Any:
+        """The next task for ``worker``, or None when no task is left."""
+        if self.one_queue:  # no groups: every worker takes the next task in order
+            queue = self.groups.get(None)
+            return queue.popleft() if queue else None
+        mine = self.current.get(worker)
+        if mine is not None and self.groups[mine]:
+            return self.groups[mine].popleft()
+        fresh = [g for g, q in self.groups.items() if q and g not in self.started]
+        if fresh:
+            g = max(fresh, key=lambda g: len(self.groups[g]))  # the first of the largest
+            self.current[worker] = g
+            self.started.add(g)
+            return self.groups[g].popleft()
+        left = [g for g, q in self.groups.items() if q]
+        if not left:
+            return None
+        g = max(left, key=lambda g: len(self.groups[g]))
+        return self.groups[g].pop()  # from the end: the group's own worker keeps its order
+
+    def rest(self) -> list[Any]:
+        """Every task not handed out yet (and none left after)."""
+        out = [t for q in self.groups.values() for t in q]
+        for q in self.groups.values():
+            q.clear()
+        return out
 
 
 def _stop_forkserver() -> None:

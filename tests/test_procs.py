@@ -179,3 +179,85 @@ def test_leaving_a_warm_pool_before_the_tasks_stops_its_workers(tmp_path: Path) 
     assert _wait_gone(workers, 10) == []
     left = [Path(f"/proc/{p}/cmdline").read_bytes() for p in procs.tagged_processes(tag)]
     assert [c for c in left if b"resource_tracker" not in c] == []
+
+
+def _plan_order(tasks: list[tuple[str, int]], workers: int, turns: list[int]) -> list[tuple[int, tuple[str, int]]]:
+    """What each worker of ``turns`` (in that order) is given by the pool's plan, until it gives nothing."""
+    plan = procs._GroupPlan(tasks, lambda t: t[0])
+    out = []
+    for w in turns:
+        task = plan.next_for(w)
+        if task is not None:
+            out.append((w, task))
+    return out
+
+
+def test_the_plan_keeps_a_group_on_one_worker_and_lets_a_free_worker_take_the_end_of_the_largest() -> None:
+    tasks = [("A", 1), ("A", 2), ("A", 3), ("B", 1), ("B", 2), ("C", 1)]
+    # each worker takes the largest group nobody has started (A, then B), runs it in order, then C is left
+    assert _plan_order(tasks, 2, [0, 1, 0, 1, 0, 1, 0, 1]) == [
+        (0, ("A", 1)),
+        (1, ("B", 1)),
+        (0, ("A", 2)),
+        (1, ("B", 2)),
+        (0, ("A", 3)),
+        (1, ("C", 1)),
+    ]
+    # no group left to start: the free worker takes the last task of the group with most left, its owner keeps order
+    tasks = [("A", 1), ("A", 2), ("A", 3), ("A", 4), ("B", 1)]
+    assert _plan_order(tasks, 2, [0, 1, 1, 0, 1, 0, 1]) == [
+        (0, ("A", 1)),
+        (1, ("B", 1)),
+        (1, ("A", 4)),
+        (0, ("A", 2)),
+        (1, ("A", 3)),
+    ]
+    # the largest group first, ties in the order given
+    assert _plan_order([("A", 1), ("B", 1), ("B", 2), ("C", 1), ("C", 2)], 3, [0, 1, 2]) == [
+        (0, ("B", 1)),
+        (1, ("C", 1)),
+        (2, ("A", 1)),
+    ]
+    # without groups every worker takes the next task in order
+    plan = procs._GroupPlan([1, 2, 3], None)
+    assert [plan.next_for(w) for w in (1, 0, 1, 0)] == [1, 2, 3, None]
+    assert procs._GroupPlan([], None).next_for(0) is None
+
+
+def _group_task(task: tuple[str, float, str]) -> int:
+    group, seconds, what = task
+    if what == "die":
+        os._exit(3)  # the worker process dies (an out-of-memory kill, a crash)
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _nothing() -> None:
+    return None
+
+
+def test_the_pool_runs_each_group_on_one_worker() -> None:
+    tag = procs.run_tag()
+    tasks = [(g, 0.4, "ok") for g in ("A", "A", "A", "B", "B", "B")]
+    with procs.tagged_environment(tag), procs.warm_pool(2, tag, warm=_nothing) as pool:
+        time.sleep(1.0)  # both workers up before the tasks, so that neither runs ahead
+        results = list(procs.run_pool(_group_task, tasks, 2, tag, pool=pool, group=lambda t: t[0]))
+    assert len(results) == 6
+    by_group = {g: {pid for (tg, _, _), pid in results if tg == g} for g in ("A", "B")}
+    assert all(len(pids) == 1 for pids in by_group.values()) and by_group["A"] != by_group["B"]
+
+
+def test_a_worker_that_dies_takes_only_its_own_task_with_it() -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    tag = procs.run_tag()
+    tasks = [("A", 0.0, "die"), ("A", 0.0, "ok"), ("B", 0.3, "ok"), ("B", 0.3, "ok")]
+    with procs.tagged_environment(tag):
+        results = list(procs.run_pool(_group_task, tasks, 2, tag, group=lambda t: t[0]))
+    got = dict((task, result) for task, result in results if task[2] == "die")
+    assert isinstance(got[("A", 0.0, "die")], BrokenProcessPool)
+    ok = [result for task, result in results if task[2] == "ok"]
+    assert len(ok) == 3 and all(isinstance(pid, int) for pid in ok) and len(set(ok)) == 1  # the other worker ran them
+    # every worker dead: the tasks not run get the error
+    results = list(procs.run_pool(_group_task, [("A", 0.0, "die"), ("A", 0.0, "ok")], 1, tag, group=lambda t: t[0]))
+    assert [type(r) for _, r in results] == [BrokenProcessPool, BrokenProcessPool]
