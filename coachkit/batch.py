@@ -51,6 +51,7 @@ from typing import Any
 import pandas as pd
 
 from .active_days import rep_days
+from .engine import PRELOAD as KERNEL_PRELOAD
 from .files import write_text
 from .naming import safe_name
 from .window import window_bounds as review_window
@@ -955,8 +956,10 @@ def _kernel_env(n_workers: int) -> dict[str, str]:
 
 
 #: What the pool's forkserver imports once: its workers are forked from a clean server process (forking the batch,
-#: which may run pyarrow threads, can deadlock), with papermill and nbconvert already imported.
-POOL_PRELOAD = ("coachkit.batch", "coachkit.export", "papermill", "nbconvert")
+#: which may run pyarrow threads, can deadlock), with papermill and nbconvert already imported, and what a review
+#: kernel imports (:data:`coachkit.engine.PRELOAD`, ipykernel), so that a worker forks its kernel with all of it
+#: in memory (:mod:`coachkit.kernel_fork`).
+POOL_PRELOAD = ("coachkit.batch", "coachkit.export", "papermill", "nbconvert", *KERNEL_PRELOAD, "ipykernel.kernelapp")
 
 
 def _run_all(

@@ -30,7 +30,9 @@ Kernels are shut down when the process exits (:func:`shutdown_kernels`).
 (``sys.executable``), whatever kernelspecs the user has: a kernelspec named ``python3``
 elsewhere on ``JUPYTER_PATH`` (another Python, another virtual environment) plays no part
 (:class:`InterpreterKernelSpecManager`). A kernel that does not start raises
-:class:`KernelStartError` naming the interpreter. The kernel's first statement ties it to
+:class:`KernelStartError` naming the interpreter. A pool worker, which has imported all a kernel needs and runs
+one thread, forks its kernel instead of starting a new Python (:mod:`coachkit.kernel_fork`, about 2 s of CPU
+less per kernel); the same interpreter either way. The kernel's first statement ties it to
 the process that started it (:func:`coachkit.procs.kernel_launch_code`): it is killed when
 that process dies, so that no kernel outlives a killed review run.
 
@@ -75,8 +77,21 @@ __all__ = [
 ENGINE_NAME = "coachkit-warm"
 FRESH_ENGINE_NAME = "coachkit-fresh"
 
-#: Modules imported in a new kernel before its first notebook.
-PRELOAD = ("pandas", "altair", "nbformat", "coachkit", "coachkit.review", "coachkit.export", "coachkit.batch")
+#: Modules imported in a new kernel before its first notebook (the last ones the review imports on first use).
+PRELOAD = (
+    "pandas",
+    "altair",
+    "nbformat",
+    "coachkit",
+    "coachkit.review",
+    "coachkit.export",
+    "coachkit.batch",
+    "duckdb",
+    "vl_convert",
+    "scipy.stats",
+    "statsmodels.genmod.generalized_linear_model",
+    "statsmodels.regression.linear_model",
+)
 
 # kernel key -> kernel manager, in this process
 _KERNELS: dict[tuple[str, tuple[str, ...]], tuple[Any, Any]] = {}  # key -> (manager, client)
@@ -172,15 +187,19 @@ def interpreter_kernel_spec(parent: int | None = None) -> Any:
     """
     from jupyter_client.kernelspec import KernelSpec
 
+    from . import kernel_fork
     from .procs import kernel_launch_code
 
     code = kernel_launch_code(os.getpid() if parent is None else parent)
+    metadata: dict[str, Any] = {"debugger": False}
+    if kernel_fork.available():  # forked from this process where it can be (coachkit.kernel_fork), else started
+        metadata["kernel_provisioner"] = {"provisioner_name": kernel_fork.PROVISIONER_NAME}
     return KernelSpec(
         argv=[sys.executable, "-Xfrozen_modules=off", "-c", code, "-f", "{connection_file}"],
         display_name=f"Python ({sys.executable})",
         language="python",
         interrupt_mode="signal",
-        metadata={"debugger": False},
+        metadata=metadata,
     )
 
 

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from fake_review import write_fake_review  # tests/fake_review.py
 
-from coachkit import SalesData, batch, procs, publish
+from coachkit import SalesData, batch, kernel_fork, procs, publish
 from coachkit.naming import safe_name
 from coachkit.review_cli import review_command
 from coachkit.runlock import RunLockedError
@@ -100,8 +100,18 @@ def _tag_of(pid: int, seconds: float = 60) -> str:
     raise AssertionError(f"no child of {pid} carries a run tag")
 
 
+def _is_kernel(pid: int) -> bool:
+    """A review kernel: forked (named coachkit-kernel) or started (its command line launches ipykernel; the pool's
+    forkserver names ``ipykernel.kernelapp`` too, among the modules it imports)."""
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/comm").read_bytes().strip() == kernel_fork.KERNEL_NAME:
+            return True
+        return b"kernelapp.launch_new_instance()" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
+
+
 def _kernels(tag: str) -> list[int]:
-    return [p for p in procs.tagged_processes(tag) if b"kernelapp" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    return [p for p in procs.tagged_processes(tag) if _is_kernel(p)]
 
 
 def _wait(predicate, seconds: float) -> float:
