@@ -354,12 +354,16 @@ class Workers:
         return out
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Shut every worker down (``ProcessPoolExecutor.shutdown``): first all told, then waited for."""
+        """Shut every worker down (``ProcessPoolExecutor.shutdown``): all told at once, then (``wait``) waited for
+        until they have exited (each shuts its kernel down first)."""
+        # what shutdown(wait=True) joins; shutdown(wait=False) forgets it
+        managers = [getattr(ex, "_executor_manager_thread", None) for ex in self.executors]
         for ex in self.executors:
             ex.shutdown(wait=False, cancel_futures=cancel_futures)
         if wait:
-            for ex in self.executors:
-                ex.shutdown(wait=True)
+            for manager in managers:
+                if manager is not None:
+                    manager.join()
 
 
 def new_pool(n_workers: int, tag: str, preload: Sequence[str] = (), env: Mapping[str, str] | None = None) -> Workers:
@@ -546,5 +550,12 @@ def _stop_forkserver() -> None:
     server = getattr(forkserver, "_forkserver", None)
     stop = getattr(server, "_stop", None)
     if stop is not None:
+        # Killed first: stopped by closing its pipe, the server would exit through the interpreter's full
+        # finalization, some 0.7 s with the modules it preloads, while the batch waits. Its workers are gone
+        # by now, and it holds nothing to clean up (``_stop`` removes its socket file).
+        pid = getattr(server, "_forkserver_pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(Exception):
             stop()

@@ -261,3 +261,26 @@ def test_a_worker_that_dies_takes_only_its_own_task_with_it() -> None:
     # every worker dead: the tasks not run get the error
     results = list(procs.run_pool(_group_task, [("A", 0.0, "die"), ("A", 0.0, "ok")], 1, tag, group=lambda t: t[0]))
     assert [type(r) for _, r in results] == [BrokenProcessPool, BrokenProcessPool]
+
+
+def _slow_exit_marker(folder: str) -> None:
+    time.sleep(0.3)  # a worker shutting its kernel down as it exits
+    Path(folder, f"exited-{os.getpid()}").write_text("clean")
+
+
+def _register_exit_marker(folder: str) -> int:
+    from multiprocessing.util import Finalize
+
+    if not getattr(_register_exit_marker, "done", False):
+        Finalize(None, _slow_exit_marker, args=(folder,), exitpriority=10)
+        _register_exit_marker.done = True  # type: ignore[attr-defined]
+    return os.getpid()
+
+
+def test_the_run_ends_once_every_worker_has_exited_cleanly(tmp_path: Path) -> None:
+    tag = procs.run_tag()
+    with procs.tagged_environment(tag):
+        results = list(procs.run_pool(_register_exit_marker, [str(tmp_path)] * 4, 2, tag))
+    workers = {pid for _, pid in results}
+    # waited for: each worker ran its exit handlers before the pool was done (not killed with its forkserver)
+    assert {p.name for p in tmp_path.iterdir()} == {f"exited-{pid}" for pid in workers}
