@@ -253,3 +253,23 @@ def test_a_kernel_s_sockets_are_gone_after_its_notebook(probe: Path, tmp_path: P
     engine.shutdown_kernels()
     assert not any(sockets.iterdir())
     sockets.rmdir()
+
+
+def test_a_new_kernel_starts_duckdb_and_vl_convert_before_its_first_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vl_convert
+
+    from coachkit import duck
+
+    drawn = []
+    real = vl_convert.vegalite_to_svg
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", lambda spec, *a, **k: drawn.append(real(spec, *a, **k)))
+    monkeypatch.setitem(duck._state, "pid", None)  # as in a kernel just forked or started
+    engine._start_runtimes()
+    assert duck._state["pid"] == os.getpid() and duck._state["con"] is not None
+    assert len(drawn) == 1 and drawn[0].startswith("<svg") and ">x</text>" in drawn[0]  # an axis label: fonts loaded
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no runtime")
+
+    monkeypatch.setattr(vl_convert, "vegalite_to_svg", broken)
+    engine._start_runtimes()  # left to the first review, which reports it
