@@ -464,17 +464,17 @@ def run_pool(
     plan = _GroupPlan(tasks, group)
     finished = False
     try:
-        free = list(range(len(pool.executors)))
         running: dict[Any, tuple[int, Any]] = {}  # future -> (worker, task)
+
+        def give(w: int) -> None:  # the worker's next task, if any is left
+            task = plan.next_for(w)
+            if task is not None:
+                running[pool.executors[w].submit(fn, task)] = (w, task)
+
+        for w in range(len(pool.executors)):
+            give(w)
         broken: BaseException | None = None
-        while True:
-            for w in free:
-                task = plan.next_for(w)
-                if task is not None:
-                    running[pool.executors[w].submit(fn, task)] = (w, task)
-            free = []
-            if not running:
-                break
+        while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 w, task = running.pop(future)
@@ -485,7 +485,7 @@ def run_pool(
                 except Exception as exc:
                     result = exc
                 if not isinstance(result, BrokenProcessPool):
-                    free.append(w)
+                    give(w)  # before the caller handles this result: the worker does not wait for it
                 yield task, result
         for task in plan.rest():  # only when every worker died
             yield task, broken
