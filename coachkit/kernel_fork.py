@@ -132,6 +132,14 @@ def fork_kernel(argv: Sequence[str], env: Mapping[str, str], cwd: str | None = N
         code = 1
         try:
             code = _kernel(list(argv), dict(env), cwd, parent)
+        except BaseException:  # as a started kernel would: the traceback on stderr, exit status 1
+            try:
+                import traceback
+
+                traceback.print_exc()
+                sys.stderr.flush()
+            except BaseException:
+                pass
         finally:
             os._exit(code)
     return ForkedKernel(pid, [sys.executable, *argv])
@@ -143,7 +151,7 @@ def _kernel(argv: list[str], env: dict[str, str], cwd: str | None, parent: int) 
     os.setsid()
     die_with_parent(parent)
     _name_process()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it at start
     signal.set_wakeup_fd(-1)
@@ -232,7 +240,9 @@ def provisioner_class() -> type:
         """jupyter_client's local provisioner, forking the kernel from this process when :func:`can_fork`."""
 
         async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-            if not can_fork() or "-c" not in cmd[:4] or kwargs.get("env") is None:
+            cwd = kwargs.get("cwd")
+            if not can_fork() or "-c" not in cmd[:4] or kwargs.get("env") is None or (cwd and not os.path.isdir(cwd)):
+                # (a folder that is not there: the start fails now, as jupyter_client reports it)
                 return await super().launch_kernel(cmd, **kwargs)
             # ipykernel read JPY_PARENT_PID when it was imported (here, before this kernel's environment): say it
             argv = [*cmd[cmd.index("-c") + 2 :], f"--IPKernelApp.parent_handle={os.getpid()}"]

@@ -164,3 +164,17 @@ def test_forked_kernel_reports_the_exit_code_and_kills() -> None:
     kernel = kernel_fork.ForkedKernel(child.pid, ["x"])
     kernel.send_signal(signal.SIGKILL)
     assert kernel.wait(timeout=20) == -signal.SIGKILL
+
+
+def test_a_forked_kernel_that_cannot_start_says_why_on_stderr_and_exits_1(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file.txt"
+    not_a_folder.write_text("x")
+    code = (
+        "import os, sys\n"
+        "from coachkit import kernel_fork\n"
+        f"kernel = kernel_fork.fork_kernel(['-f', 'k.json'], dict(os.environ), cwd={str(not_a_folder)!r})\n"
+        "print(kernel.wait(timeout=30))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "1"
+    assert "NotADirectoryError" in proc.stderr and str(not_a_folder) in proc.stderr
