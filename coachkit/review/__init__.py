@@ -38,25 +38,69 @@ Every public name is re-exported here, so ``from coachkit import review; review.
 
 from __future__ import annotations
 
-from ..window import Window, focus_as_of, review_window
-from .compose import LINKS, SECTIONS, absences, data_profile, fit_to_data, is_active, time_off, top
-from .fmt import N_NOUNS, num, pct, rate_text
-from .focus_history import compare_focus, focus_record, previous_focus
-from .page import Bullet, Bullets, Chart, Columns, Contents, Details, Heading, Section, Table, Text, section_html, show
-from .paths import resolve_path
-from .record import headline, index_summary
-from .sections.definitions import SHOWN_KPIS, TERMS, definitions
-from .sections.effort import TYPE_KPIS, effort
-from .sections.effort_vs_feedback import effort_vs_feedback
-from .sections.feedback import feedback, notable_notes
-from .sections.focus import focus, next_week_sentence
-from .sections.follow_up import follow_up, open_follow_ups
-from .sections.header import header
-from .sections.outcomes import outcomes
-from .sections.pipeline import pipeline
-from .sections.summary import HEADLINE_KPIS, summary, summary_sentences
-from .team import REVIEW_KPIS, Team, peers, team_tables
-from .trend import history
+import importlib
+from typing import Any
+
+#: Every public name, and the module it lives in: imported on first use (PEP 562), so that a process that needs one
+#: module of the package (e.g. the batch rendering the definitions page) does not import them all, Altair included.
+_EXPORTS = {
+    "Window": "..window",
+    "focus_as_of": "..window",
+    "review_window": "..window",
+    "LINKS": ".compose",
+    "SECTIONS": ".compose",
+    "absences": ".compose",
+    "data_profile": ".compose",
+    "fit_to_data": ".compose",
+    "is_active": ".compose",
+    "time_off": ".compose",
+    "top": ".compose",
+    "N_NOUNS": ".fmt",
+    "num": ".fmt",
+    "pct": ".fmt",
+    "rate_text": ".fmt",
+    "compare_focus": ".focus_history",
+    "focus_record": ".focus_history",
+    "previous_focus": ".focus_history",
+    "Bullet": ".page",
+    "Bullets": ".page",
+    "Chart": ".page",
+    "Columns": ".page",
+    "Contents": ".page",
+    "Details": ".page",
+    "Heading": ".page",
+    "Section": ".page",
+    "Table": ".page",
+    "Text": ".page",
+    "section_html": ".page",
+    "show": ".page",
+    "resolve_path": ".paths",
+    "headline": ".record",
+    "index_summary": ".record",
+    "SHOWN_KPIS": ".sections.definitions",
+    "TERMS": ".sections.definitions",
+    "definitions": ".sections.definitions",
+    "TYPE_KPIS": ".sections.effort",
+    "effort": ".sections.effort",
+    "effort_vs_feedback": ".sections.effort_vs_feedback",
+    "feedback": ".sections.feedback",
+    "notable_notes": ".sections.feedback",
+    "focus": ".sections.focus",
+    "next_week_sentence": ".sections.focus",
+    "follow_up": ".sections.follow_up",
+    "open_follow_ups": ".sections.follow_up",
+    "header": ".sections.header",
+    "outcomes": ".sections.outcomes",
+    "pipeline": ".sections.pipeline",
+    "HEADLINE_KPIS": ".sections.summary",
+    "summary": ".sections.summary",
+    "summary_sentences": ".sections.summary",
+    "REVIEW_KPIS": ".team",
+    "Team": ".team",
+    "peers": ".team",
+    "team_tables": ".team",
+    "history": ".trend",
+}
 
 __all__ = [
     "LINKS",
@@ -116,3 +160,16 @@ __all__ = [
     "summary_sentences",
     "team_tables",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

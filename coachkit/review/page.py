@@ -17,8 +17,6 @@ from typing import Any
 
 import pandas as pd
 
-from .. import charts
-
 
 @dataclass(frozen=True)
 class Heading:
@@ -255,7 +253,9 @@ def show(section: Section | None, *, level: int = 2, number: int | None = None, 
             if buf:
                 display(HTML("\n".join(buf)))
                 buf = []
-            display({"image/svg+xml": charts.to_svg(p.chart), "text/plain": repr(p.chart)}, raw=True)
+            from ..charts import to_svg  # imported with the first chart (Altair): not by a page of text alone
+
+            display({"image/svg+xml": to_svg(p.chart), "text/plain": repr(p.chart)}, raw=True)
         else:
             buf.append(_part_html(p))
     if buf:
