@@ -321,7 +321,7 @@ def render_definitions(kpis: Any = None, *, notes: Any = (), title: str = "Defin
             '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{esc(title)}</title>",
-            f"<style>{INDEX_CSS}{CSS}table{{table-layout:auto}}table.coachkit-table:first-of-type td:nth-child(-n+2){{white-space:nowrap}}</style>",
+            f"<style>{INDEX_CSS}{CSS}table{{table-layout:auto}}table.coachkit-table:first-of-type td:nth-child(-n+3){{white-space:nowrap}}</style>",
             "</head>",
             "<body>",
             f"<h1>{esc(title)}</h1>",
