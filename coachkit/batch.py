@@ -959,7 +959,11 @@ def _kernel_env(n_workers: int) -> dict[str, str]:
 #: which may run pyarrow threads, can deadlock), with papermill and nbconvert already imported, and what a review
 #: kernel imports (:data:`coachkit.engine.PRELOAD`, ipykernel), so that a worker forks its kernel with all of it
 #: in memory (:mod:`coachkit.kernel_fork`).
-POOL_PRELOAD = ("coachkit.batch", "coachkit.export", "papermill", "nbconvert", *KERNEL_PRELOAD, "ipykernel.kernelapp")
+POOL_PRELOAD = tuple(
+    dict.fromkeys(
+        ("coachkit.batch", "coachkit.export", "papermill", "nbconvert", *KERNEL_PRELOAD, "ipykernel.kernelapp")
+    )
+)
 
 
 def _run_all(

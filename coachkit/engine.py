@@ -58,6 +58,8 @@ import sys
 import warnings
 from typing import Any
 
+from .review import MODULES as REVIEW_MODULES
+
 __all__ = [
     "ENGINE_NAME",
     "FRESH_ENGINE_NAME",
@@ -77,13 +79,15 @@ __all__ = [
 ENGINE_NAME = "coachkit-warm"
 FRESH_ENGINE_NAME = "coachkit-fresh"
 
-#: Modules imported in a new kernel before its first notebook (the last ones the review imports on first use).
+#: Modules imported in a new kernel before its first notebook: the review's (its package imports them on first use),
+#: and the last ones the review imports on first use.
 PRELOAD = (
     "pandas",
     "altair",
     "nbformat",
     "coachkit",
     "coachkit.review",
+    *REVIEW_MODULES,
     "coachkit.export",
     "coachkit.batch",
     "duckdb",

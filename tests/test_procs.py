@@ -152,6 +152,14 @@ def _mark_warm(folder: str) -> None:
     Path(folder, str(os.getpid())).write_text("warm")
 
 
+def _wait_files(folder: Path, n: int, seconds: float) -> int:
+    """How many files ``folder`` holds once it holds ``n``, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while len(list(folder.iterdir())) < n and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return len(list(folder.iterdir()))
+
+
 def _warmed(folder: str) -> tuple[int, bool]:
     return os.getpid(), Path(folder, str(os.getpid())).is_file()
 
@@ -159,8 +167,8 @@ def _warmed(folder: str) -> tuple[int, bool]:
 def test_a_warm_pool_warms_each_worker_and_runs_the_tasks_in_them(tmp_path: Path) -> None:
     tag = procs.run_tag()
     with procs.tagged_environment(tag), procs.warm_pool(2, tag, warm=partial(_mark_warm, str(tmp_path))) as pool:
-        time.sleep(1.5)  # the caller prepares the tasks meanwhile
-        assert len(list(tmp_path.iterdir())) == 2  # both workers ran warm() before any task was sent
+        # the caller prepares the tasks meanwhile: both workers run warm() before any task is sent
+        assert _wait_files(tmp_path, 2, 60) == 2
         results = list(procs.run_pool(_warmed, [str(tmp_path)] * 4, 2, tag, pool=pool))
     workers = {int(p.name) for p in tmp_path.iterdir()}
     assert {pid for _, (pid, _) in results} <= workers  # the tasks ran in the warmed workers
@@ -172,7 +180,7 @@ def test_leaving_a_warm_pool_before_the_tasks_stops_its_workers(tmp_path: Path) 
     tag = procs.run_tag()
     with pytest.raises(RuntimeError, match="before the reviews"):
         with procs.tagged_environment(tag), procs.warm_pool(2, tag, warm=partial(_mark_warm, str(tmp_path))):
-            time.sleep(1.5)
+            _wait_files(tmp_path, 2, 60)
             raise RuntimeError("an error before the reviews")
     workers = [int(p.name) for p in tmp_path.iterdir()]
     assert len(workers) == 2

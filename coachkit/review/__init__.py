@@ -39,6 +39,7 @@ Every public name is re-exported here, so ``from coachkit import review; review.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 #: Every public name, and the module it lives in: imported on first use (PEP 562), so that a process that needs one
@@ -160,6 +161,9 @@ __all__ = [
     "summary_sentences",
     "team_tables",
 ]
+
+#: Every module behind the public names: what a warm kernel imports before its first review (``coachkit.engine``).
+MODULES = tuple(sorted({importlib.util.resolve_name(m, __name__) for m in _EXPORTS.values()}))
 
 
 def __getattr__(name: str) -> Any:
