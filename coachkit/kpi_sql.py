@@ -14,7 +14,15 @@ The expressions see one row per activity with the canonical columns (absent ones
 ``occurred_at`` is the rep's local time, plus:
 
 - ``day``: the local calendar date of ``occurred_at``;
-- ``conv``: the activity is a conversation (a call with outcome connected or a meeting with outcome held).
+- ``conv``: the activity is a conversation (a call with outcome connected or a meeting with outcome held);
+- ``day_bit`` (in :func:`aggregate`): ``1 << n`` as UBIGINT, where n is the day's place in its period (0 for
+  its first day; a period is at most 31 days), so that ``bit_count(bit_or(day_bit))`` counts the distinct days
+  of a rep's period. DuckDB computes that about 5x faster than ``count(DISTINCT day)`` (a second hash table
+  per group).
+
+Counts are written ``coalesce(count_if(condition), 0)``: the same as ``count(*) FILTER (WHERE condition)``
+(a NULL condition is not counted), which DuckDB evaluates about 25% slower on many aggregates. (``count_if``
+alone gives NULL for a group where the condition is NULL on every row.)
 
 Periods are computed from ``day`` by integer arithmetic (days since 1970; a week starts on a Monday), which
 DuckDB does several times faster than ``date_trunc`` on timestamps. Sums use DuckDB's ``fsum`` (compensated
@@ -143,10 +151,12 @@ def aggregate(
     cur = duck.cursor()
     try:
         source, columns = _source(cur, acts)
-        query = (
-            f"SELECT rep_id::VARCHAR AS rep_id, {_PERIOD_DAY[freq]}::BIGINT AS period_day, {select} "
-            f"FROM ({activity_view(columns, where, source=source)}) GROUP BY ALL"
+        period = f"{_PERIOD_DAY[freq]}::BIGINT"
+        view = (
+            f"SELECT *, {period} AS period_day, 1::UBIGINT << ({_DAYS} - {period}) AS day_bit "
+            f"FROM ({activity_view(columns, where, source=source)})"
         )
+        query = f"SELECT rep_id::VARCHAR AS rep_id, period_day, {select} FROM ({view}) GROUP BY rep_id, period_day"
         got = cur.sql(query).to_arrow_table()
     finally:
         cur.close()

@@ -186,6 +186,43 @@ def test_zero_denominators_give_nan(week):
     assert row["denominator"] == 0 and np.isnan(row["value"])
 
 
+def test_a_condition_unknown_on_every_row_counts_zero(tmp_path):
+    # One call without an outcome: outcome = 'connected' is NULL on every row of the rep-week. The count is
+    # 0 (SQL's count_if alone gives NULL there), so the rates are 0 out of 1, in memory and from Parquet.
+    d = SalesData.from_frames(acts(("r1", "call", "2024-01-09 10:00", None, None)), reps("r1"))
+    d.save(tmp_path, "parquet")
+    loaded = load(tmp_path)
+    assert loaded.activity_file() is not None  # the clean file, scanned in place
+    for data in (d, loaded):
+        t = kpi_table(data, kpis=["calls", "meetings", "connect_rate", "outcome_logged_rate", "meeting_show_rate"])
+        assert val(t, "r1", "2024-01-08", "meetings") == 0
+        for name in ("connect_rate", "outcome_logged_rate"):
+            row = cell(t, "r1", "2024-01-08", name)
+            assert (row["numerator"], row["denominator"], row["value"]) == (0, 1, 0.0), name
+        row = cell(t, "r1", "2024-01-08", "meeting_show_rate")
+        assert (row["numerator"], row["denominator"]) == (0, 0) and np.isnan(row["value"])
+
+
+def test_active_days_on_the_first_and_last_day_of_long_months():
+    d = SalesData.from_frames(
+        acts(
+            ("r1", "call", "2024-01-01 00:00", None, None),
+            ("r1", "call", "2024-01-31 23:59", None, None),
+            ("r1", "email", "2024-01-31 08:00", None, None),
+            ("r1", "call", "2024-02-29 12:00", None, None),  # a leap day
+            ("r1", "call", "2024-03-31 12:00", None, None),
+        ),
+        reps("r1"),
+    )
+    m = kpi_table(d, freq="M", kpis=["active_days"])
+    assert list(m["value"]) == [2, 1, 1]
+    w = kpi_table(d, freq="W", kpis=["active_days"])  # Monday 1 Jan; Wednesday 31 Jan; Thursday; Sunday
+    assert val(w, "r1", "2024-01-01", "active_days") == 1
+    assert val(w, "r1", "2024-01-29", "active_days") == 1
+    assert val(w, "r1", "2024-02-26", "active_days") == 1
+    assert val(w, "r1", "2024-03-25", "active_days") == 1
+
+
 # ---- periods -------------------------------------------------------------------------------------
 
 
