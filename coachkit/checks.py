@@ -10,7 +10,10 @@ way that is right). Nothing here reads files or loops over rows in Python.
 
 from __future__ import annotations
 
+import calendar
+import datetime as _dt
 import functools
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -120,21 +123,38 @@ def clock_changes(zone: str, first: pd.Timestamp, last: pd.Timestamp) -> list[Cl
 
 @functools.lru_cache(maxsize=256)
 def _changes_in_year(zone: str, year: int) -> tuple[ClockChange, ...]:
-    """The offset changes of ``zone`` whose UTC instant falls in ``year`` (UTC), in order."""
-    lo = pd.Timestamp(year=year, month=1, day=1, tz="UTC").as_unit("ns")
-    days = pd.date_range(lo, lo + pd.DateOffset(years=1), freq="D")
-    off = _offsets(days, zone)
+    """The offset changes of ``zone`` whose UTC instant falls in ``year`` (UTC), in order.
+
+    The offset is read from the timezone database (:mod:`zoneinfo`) at each UTC midnight of the year; within a
+    day whose offset differs from the next one's, the second it changes is found by bisection (about 17
+    lookups), and the rest of that day is searched again, for a day with two changes.
+    """
+    tz = zoneinfo.ZoneInfo(zone)
+
+    def offset(t: int) -> int:  # seconds east of UTC at the UTC instant t (seconds since 1970)
+        return int(_dt.datetime.fromtimestamp(t, tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    lo = calendar.timegm((year, 1, 1, 0, 0, 0))
+    days = range(lo, calendar.timegm((year + 1, 1, 1, 0, 0, 0)) + 1, 86_400)
+    offs = [offset(t) for t in days]
     out = []
-    for i in np.flatnonzero(np.diff(off) != 0):
-        secs = pd.date_range(days[i], days[i + 1], freq="s")
-        o = _offsets(secs, zone)
-        for j in np.flatnonzero(np.diff(o) != 0) + 1:
-            at = secs[j].tz_localize(None)  # the UTC instant the offset changes
-            before, after = pd.Timedelta(int(o[j - 1]), "ns"), pd.Timedelta(int(o[j]), "ns")
+    for i in range(len(days) - 1):
+        t, end = days[i], days[i + 1]
+        while offset(t) != offs[i + 1]:
+            a, b = t, end  # offset(a) != offset(b): the first second after a with another offset is in (a, b]
+            while b - a > 1:
+                mid = (a + b) // 2
+                if offset(mid) == offset(a):
+                    a = mid
+                else:
+                    b = mid
+            at = pd.Timestamp(b * 10**9)  # the UTC instant the offset changes (as nanoseconds)
+            before, after = pd.Timedelta(offset(a) * 10**9), pd.Timedelta(offset(b) * 10**9)
             if after > before:
                 out.append(ClockChange(at + before, at + after, True, before, after))
             else:
                 out.append(ClockChange(at + after, at + before, False, before, after))
+            t = b
     return tuple(out)
 
 

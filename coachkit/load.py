@@ -60,11 +60,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import checks, schema
+from . import checks, parquet_check, schema
 from .checks import surely_distinct as _surely_distinct
 from .dataset import SalesData
 from .files import os_reason, unreadable
-from .parquet_check import clean_activities
 from .playbook import Playbook, PlaybookError, normalize_label
 from .readers import ArrowRawTable, read_duckdb, read_folder, read_now
 from .report import ERROR, WARNING, Collector, DataError, Issue, RawTable, ValidationReport
@@ -747,15 +746,21 @@ def _clean_fast(
     acts = raws.get("activities")
     if not isinstance(acts, ArrowRawTable) or acts.path is None or only is not None or not report.ok:
         return None
-    scratch = Collector()
-    scratch.issues.extend(col.issues)
-    empty = ArrowRawTable(acts.name, acts.file, acts.schema.empty_table(), acts.lines)
-    _, data = _validate(
-        {**raws, "activities": empty}, pb, scratch, ValidationReport(str(source), scratch.issues), only, source
-    )
-    if data is None or len(scratch.issues) != len(col.issues):
+    pending = parquet_check.start(acts, pb, copies=copies)  # the activities' scans run meanwhile
+    if pending is None:
         return None
-    checked = clean_activities(acts, pb, data.reps, copies=copies)
+    try:
+        scratch = Collector()
+        scratch.issues.extend(col.issues)
+        empty = ArrowRawTable(acts.name, acts.file, acts.schema.empty_table(), acts.lines)
+        _, data = _validate(
+            {**raws, "activities": empty}, pb, scratch, ValidationReport(str(source), scratch.issues), only, source
+        )
+        if data is None or len(scratch.issues) != len(col.issues):
+            return None
+        checked = pending.finish(data.reps)
+    finally:
+        pending.cancel()
     if checked is None:
         return None
     data.activities = checked

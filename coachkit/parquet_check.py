@@ -22,7 +22,10 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -53,25 +56,26 @@ def clean_activities(
     ``raw``: the activities as :func:`coachkit.readers.read_folder` left them to read (``path`` and
     ``file_columns`` set); ``reps``: the canonical reps table (already validated without issues).
     ``copies``: also look for rows repeated in all but their id (only meaningful when every column is read).
+    This is :func:`start` then :meth:`PendingCheck.finish`, for a caller with nothing to do meanwhile.
+    """
+    pending = start(raw, pb, copies=copies)
+    return None if pending is None else pending.finish(reps)
+
+
+def start(raw: ArrowRawTable, pb: Playbook, *, copies: bool = True) -> PendingCheck | None:
+    """Begin checking the activities of the Parquet file behind ``raw`` (see :func:`clean_activities`): the
+    scans run in threads while the caller checks the other tables, and :meth:`PendingCheck.finish` judges
+    them against the reps table. None when the file cannot take this path (no file, a column type it does
+    not handle): then the full validation runs.
+
+    The scans need only the file and the playbook. Started before the small tables are checked, they put the
+    second core to work during that check, and DuckDB's start (about 20 ms in a new process) with it.
     """
     if raw.path is None or raw.file_columns is None or raw.schema is None:
         return None
-    try:
-        return _clean(raw, pb, reps, copies)
-    except _NotClean:
-        return None
-    except Exception as exc:  # a file DuckDB or pyarrow cannot read: the full path reports it
-        import duckdb
-
-        if isinstance(exc, (duckdb.Error, pa.ArrowException, OSError, ValueError)):
-            return None
-        raise
-
-
-def _clean(raw: ArrowRawTable, pb: Playbook, reps: pd.DataFrame, copies: bool) -> ParquetActivities:
     types = {f.name: f.type for f in raw.schema}
     if any(c not in types for c in schema.required_columns("activities")):
-        raise _NotClean
+        return None
     for col in schema.ACTIVITIES:  # the types this path reads (``_Parser`` parses the others)
         t = types.get(col.name)
         if t is None:
@@ -86,19 +90,63 @@ def _clean(raw: ArrowRawTable, pb: Playbook, reps: pd.DataFrame, copies: bool) -
             "boolean": pa.types.is_boolean(t),
         }[col.kind]
         if not ok:
-            raise _NotClean
-    acts = ParquetActivities.from_file(raw.path, raw.file_columns, types)
-    ids = _IdPass(acts, copies)
-    ids.start()
+            return None
     try:
-        rows, labels, not_done, by_type = _check_aggregates(acts, pb, reps)
-    finally:
-        ids.join()
-    if ids.error is not None:
-        raise ids.error
-    if copies and rows > 1:
-        _check_copies(acts.with_labels(labels, rows=rows, not_done=not_done), ids, by_type, pb)
-    return acts.with_labels(labels, rows=rows, not_done=not_done)
+        acts = ParquetActivities.from_file(raw.path, raw.file_columns, types)
+    except OSError:  # the full path reports it
+        return None
+    return PendingCheck(acts, pb, copies)
+
+
+class PendingCheck:
+    """The scans of one activities file, running in two threads (:class:`_AggregatePass`, :class:`_IdPass`).
+
+    Call :meth:`finish` for the verdict, or :meth:`cancel` when it is no longer wanted; both wait for the
+    threads, so that none is left competing with what the caller does next.
+    """
+
+    def __init__(self, acts: ParquetActivities, pb: Playbook, copies: bool) -> None:
+        self.acts, self.pb, self.copies = acts, pb, copies
+        self._aggregates = _AggregatePass(acts, pb)
+        self._ids = _IdPass(acts, copies)
+        self._aggregates.start()
+        self._ids.start()
+
+    def finish(self, reps: pd.DataFrame) -> ParquetActivities | None:
+        """The checked activities when the full validation would report nothing about them, else None.
+        ``reps``: the canonical reps table (validated without issues)."""
+        try:
+            return self._finish(reps)
+        except _NotClean:
+            return None
+        except Exception as exc:  # a file DuckDB or pyarrow cannot read: the full path reports it
+            import duckdb
+
+            if isinstance(exc, (duckdb.Error, pa.ArrowException, OSError, ValueError)):
+                return None
+            raise
+        finally:
+            self.cancel()
+
+    def _finish(self, reps: pd.DataFrame) -> ParquetActivities:
+        self._aggregates.join()
+        if self._aggregates.error is not None:
+            raise self._aggregates.error
+        rows, labels, not_done, by_type = _judge(self._aggregates.result, reps, self.pb)
+        self._ids.join()
+        if self._ids.error is not None:
+            raise self._ids.error
+        acts = self.acts.with_labels(labels, rows=rows, not_done=not_done)
+        if self.copies and rows > 1:
+            _check_copies(acts, self._ids, by_type, self.pb)
+        return acts
+
+    def cancel(self) -> None:
+        """Stop the scans (the ids at their next row group; DuckDB's query is interrupted) and wait for them."""
+        self._ids.stop.set()
+        self._aggregates.interrupt()
+        self._ids.join()
+        self._aggregates.join()
 
 
 # ---- aggregates ------------------------------------------------------------------------------
@@ -113,16 +161,71 @@ def _fetch(query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         cur.close()
 
 
-def _check_aggregates(
-    acts: ParquetActivities, pb: Playbook, reps: pd.DataFrame
-) -> tuple[int, dict[str, dict[str, str | None]], int, dict[str, int]]:
-    """The checks that are aggregates of the rows. Returns (rows, label maps, to-dos not done, rows per type)."""
+class _Interrupted(_NotClean):
+    """The scan was cancelled."""
+
+
+class _AggregatePass(threading.Thread):
+    """:func:`_aggregates` in a thread; :meth:`interrupt` stops its DuckDB query."""
+
+    def __init__(self, acts: ParquetActivities, pb: Playbook) -> None:
+        super().__init__(daemon=True)
+        self.acts, self.pb = acts, pb
+        self.result: _Aggregates | None = None
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._cursor: Any = None
+        self._stopped = False
+
+    def run(self) -> None:
+        try:
+            self.result = _aggregates(self.acts, self.pb, self._fetch)
+        except BaseException as exc:  # handed to the caller
+            self.error = exc
+
+    def _fetch(self, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._lock:
+            if self._stopped:
+                raise _Interrupted
+            self._cursor = cur = duck.cursor()
+        try:
+            rel = cur.sql(query)
+            return rel.columns, rel.fetchall()
+        finally:
+            with self._lock:
+                self._cursor = None
+            cur.close()
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._cursor is not None:
+                self._cursor.interrupt()
+
+
+@dataclass(frozen=True)
+class _Aggregates:
+    """What one scan of the activities found (:func:`_aggregates`); judged by :func:`_judge`."""
+
+    rows: int
+    per_rep: pd.DataFrame  # r, n, lo, hi, clock (, hi_done, not_done)
+    per_type: pd.DataFrame  # t (, o), n
+    per_dir: pd.DataFrame  # d
+    has_done: bool
+    has_outcome: bool
+
+
+def _aggregates(
+    acts: ParquetActivities, pb: Playbook, fetch: Callable[[str], tuple[list[str], list[tuple[Any, ...]]]] = _fetch
+) -> _Aggregates:
+    """The aggregates of the rows that the checks need (one DuckDB scan; counts and ranges from the file's
+    statistics where it has them). Raises :class:`_NotClean` on what needs no reps table to be judged."""
     has = acts.columns
     at = acts.expression("occurred_at")
     floats = [c for c in ("duration_s", "feedback_score") if c in has]
     # 1. counts, the time span and the numbers' ranges: from the file's statistics, else by a scan
     got = _from_statistics(acts, floats)
-    n, n_at, first, last, *nums = _scan_statistics(acts, floats) if got is None else got
+    n, n_at, first, last, *nums = _scan_statistics(acts, floats, fetch) if got is None else got
     if n_at != n:  # a missing occurred_at (``_Parser.required``)
         raise _NotClean
     for i, c in enumerate(floats):
@@ -134,56 +237,71 @@ def _check_aggregates(
         if c == "feedback_score" and lo is not None and (lo < 1 or hi > 5):
             raise _NotClean
     if n == 0:
-        return 0, {}, 0, {}
+        empty = pd.DataFrame()
+        return _Aggregates(0, empty, empty, empty, False, False)
     if first is None:
         raise _NotClean
-    # 2. one scan: per rep, per (type, outcome), per direction
+    # 2. the rows' aggregates: per rep; per (type, outcome); the directions. Three queries over disjoint
+    # columns, about 25% less work for DuckDB than one query of GROUPING SETS.
     clock = _clock_filter(pb, first, last)
-    done = f"{_quote(has['done'].file)}" if "done" in has else None
-    keys = {"r": _quote(has["rep_id"].file), "t": _quote(has["activity_type"].file)}
-    sets = ["(r)", "(t, o)" if "outcome" in has else "(t)"]
-    if "outcome" in has:
-        keys["o"] = _quote(has["outcome"].file)
-    if "direction" in has:
-        keys["d"] = _quote(has["direction"].file)
-        sets.append("(d)")
-    aggs = [
+    scan = acts.scan()
+    rep, ts = _quote(has["rep_id"].file), at
+    per_rep = [
         "count(*) AS n",
         "epoch_ns(min(ts)) AS lo",
         "epoch_ns(max(ts)) AS hi",
-        f"count(*) FILTER (WHERE {clock}) AS clock",
+        f"coalesce(count_if({clock}), 0) AS clock",
     ]
-    if done is not None:
-        aggs += [
+    inner = f"{rep}::VARCHAR AS r, {ts} AS ts"
+    if "done" in has:
+        per_rep += [
             "epoch_ns(max(ts) FILTER (WHERE done IS DISTINCT FROM false)) AS hi_done",
-            "count(*) FILTER (WHERE done = false) AS not_done",
+            "coalesce(count_if(done = false), 0) AS not_done",
         ]
-    inner = ", ".join(f"{e}::VARCHAR AS {k}" for k, e in keys.items()) + f", {at} AS ts"
-    if done is not None:
-        inner += f", {done} AS done"
-    names = list(keys)
-    query = (
-        f"SELECT {', '.join(names)}, GROUPING({', '.join(names)}) AS g, {', '.join(aggs)} "
-        f"FROM (SELECT {inner} FROM {acts.scan()}) GROUP BY GROUPING SETS ({', '.join(sets)})"
+        inner += f", {_quote(has['done'].file)} AS done"
+    frames = {"r": f"SELECT r, {', '.join(per_rep)} FROM (SELECT {inner} FROM {scan}) GROUP BY r"}
+    label = {"t": _quote(has["activity_type"].file)}
+    if "outcome" in has:
+        label["o"] = _quote(has["outcome"].file)
+    keys = ", ".join(label)
+    labels = ", ".join(f"{e}::VARCHAR AS {k}" for k, e in label.items())
+    frames["t"] = f"SELECT {keys}, count(*) AS n FROM (SELECT {labels} FROM {scan}) GROUP BY {keys}"
+    if "direction" in has:
+        frames["d"] = f"SELECT DISTINCT {_quote(has['direction'].file)}::VARCHAR AS d FROM {scan}"
+    got = {}
+    for k, query in frames.items():
+        cols, rows = fetch(query)
+        got[k] = pd.DataFrame(rows, columns=cols, dtype=object)
+    return _Aggregates(
+        rows=int(n),
+        per_rep=got["r"],
+        per_type=got["t"],
+        per_dir=got.get("d", pd.DataFrame({"d": []}, dtype=object)),
+        has_done="done" in has,
+        has_outcome="o" in label,
     )
-    cols, rows = _fetch(query)
-    frame = pd.DataFrame(rows, columns=cols, dtype=object)
-    bit = {k: 1 << (len(names) - 1 - i) for i, k in enumerate(names)}  # GROUPING: 1 where not grouped by k
-    g = frame["g"].astype(np.int64).to_numpy()
-    per_rep = frame[(g & bit["r"]) == 0]
-    per_type = frame[(g & bit["t"]) == 0]
-    per_dir = frame[(g & bit["d"]) == 0] if "d" in bit else frame.iloc[:0]
-    not_done = 0
-    if done is not None:
-        not_done = int(per_rep["not_done"].sum())
-    _check_reps(per_rep, reps, pb, done is not None)
+
+
+def _judge(
+    agg: _Aggregates, reps: pd.DataFrame, pb: Playbook
+) -> tuple[int, dict[str, dict[str, str | None]], int, dict[str, int]]:
+    """The checks of the aggregates against the reps table and the playbook. Returns (rows, label maps, to-dos
+    not done, rows per type); raises :class:`_NotClean` when the full validation would report anything."""
+    if agg.rows == 0:
+        return 0, {}, 0, {}
+    not_done = int(agg.per_rep["not_done"].sum()) if agg.has_done else 0
+    _check_reps(agg.per_rep, reps, pb, agg.has_done)
     labels: dict[str, dict[str, str | None]] = {}
-    by_type = _check_types(per_type, pb, labels, "o" in keys)
-    _check_directions(per_dir, labels)
-    return int(n), labels, not_done, by_type
+    by_type = _check_types(agg.per_type, pb, labels, agg.has_outcome)
+    _check_directions(agg.per_dir, labels)
+    return agg.rows, labels, not_done, by_type
 
 
-def _scan_statistics(acts: ParquetActivities, floats: list[str]) -> tuple[Any, ...]:
+def _scan_statistics(
+    acts: ParquetActivities,
+    floats: list[str],
+    fetch: Callable[[str], tuple[list[str], list[tuple[Any, ...]]]] = _fetch,
+) -> tuple[Any, ...]:
     """(rows, rows with occurred_at, its min and max as int64 ns, then for each of ``floats`` its min, max and
     how many infinities it holds), by scanning the columns."""
     at = acts.expression("occurred_at")
@@ -191,7 +309,7 @@ def _scan_statistics(acts: ParquetActivities, floats: list[str]) -> tuple[Any, .
     for c in floats:
         e = acts.expression(c)
         parts += [f"min({e})", f"max({e})", f"count(*) FILTER (WHERE isinf({e}))"]
-    return tuple(_fetch(f"SELECT {', '.join(parts)} FROM {acts.scan()}")[1][0])
+    return tuple(fetch(f"SELECT {', '.join(parts)} FROM {acts.scan()}")[1][0])
 
 
 _NS_MIN, _NS_MAX = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
@@ -352,13 +470,23 @@ def _check_directions(per_dir: pd.DataFrame, labels: dict[str, dict[str, str | N
 # ---- ids, row group by row group ---------------------------------------------------------------
 
 
+#: Row groups of activity ids read at once (each by its own thread and file reader).
+ID_READERS = 2
+
+
 class _IdPass(threading.Thread):
     """activity_id present, not blank (``_Parser.required``) and distinct (``load._duplicates``), streamed row
-    group by row group beside the aggregates; with ``copies``, also each row's rep and time."""
+    group by row group beside the aggregates; with ``copies``, also each row's rep and time.
+
+    Row groups are read :data:`ID_READERS` at a time (pyarrow decompresses outside the GIL; a file reader is
+    not safe to share between threads, so each thread opens its own) and checked in file order. :attr:`stop`
+    ends the pass at the next row group.
+    """
 
     def __init__(self, acts: ParquetActivities, copies: bool) -> None:
         super().__init__(daemon=True)
         self.acts, self.copies = acts, copies
+        self.stop = threading.Event()
         self.error: BaseException | None = None
         self.rep_codes: np.ndarray = np.zeros(0, dtype=np.int32)
         self.at: np.ndarray = np.zeros(0, dtype=np.int64)
@@ -374,28 +502,73 @@ class _IdPass(threading.Thread):
         file_cols = [cols["activity_id"].file]
         if self.copies:
             file_cols += [cols["rep_id"].file, cols["occurred_at"].file]
-        pf = pq.ParquetFile(self.acts.reader_path, read_dictionary=file_cols[1:2])
         stream = checks.DistinctStream()
         codes: dict[Any, int] = {}
         reps, times = [], []
-        for g in range(pf.num_row_groups):
-            got = pf.read_row_group(g, columns=file_cols)
-            ids = got.column(0)
-            if ids.null_count or any(checks.blank_text(ch).any() for ch in ids.chunks):
-                raise _NotClean
-            stream.add(ids)
+        for got in self._row_groups(file_cols, blank=True):
+            stream.add(got.column(0))
             if self.copies:
                 reps.append(_rep_codes(got.column(1), codes))
                 times.append(_nanoseconds(got.column(2)))
         if stream.restart:  # not in increasing order: a second pass keeping a key per id
             stream = checks.DistinctStream(ordered=False)
-            for g in range(pf.num_row_groups):
-                stream.add(pf.read_row_group(g, columns=file_cols[:1]).column(0))
+            for got in self._row_groups(file_cols[:1], blank=False):
+                stream.add(got.column(0))
         if not stream.distinct:
             raise _NotClean
         if self.copies:
             self.rep_codes = np.concatenate([np.zeros(0, dtype=np.int32), *reps])
             self.at = np.concatenate([np.zeros(0, dtype=np.int64), *times])
+
+    def _row_groups(self, file_cols: list[str], *, blank: bool) -> Iterator[pa.Table]:
+        """The row groups' ``file_cols`` in file order; with ``blank``, first checks that no id is missing or
+        blank (from the row group's statistics where they prove it)."""
+        path = self.acts.reader_path
+        local = threading.local()
+
+        def read(g: int) -> pa.Table:
+            if self.stop.is_set():
+                raise _Interrupted
+            pf = getattr(local, "file", None)
+            if pf is None:
+                pf = local.file = pq.ParquetFile(path, read_dictionary=file_cols[1:2])
+            got = pf.read_row_group(g, columns=file_cols, use_threads=False)
+            if blank and not _ids_surely_present(pf.metadata.row_group(g), file_cols[0]):
+                ids = got.column(0)
+                if ids.null_count or any(checks.blank_text(ch).any() for ch in ids.chunks):
+                    raise _NotClean
+            return got
+
+        groups = pq.ParquetFile(path).metadata.num_row_groups
+        with ThreadPoolExecutor(ID_READERS, thread_name_prefix="coachkit-ids") as pool:
+            pending: deque[Future[pa.Table]] = deque()
+            try:
+                for g in range(groups):
+                    pending.append(pool.submit(read, g))
+                    if len(pending) > ID_READERS:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for f in pending:
+                    f.cancel()
+
+
+def _ids_surely_present(rg: pq.RowGroupMetaData, column: str) -> bool:
+    """The row group's statistics prove that its ``column`` (text) has no missing and no blank value: no nulls,
+    and its minimum and maximum both start with a printable ASCII character other than space, so that every
+    value does (byte order, signed or not, puts each value between them) and so is neither empty nor all
+    whitespace (:func:`coachkit.checks.blank_text`)."""
+    for i in range(rg.num_columns):
+        col = rg.column(i)
+        if col.path_in_schema != column:
+            continue
+        st = col.statistics
+        if st is None or not st.has_null_count or st.null_count or not st.has_min_max:
+            return False
+        lo, hi = (v.encode() if isinstance(v, str) else bytes(v) for v in (st.min_raw, st.max_raw))
+        return bool(lo) and bool(hi) and 0x21 <= lo[0] <= 0x7E and 0x21 <= hi[0] <= 0x7E
+    return False
 
 
 def _rep_codes(arr: pa.ChunkedArray, codes: dict[Any, int]) -> np.ndarray:

@@ -33,12 +33,12 @@ def clean(tmp_path_factory):
     return folder
 
 
-def _mutated(clean, tmp_path, change) -> tuple:
+def _mutated(clean, tmp_path, change, **write) -> tuple:
     acts = pq.read_table(clean / "activities.parquet").to_pandas()
     for name in ("reps.parquet", "deals.parquet", "playbook.toml"):
         (tmp_path / name).write_bytes((clean / name).read_bytes())
     change(acts)
-    pq.write_table(pa.Table.from_pandas(acts, preserve_index=False), tmp_path / "activities.parquet")
+    pq.write_table(pa.Table.from_pandas(acts, preserve_index=False), tmp_path / "activities.parquet", **write)
     return _run(tmp_path, None), _run(tmp_path, None, fast=False)
 
 
@@ -89,6 +89,92 @@ def test_fast_path_declines_every_problem(clean, tmp_path, name):
     assert slow_report.issues, f"{name}: the case must break a rule"
     assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
     assert fast is None or fast.activity_file() is None
+
+
+def _set_last(column, value):
+    def change(acts):
+        acts[column] = acts[column].astype(object)
+        acts.loc[acts.index[-2], column] = value
+
+    return change
+
+
+LATE = {  # in the last of many row groups, read two at a time (``parquet_check._IdPass``)
+    "blank activity id": _set_last("activity_id", " \u00a0"),
+    "missing activity id": _set_last("activity_id", None),
+    "duplicate id": lambda a: a.__setitem__(
+        "activity_id", a["activity_id"].where(a.index != len(a) - 2, a["activity_id"][3])
+    ),
+    "ids out of order, one repeated": lambda a: a.__setitem__(
+        "activity_id", a["activity_id"].where(a.index != len(a) - 2, a["activity_id"][3]).iloc[::-1].to_numpy()
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LATE))
+def test_fast_path_declines_id_problems_in_a_late_row_group(clean, tmp_path, name):
+    (fast_report, fast), (slow_report, _) = _mutated(clean, tmp_path, LATE[name], row_group_size=9)
+    assert pq.ParquetFile(tmp_path / "activities.parquet").num_row_groups > 10
+    assert slow_report.issues, f"{name}: the case must break a rule"
+    assert [str(i) for i in fast_report.issues] == [str(i) for i in slow_report.issues]
+    assert fast is None or fast.activity_file() is None
+
+
+def test_fast_path_takes_clean_ids_in_many_row_groups_in_any_order(clean, tmp_path):
+    reverse = lambda a: a.__setitem__("activity_id", a["activity_id"].iloc[::-1].to_numpy())  # noqa: E731
+    for change in (lambda a: None, reverse):
+        (fast_report, fast), (slow_report, slow) = _mutated(clean, tmp_path, change, row_group_size=9)
+        assert not fast_report.issues and not slow_report.issues
+        assert fast.activity_file() is not None
+        pd.testing.assert_frame_equal(fast.activities, slow.activities, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("ids", "proved"),
+    [
+        (["A1", "A2", "Z9"], True),
+        (["!x", "~y"], True),  # 0x21 and 0x7E: printable, not space
+        (["", "A"], False),  # empty
+        ([" A", "B"], False),  # may be all spaces
+        (["A", "\u00a0"], False),  # a multi-byte first character (here: a no-break space)
+        (["A", "\x7f"], False),
+        (["\tA", "B"], False),
+        ([None, "A"], False),  # missing
+        ([None, None], False),
+    ],
+)
+def test_row_group_statistics_prove_ids_present_only_when_they_can(tmp_path, ids, proved):
+    from coachkit.parquet_check import _ids_surely_present
+
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"activity_id": pa.array(ids, pa.string())}), path)
+    assert _ids_surely_present(pq.ParquetFile(path).metadata.row_group(0), "activity_id") is proved
+    pq.write_table(pa.table({"activity_id": pa.array(ids, pa.string())}), path, write_statistics=False)
+    assert _ids_surely_present(pq.ParquetFile(path).metadata.row_group(0), "activity_id") is False
+
+
+def test_scans_stop_when_another_table_has_a_problem(clean, tmp_path):
+    import threading
+
+    from coachkit import parquet_check
+
+    for name in ("activities.parquet", "deals.parquet", "playbook.toml"):
+        (tmp_path / name).write_bytes((clean / name).read_bytes())
+    reps = pq.read_table(clean / "reps.parquet").to_pandas()
+    reps.loc[1, "rep_id"] = reps.loc[0, "rep_id"]  # a repeated rep: an error in the reps table
+    pq.write_table(pa.Table.from_pandas(reps, preserve_index=False), tmp_path / "reps.parquet")
+    started = []
+    real = parquet_check.start
+    parquet_check.start = lambda *a, **k: started.append(real(*a, **k)) or started[-1]
+    try:
+        report, data = _run(tmp_path, None)
+    finally:
+        parquet_check.start = real
+    assert started and started[0] is not None  # the scans began before the reps table was judged
+    assert data is None and any("rep_id" in str(i) for i in report.issues)
+    scans = [t for t in threading.enumerate() if isinstance(t, (parquet_check._IdPass, parquet_check._AggregatePass))]
+    assert not scans
+    assert not any(t.name.startswith("coachkit-ids") for t in threading.enumerate())
 
 
 @pytest.mark.parametrize("name", sorted(SILENT))
