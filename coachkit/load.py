@@ -60,7 +60,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import checks, parquet_check, schema
+from . import checks, duck, parquet_check, schema
 from .checks import surely_distinct as _surely_distinct
 from .dataset import SalesData
 from .files import os_reason, unreadable
@@ -688,6 +688,8 @@ def _run(
         col.add(ERROR, str(src), reason)
         return report, None
     if stat.S_ISDIR(st.st_mode):
+        if fast and only is None and (src / "activities.parquet").is_file():
+            duck.open_soon()  # the Parquet check's first query runs in DuckDB
         raws, text, pb_source = read_folder(src, col, only, tables, playbook=playbook is None, columns=columns)
     elif src.suffix.lower() in (".duckdb", ".db", ".ddb"):
         problem = unreadable(src)

@@ -112,12 +112,14 @@ class ParquetActivities:
         rows: int,
         not_done: int = 0,
         performed_only: bool = False,
+        bounds: tuple[int, int] | None = None,
     ) -> None:
         self._pin = path if isinstance(path, _Pin) else _Pin(Path(path))
         self.columns = dict(columns)
         self.rows = int(rows)
         self.not_done = int(not_done)
         self.performed_only = performed_only
+        self.bounds = bounds
 
     @classmethod
     def from_file(
@@ -151,14 +153,20 @@ class ParquetActivities:
         return self.rows - self.not_done if self.performed_only else self.rows
 
     def with_labels(
-        self, labels: Mapping[str, Mapping[str, str | None]], *, rows: int, not_done: int
+        self,
+        labels: Mapping[str, Mapping[str, str | None]],
+        *,
+        rows: int,
+        not_done: int,
+        bounds: tuple[int, int] | None = None,
     ) -> ParquetActivities:
-        """A copy knowing how to read the checked labels (column -> raw -> canonical) and the row counts."""
+        """A copy knowing how to read the checked labels (column -> raw -> canonical), the row counts and, when
+        known, the earliest and latest occurred_at of all rows (``bounds``, int64 ns)."""
         cols = {
             name: _Column(c.file, c.type, labels.get(name) or None) if name in labels else c
             for name, c in self.columns.items()
         }
-        return ParquetActivities(self._pin, cols, rows=rows, not_done=not_done)
+        return ParquetActivities(self._pin, cols, rows=rows, not_done=not_done, bounds=bounds)
 
     def performed(self) -> ParquetActivities:
         """The performed activities (``done`` not false): ``self`` when every activity is."""
@@ -213,7 +221,11 @@ class ParquetActivities:
         return schema.from_arrow(self.to_arrow(), "activities")
 
     def time_bounds(self) -> tuple[Any, Any]:
-        """(earliest, latest) occurred_at as ``datetime64[ns]`` (None, None without activities)."""
+        """(earliest, latest) occurred_at as ``datetime64[ns]`` (None, None without activities): the ``bounds``
+        the check found when they hold for these rows, else by a query."""
+        if self.bounds is not None and (not self.performed_only or not self.not_done):
+            lo, hi = self.bounds
+            return pd.Timestamp(int(lo)).to_datetime64(), pd.Timestamp(int(hi)).to_datetime64()
         cur = duck.cursor()
         try:
             lo, hi = cur.sql(
@@ -227,7 +239,15 @@ class ParquetActivities:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # In another process the file is opened again by name, and must be the one that was loaded.
-        state = (str(self._pin.name), self._pin.stamp, self.columns, self.rows, self.not_done, self.performed_only)
+        state = (
+            str(self._pin.name),
+            self._pin.stamp,
+            self.columns,
+            self.rows,
+            self.not_done,
+            self.performed_only,
+            self.bounds,
+        )
         return (_reopen, state)
 
     def __repr__(self) -> str:
@@ -241,7 +261,13 @@ def _reopen(
     rows: int,
     not_done: int,
     performed_only: bool,
+    bounds: tuple[int, int] | None = None,
 ) -> ParquetActivities:
     return ParquetActivities(
-        _Pin(Path(name), expect=stamp), columns, rows=rows, not_done=not_done, performed_only=performed_only
+        _Pin(Path(name), expect=stamp),
+        columns,
+        rows=rows,
+        not_done=not_done,
+        performed_only=performed_only,
+        bounds=bounds,
     )

@@ -136,7 +136,9 @@ class PendingCheck:
         self._ids.join()
         if self._ids.error is not None:
             raise self._ids.error
-        acts = self.acts.with_labels(labels, rows=rows, not_done=not_done)
+        per_rep = self._aggregates.result.per_rep
+        bounds = (int(per_rep["lo"].min()), int(per_rep["hi"].max())) if rows else None
+        acts = self.acts.with_labels(labels, rows=rows, not_done=not_done, bounds=bounds)
         if self.copies and rows > 1:
             _check_copies(acts, self._ids, by_type, self.pb)
         return acts

@@ -361,6 +361,30 @@ def test_held_activities_survive_pickling(clean):
     pd.testing.assert_frame_equal(kpi_table(again), kpi_table(data))
 
 
+def test_time_bounds_kept_from_the_check_are_the_queried_ones(clean, tmp_path):
+    from coachkit.parquet_activities import ParquetActivities
+
+    held = load(clean).activity_file()
+    assert held.bounds is not None
+    again = pickle.loads(pickle.dumps(held))
+    asked = ParquetActivities(held.path, held.columns, rows=held.rows, not_done=held.not_done)  # no bounds: queried
+    assert held.time_bounds() == again.time_bounds() == asked.time_bounds()
+    assert asked.time_bounds()[0] < asked.time_bounds()[1]
+    # with to-dos not done, the performed rows' bounds are queried: the earliest row is a to-do here
+    acts = pq.read_table(clean / "activities.parquet").to_pandas()
+    first = acts["occurred_at"].idxmin()
+    acts["done"] = pd.array([pd.NA] * len(acts), dtype="boolean")
+    acts.loc[first, ["activity_type", "outcome", "done"]] = ["task", None, False]
+    for name in ("reps.parquet", "deals.parquet", "playbook.toml"):
+        (tmp_path / name).write_bytes((clean / name).read_bytes())
+    pq.write_table(pa.Table.from_pandas(acts, preserve_index=False), tmp_path / "activities.parquet")
+    todo = load(tmp_path).activity_file()
+    assert todo is not None and todo.not_done == 1
+    assert todo.time_bounds()[0] == acts["occurred_at"].min().to_datetime64()
+    performed = acts.drop(index=first)["occurred_at"]
+    assert todo.performed().time_bounds() == (performed.min().to_datetime64(), performed.max().to_datetime64())
+
+
 @pytest.mark.parametrize("freq", ["D", "W", "M"])
 def test_next_touches_in_buckets_of_reps_give_the_same_kpis(clean, monkeypatch, freq):
     # a large dataset joins each conversation to its next touch bucket by bucket of reps: the same values

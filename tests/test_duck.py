@@ -89,3 +89,41 @@ def test_the_batch_gives_each_kernel_its_share_of_the_cores(monkeypatch) -> None
     assert batch._kernel_env(16) == {duck.THREADS_ENV: "1"}  # never 0
     monkeypatch.setenv(duck.THREADS_ENV, "6")
     assert batch._kernel_env(2) == {}  # the user's own setting is kept (inherited as it is)
+
+
+def test_open_soon_opens_the_instance_once_in_the_background() -> None:
+    import subprocess
+
+    code = (
+        "import threading, time\n"
+        "from coachkit import duck\n"
+        "opened = []\n"
+        "real = duck._open\n"
+        "duck._open = lambda: opened.append(threading.current_thread().name) or (time.sleep(0.2), real())[1]\n"
+        "duck.open_soon(); duck.open_soon()\n"  # the second call starts nothing
+        "c = duck.cursor()\n"  # waits for the opening under way
+        "print(c.sql('SELECT 41 + 1').fetchall()[0][0], opened)\n"
+        "duck.open_soon()\n"  # already open: nothing
+        "print(len(opened))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:2] == ["42 ['coachkit-duckdb-open']", "1"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="fork: Linux only")
+def test_a_child_forked_while_another_thread_holds_the_lock_can_query():
+    with duck._lock:  # as if a background opening held it at the fork
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(60)  # stuck on the inherited lock: dies, b""
+            try:
+                os.write(write, b"1" if _query("SELECT 1") == [(1,)] else b"0")
+            finally:
+                os._exit(0)
+    os.close(write)
+    got = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert got == b"1"
