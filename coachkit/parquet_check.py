@@ -1,16 +1,18 @@
 """The fast path of validation: Parquet activities proved clean in place, without reading them into memory.
 
 :func:`clean_activities` runs every check :mod:`coachkit.load` runs on the activities, as aggregates over the
-file: DuckDB scans it once (on every core) for the distinct rep ids, labels and (activity type, outcome)
-pairs with each rep's first and last activity, the rows in a clock change and the to-dos not done, and reads
-the few numbers it needs from the file's statistics; the activity ids are streamed row group by row group
-(pyarrow) to check that they are present, not blank and distinct. It does not report anything: it answers
+file: DuckDB (on every core) finds per rep its first and last activity, the rows in a clock change and the
+to-dos not done; the distinct (activity type, outcome) pairs; the distinct directions (three queries over
+disjoint columns), and the few numbers it needs come from the file's statistics; meanwhile the activity ids
+are streamed row group by row group (pyarrow, two row groups at a time) to check that they are present, not
+blank and distinct. :func:`start` begins these scans as soon as the file is known, so that they run while
+:mod:`coachkit.load` checks the other tables. It does not report anything: it answers
 whether the activities are clean, i.e. whether the full validation would report no issue at all about them,
 and if so returns them as :class:`~coachkit.parquet_activities.ParquetActivities` (the file, read in
 canonical form by SQL). When anything would be reported, or a column has a type this path does not handle
 (text timestamps, numbers written as text, ...), it returns None and :func:`coachkit.load` runs the full
 validation, which reports every issue with its file, line, column and value. So a clean dataset is checked
-at the speed of a scan, in the memory of a row group, and a dataset with problems gets exactly the same
+at the speed of a scan, in the memory of a few row groups, and a dataset with problems gets exactly the same
 report as before.
 
 Each check here mirrors one in :mod:`coachkit.load` (named beside it); a test runs both on crafted bad
@@ -38,7 +40,7 @@ from .parquet_activities import ParquetActivities, _quote
 from .playbook import Playbook, normalize_label
 from .readers import ArrowRawTable
 
-__all__ = ["clean_activities"]
+__all__ = ["PendingCheck", "clean_activities", "start"]
 
 _DAY_NS = 86_400 * 10**9
 
