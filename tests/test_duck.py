@@ -41,21 +41,26 @@ def test_literal_quotes_single_quotes():
 def test_a_forked_child_opens_its_own_instance():
     assert _query("SELECT 1") == [(1,)]  # the parent's instance exists before the fork
     parent = duck._state["con"]
+    # the child: a query works, on an instance of its own
+    assert _in_forked_child(lambda: _query("SELECT 2") == [(2,)] and duck._state["con"] is not parent)
+    assert duck._state["con"] is parent and _query("SELECT 3") == [(3,)]
+
+
+def _in_forked_child(check) -> bool:
+    """``check()`` in a forked child; False when it fails or the child is stuck (killed after 60 s)."""
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: a query works, on an instance of its own
-        signal.alarm(60)  # a child stuck on the parent's instance (its threads did not survive) dies: b""
+    if pid == 0:
+        signal.alarm(60)  # a child stuck (e.g. on the parent's instance, whose threads did not survive) dies: b""
         try:
-            ok = _query("SELECT 2") == [(2,)] and duck._state["con"] is not parent
-            os.write(write, b"1" if ok else b"0")
+            os.write(write, b"1" if check() else b"0")
         finally:
             os._exit(0)
     os.close(write)
     got = os.read(read, 1)
     os.close(read)
     os.waitpid(pid, 0)
-    assert got == b"1"
-    assert duck._state["con"] is parent and _query("SELECT 3") == [(3,)]
+    return got == b"1"
 
 
 @pytest.mark.parametrize(("env", "expected"), [("1", 1), ("2", 2), ("", None), ("zero", None)])
@@ -113,17 +118,5 @@ def test_open_soon_opens_the_instance_once_in_the_background() -> None:
 
 @pytest.mark.skipif(not hasattr(os, "fork") or sys.platform == "darwin", reason="fork: Linux only")
 def test_a_child_forked_while_another_thread_holds_the_lock_can_query():
-    with duck._lock:  # as if a background opening held it at the fork
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            signal.alarm(60)  # stuck on the inherited lock: dies, b""
-            try:
-                os.write(write, b"1" if _query("SELECT 1") == [(1,)] else b"0")
-            finally:
-                os._exit(0)
-    os.close(write)
-    got = os.read(read, 1)
-    os.close(read)
-    os.waitpid(pid, 0)
-    assert got == b"1"
+    with duck._lock:  # as if a background opening held it at the fork: a child stuck on it fails
+        assert _in_forked_child(lambda: _query("SELECT 1") == [(1,)])
