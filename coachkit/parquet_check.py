@@ -1,19 +1,20 @@
 """The fast path of validation: Parquet activities proved clean in place, without reading them into memory.
 
-:func:`clean_activities` runs every check :mod:`coachkit.load` runs on the activities, as aggregates over the
-file: DuckDB (on every core) finds per rep its first and last activity, the rows in a clock change and the
-to-dos not done; the distinct (activity type, outcome) pairs; the distinct directions (three queries over
-disjoint columns), and the few numbers it needs come from the file's statistics; meanwhile the activity ids
-are streamed row group by row group (pyarrow, two row groups at a time) to check that they are present, not
-blank and distinct. :func:`start` begins these scans as soon as the file is known, so that they run while
-:mod:`coachkit.load` checks the other tables. It does not report anything: it answers
-whether the activities are clean, i.e. whether the full validation would report no issue at all about them,
-and if so returns them as :class:`~coachkit.parquet_activities.ParquetActivities` (the file, read in
-canonical form by SQL). When anything would be reported, or a column has a type this path does not handle
-(text timestamps, numbers written as text, ...), it returns None and :func:`coachkit.load` runs the full
-validation, which reports every issue with its file, line, column and value. So a clean dataset is checked
-at the speed of a scan, in the memory of a few row groups, and a dataset with problems gets exactly the same
-report as before.
+:func:`start` then :meth:`PendingCheck.finish` run every check :mod:`coachkit.load` runs on the activities,
+as aggregates over the file. DuckDB (on every core) finds per rep its first and last activity, the rows in a
+clock change and the to-dos not done; the distinct (activity type, outcome) pairs; and the distinct
+directions, in three queries over disjoint columns. The few numbers it needs come from the file's statistics.
+Meanwhile the activity ids are streamed row group by row group (pyarrow, two row groups at a time) to check
+that they are present, not blank and distinct. :func:`start` begins these scans as soon as the file is
+known, so that they run while :mod:`coachkit.load` checks the other tables.
+
+Nothing here reports anything: it answers whether the activities are clean, i.e. whether the full
+validation would report no issue at all about them, and if so returns them as
+:class:`~coachkit.parquet_activities.ParquetActivities` (the file, read in canonical form by SQL). When
+anything would be reported, or a column has a type this path does not handle (text timestamps, numbers
+written as text, ...), it returns None and :func:`coachkit.load` runs the full validation, which reports
+every issue with its file, line, column and value. So a clean dataset is checked at the speed of a scan, in
+the memory of a few row groups, and a dataset with problems gets exactly the same report as before.
 
 Each check here mirrors one in :mod:`coachkit.load` (named beside it); a test runs both on crafted bad
 inputs and checks that this path declines every one of them.
@@ -40,7 +41,7 @@ from .parquet_activities import ParquetActivities, _quote
 from .playbook import Playbook, normalize_label
 from .readers import ArrowRawTable
 
-__all__ = ["PendingCheck", "clean_activities", "start"]
+__all__ = ["PendingCheck", "start"]
 
 _DAY_NS = 86_400 * 10**9
 
@@ -49,26 +50,15 @@ class _NotClean(Exception):
     """Something the full validation would report, or a column this path does not handle."""
 
 
-def clean_activities(
-    raw: ArrowRawTable, pb: Playbook, reps: pd.DataFrame, *, copies: bool = True
-) -> ParquetActivities | None:
-    """The activities of the Parquet file behind ``raw`` when the full validation would report nothing about
-    them, else None.
+def start(raw: ArrowRawTable, pb: Playbook, *, copies: bool = True) -> PendingCheck | None:
+    """Begin checking the activities of the Parquet file behind ``raw``: the scans run in threads while the
+    caller checks the other tables, and :meth:`PendingCheck.finish` judges them against the reps table. None
+    when the file cannot take this path (no file, a column type it does not handle): then the full
+    validation runs.
 
     ``raw``: the activities as :func:`coachkit.readers.read_folder` left them to read (``path`` and
-    ``file_columns`` set); ``reps``: the canonical reps table (already validated without issues).
-    ``copies``: also look for rows repeated in all but their id (only meaningful when every column is read).
-    This is :func:`start` then :meth:`PendingCheck.finish`, for a caller with nothing to do meanwhile.
-    """
-    pending = start(raw, pb, copies=copies)
-    return None if pending is None else pending.finish(reps)
-
-
-def start(raw: ArrowRawTable, pb: Playbook, *, copies: bool = True) -> PendingCheck | None:
-    """Begin checking the activities of the Parquet file behind ``raw`` (see :func:`clean_activities`): the
-    scans run in threads while the caller checks the other tables, and :meth:`PendingCheck.finish` judges
-    them against the reps table. None when the file cannot take this path (no file, a column type it does
-    not handle): then the full validation runs.
+    ``file_columns`` set). ``copies``: also look for rows repeated in all but their id (only meaningful when
+    every column is read).
 
     The scans need only the file and the playbook. Started before the small tables are checked, they put the
     second core to work during that check, and DuckDB's start (about 20 ms in a new process) with it.
@@ -222,8 +212,8 @@ class _Aggregates:
 def _aggregates(
     acts: ParquetActivities, pb: Playbook, fetch: Callable[[str], tuple[list[str], list[tuple[Any, ...]]]] = _fetch
 ) -> _Aggregates:
-    """The aggregates of the rows that the checks need (one DuckDB scan; counts and ranges from the file's
-    statistics where it has them). Raises :class:`_NotClean` on what needs no reps table to be judged."""
+    """The aggregates of the rows that the checks need (three DuckDB queries over disjoint columns; counts and
+    ranges from the file's statistics where it has them). Raises :class:`_NotClean` on what needs no reps table to be judged."""
     has = acts.columns
     at = acts.expression("occurred_at")
     floats = [c for c in ("duration_s", "feedback_score") if c in has]
