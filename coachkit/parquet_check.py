@@ -518,6 +518,7 @@ class _IdPass(threading.Thread):
         """The row groups' ``file_cols`` in file order; with ``blank``, first checks that no id is missing or
         blank (from the row group's statistics where they prove it)."""
         path = self.acts.reader_path
+        meta = pq.read_metadata(path)  # the footer, read once for every reader
         local = threading.local()
 
         def read(g: int) -> pa.Table:
@@ -525,15 +526,15 @@ class _IdPass(threading.Thread):
                 raise _Interrupted
             pf = getattr(local, "file", None)
             if pf is None:
-                pf = local.file = pq.ParquetFile(path, read_dictionary=file_cols[1:2])
+                pf = local.file = pq.ParquetFile(path, metadata=meta, read_dictionary=file_cols[1:2])
             got = pf.read_row_group(g, columns=file_cols, use_threads=False)
-            if blank and not _ids_surely_present(pf.metadata.row_group(g), file_cols[0]):
+            if blank and not _ids_surely_present(meta.row_group(g), file_cols[0]):
                 ids = got.column(0)
                 if ids.null_count or any(checks.blank_text(ch).any() for ch in ids.chunks):
                     raise _NotClean
             return got
 
-        groups = pq.ParquetFile(path).metadata.num_row_groups
+        groups = meta.num_row_groups
         with ThreadPoolExecutor(ID_READERS, thread_name_prefix="coachkit-ids") as pool:
             pending: deque[Future[pa.Table]] = deque()
             try:
